@@ -1,0 +1,43 @@
+"""The app factory: takes a built ``Trailkeeper`` service, never globals."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from trailkeeper import __version__
+from trailkeeper.api.errors import install_error_handlers
+from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.routes import events, ops, tokens
+from trailkeeper.metrics import Metrics
+from trailkeeper.service import Trailkeeper
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """
+A self-hosted, verifiable audit log. Send events with `POST /v1/events`, read them with
+`GET /v1/events`. Authenticate with `Authorization: Bearer tk_…` (use **Authorize** above).
+Every error is `{"error": {"code", "message", "details"}}`.
+"""
+
+
+def create_app(service: Trailkeeper) -> FastAPI:
+    app = FastAPI(
+        title="trailkeeper",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=[
+            {"name": "events", "description": "Ingest and read audit events"},
+            {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "operations", "description": "Health and metrics"},
+        ],
+    )
+    metrics = Metrics()
+    app.state.trailkeeper = service
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    app.include_router(events.router)
+    app.include_router(tokens.router)
+    app.include_router(ops.router)
+    app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
+    app.add_middleware(ResponseHeaders, metrics=metrics)
+    return app

@@ -1,0 +1,88 @@
+"""Every error becomes the contract's envelope, here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from trailkeeper.api.responses import JSON
+from trailkeeper.errors import TrailkeeperError
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger("trailkeeper.api")
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def envelope(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSON:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSON(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts)
+
+
+async def _trailkeeper_error(request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, TrailkeeperError)
+    return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
+    return envelope(400, "invalid_request", f"Invalid request parameters ({summary})", details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if status == 404:
+        message = f"No such endpoint: {request.method} {request.url.path}; see /docs"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}; see /docs"
+    else:
+        message = str(exc.detail)
+    return envelope(
+        status, _HTTP_CODES.get(status, "invalid_request"), message, headers=dict(exc.headers or {})
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSON:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return envelope(
+        500, "internal_error", "trailkeeper failed to handle this request; the error was logged"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TrailkeeperError, _trailkeeper_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

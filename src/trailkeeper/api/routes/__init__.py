@@ -1,0 +1,1 @@
+"""Route modules: each translates HTTP to one service call and back."""

@@ -1,0 +1,1 @@
+"""Tokens, scopes and the authenticated principal."""

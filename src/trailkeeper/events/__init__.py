@@ -1,0 +1,1 @@
+"""The audit event: input validation, normalization, canonical form and hashes."""

@@ -1,0 +1,107 @@
+"""Turn a request body into drafts, all or nothing.
+
+Every problem in every event is reported, each with its index and field, so a
+producer can fix a whole batch in one round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from trailkeeper.errors import InvalidEvent, InvalidRequest
+from trailkeeper.events.canonical import CanonicalizationError
+from trailkeeper.events.model import EventIn
+from trailkeeper.events.record import Draft, draft_from_input
+
+__all__ = ["MAX_BATCH", "MAX_EVENT_BYTES", "drafts_from_body", "drafts_from_events"]
+
+MAX_BATCH = 1000
+MAX_EVENT_BYTES = 64 * 1024
+
+_FRIENDLY = {
+    "extra_forbidden": "is not a field of the event schema",
+    "missing": "is required",
+}
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+
+
+def events_of_body(payload: Any) -> list[Any]:
+    """One event, or ``{"events": [...]}`` with 1 to 1,000 events."""
+    if isinstance(payload, dict) and "events" in payload:
+        if len(payload) != 1:
+            raise InvalidRequest('A batch body has exactly one field, "events"')
+        events = payload["events"]
+        if not isinstance(events, list):
+            raise InvalidRequest('"events" must be a list of event objects')
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise InvalidRequest(
+                f'"events" holds {len(events)} events; send 1 to {MAX_BATCH} per request'
+            )
+        return events
+    if isinstance(payload, dict):
+        return [payload]
+    raise InvalidRequest('The body must be an event object or {"events": [...]}')
+
+
+def drafts_from_body(body: bytes) -> list[Draft]:
+    return drafts_from_events(events_of_body(parse_json(body)))
+
+
+def drafts_from_events(events: list[Any]) -> list[Draft]:
+    """Validate and normalize; raise ``InvalidEvent`` listing every problem."""
+    drafts: list[Draft] = []
+    problems: list[dict[str, Any]] = []
+    for index, raw in enumerate(events):
+        try:
+            drafts.append(_draft(raw))
+        except _EventProblems as exc:
+            problems.extend({"index": index, **p} for p in exc.problems)
+    if problems:
+        bad = len({p["index"] for p in problems})
+        raise InvalidEvent(
+            f"{bad} of {len(events)} events failed validation; nothing was stored. "
+            "See details for each problem.",
+            details=problems,
+        )
+    return drafts
+
+
+class _EventProblems(Exception):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        self.problems = problems
+
+
+def _draft(raw: Any) -> Draft:
+    if not isinstance(raw, dict):
+        raise _EventProblems([{"field": "", "message": "an event must be a JSON object"}])
+    encoded = orjson.dumps(raw)
+    if len(encoded) > MAX_EVENT_BYTES:
+        raise _EventProblems(
+            [{"field": "", "message": f"the event is {len(encoded)} bytes; at most 64 KiB"}]
+        )
+    if b"\\u0000" in encoded:
+        raise _EventProblems([{"field": "", "message": "strings may not contain NUL (\\u0000)"}])
+    try:
+        return draft_from_input(EventIn.model_validate(raw))
+    except ValidationError as exc:
+        raise _EventProblems([_problem(e) for e in exc.errors()]) from None
+    except CanonicalizationError as exc:
+        raise _EventProblems(
+            [{"field": "", "message": f"not representable as JSON: {exc}"}]
+        ) from None
+
+
+def _problem(error: Any) -> dict[str, str]:
+    field = ""
+    for part in error["loc"]:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    message = _FRIENDLY.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+    return {"field": field, "message": message}

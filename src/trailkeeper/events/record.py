@@ -1,0 +1,123 @@
+"""The stored event and its integrity commitments (CONTRACT sections 4 and 8).
+
+An event travels as its *view*: a dict in exactly the shape the API returns.
+Storage builds views from rows, the API serializes them, exports add
+``pii_salt``, and the leaf bytes are derived from the view, so there is one
+definition of "the event as the API returns it"."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import uuid6
+
+from trailkeeper.events.canonical import canonical_json
+from trailkeeper.events.model import EventIn
+from trailkeeper.events.timestamps import format_timestamp
+
+__all__ = [
+    "PII_FIELDS",
+    "Draft",
+    "draft_from_input",
+    "leaf_bytes",
+    "leaf_hash",
+    "pii_commitment",
+]
+
+View = dict[str, Any]
+PII_FIELDS = ("actor.name", "actor.email", "ip", "user_agent")
+_LEAF_TOP = (
+    "id", "seq", "action", "category", "occurred_at", "received_at",
+    "source", "changes", "run", "metadata", "pii",
+)  # fmt: skip
+
+
+def pii_commitment(salt_hex: str, *, name: Any, email: Any, ip: Any, user_agent: Any) -> str:
+    """``hex(SHA-256(salt || JCS(P)))`` where P holds the non-null personal data."""
+    personal = {"email": email, "ip": ip, "name": name, "user_agent": user_agent}
+    present = {k: v for k, v in personal.items() if v is not None}
+    return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_json(present)).hexdigest()
+
+
+def leaf_bytes(view: View) -> bytes:
+    """``L`` of CONTRACT section 8: JCS of the view without nulls and personal data."""
+    leaf = {key: view[key] for key in _LEAF_TOP if view.get(key) is not None}
+    actor = view["actor"]
+    leaf["actor"] = {k: v for k, v in actor.items() if v is not None and k not in ("name", "email")}
+    resource = view.get("resource")
+    if resource is not None:
+        leaf["resource"] = {k: v for k, v in resource.items() if v is not None}
+    return canonical_json(leaf)
+
+
+def leaf_hash(view: View) -> bytes:
+    """RFC 9162 leaf hash: ``SHA-256(0x00 || L)``."""
+    return hashlib.sha256(b"\x00" + leaf_bytes(view)).digest()
+
+
+@dataclass(slots=True)
+class Draft:
+    """A validated, normalized event waiting for its ``seq``.
+
+    ``content_hash`` identifies what the producer sent (after normalization),
+    so a retried ``id`` can be told apart from a conflicting one."""
+
+    view: View
+    pii_salt: str
+    content_hash: bytes
+    occurred_at: datetime
+
+    @property
+    def id(self) -> str:
+        return str(self.view["id"])
+
+    def sequenced(self, seq: int, received_at: datetime) -> View:
+        """The full view once the log has given the event its place."""
+        view = dict(self.view)
+        view["seq"] = seq
+        view["received_at"] = format_timestamp(received_at)
+        view["leaf_hash"] = leaf_hash(view).hex()
+        return view
+
+
+def draft_from_input(event: EventIn) -> Draft:
+    """Normalize a validated event: defaults, UTC timestamps, salt and commitments."""
+    actor = event.actor
+    resource = event.resource
+    view: View = {
+        "id": event.id or str(uuid6.uuid7()),
+        "action": event.action,
+        "category": event.category or event.action.split(".", 1)[0],
+        "occurred_at": format_timestamp(event.occurred_at),
+        "actor": {
+            "id": actor.id,
+            "type": actor.type.value,
+            "name": actor.name,
+            "email": actor.email,
+        },
+        "resource": None
+        if resource is None
+        else {"type": resource.type, "id": resource.id, "name": resource.name},
+        "source": event.source.value,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "changes": None
+        if event.changes is None
+        else [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
+        "run": None if event.run is None else event.run.model_dump(exclude_none=True),
+        "metadata": event.metadata,
+    }
+    content_hash = hashlib.sha256(canonical_json(view)).digest()
+    salt = os.urandom(16).hex()
+    view["pii"] = pii_commitment(
+        salt,
+        name=actor.name,
+        email=actor.email,
+        ip=event.ip,
+        user_agent=event.user_agent,
+    )
+    return Draft(view=view, pii_salt=salt, content_hash=content_hash, occurred_at=event.occurred_at)

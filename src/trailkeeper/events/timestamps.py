@@ -1,0 +1,78 @@
+"""RFC 3339 parsing and the one output form: UTC, microseconds, ``Z``."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+__all__ = [
+    "EPOCH",
+    "format_timestamp",
+    "from_micros",
+    "parse_date_bound",
+    "parse_rfc3339",
+    "to_micros",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse an RFC 3339 date-time that carries an offset; return it in UTC.
+
+    Raises ``ValueError`` with a message a producer can act on."""
+    match = _RFC3339.match(text)
+    if match is None:
+        raise ValueError(
+            "must be an RFC 3339 date-time with an offset, e.g. 2026-11-20T13:45:12.123Z"
+        )
+    day, clock, fraction, offset = match.groups()
+    fraction = (fraction or "0")[:6].ljust(6, "0")
+    offset = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        parsed = datetime.fromisoformat(f"{day}T{clock}.{fraction}{offset}")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"is not a valid date-time ({exc})") from None
+
+
+def parse_date_bound(text: str, *, end: bool) -> datetime:
+    """A filter bound: RFC 3339, or ``YYYY-MM-DD`` meaning the whole UTC day.
+
+    For ``end`` a date means the last microsecond of that day (inclusive)."""
+    if _DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a real calendar date") from None
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        if not end:
+            return start
+        try:
+            return start + timedelta(days=1) - timedelta(microseconds=1)
+        except OverflowError:
+            return datetime.max.replace(tzinfo=UTC)
+    return parse_rfc3339(text)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC: fixed width, so strings sort."""
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
+        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
+    )
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch: the integer form SQLite stores."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)

@@ -1,0 +1,48 @@
+"""Use cases shared by every interface (REST, CLI, and later GraphQL and UI).
+
+``Trailkeeper`` is built once from ``Settings`` and handed to the interfaces;
+it owns the store and the keys, nothing is global."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trailkeeper.cursors import CursorCodec
+from trailkeeper.deployment_key import DeploymentKey, load_deployment_key
+from trailkeeper.events.batch import drafts_from_body, drafts_from_events
+from trailkeeper.ratelimit import RateLimiter
+from trailkeeper.service.reading import ReadService
+from trailkeeper.service.tenancy import TenancyService
+from trailkeeper.settings import Settings
+from trailkeeper.storage import Store, open_store
+from trailkeeper.storage.protocols import Receipt, Tenant
+
+__all__ = ["Trailkeeper"]
+
+
+class Trailkeeper:
+    def __init__(self, settings: Settings, store: Store, key: DeploymentKey) -> None:
+        self.settings = settings
+        self.store = store
+        self.key = key
+        self.tenancy = TenancyService(store, key)
+        self.reads = ReadService(store, CursorCodec(key.derive(b"trailkeeper cursors v1")))
+        self.limiter = RateLimiter(store)
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:
+        store = open_store(settings)
+        if migrate:
+            store.migrate()
+        return cls(settings, store, load_deployment_key(settings))
+
+    def ingest_body(self, tenant: Tenant, body: bytes) -> list[Receipt]:
+        """Validate a request body and append it, all or nothing."""
+        return self.store.append(tenant.id, drafts_from_body(body))
+
+    def ingest_events(self, tenant: Tenant, events: Sequence[Any]) -> list[Receipt]:
+        return self.store.append(tenant.id, drafts_from_events(list(events)))
+
+    def close(self) -> None:
+        self.store.close()

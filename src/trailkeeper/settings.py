@@ -1,0 +1,52 @@
+"""One typed settings object, built once from flags and ``TRAILKEEPER_*``
+variables and passed in explicitly; nothing reads the environment later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Flags override environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAILKEEPER_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("./trailkeeper-data"), description="Where SQLite, files and keys live"
+    )
+    database_url: str | None = Field(None, description="postgresql://… to use PostgreSQL")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    read_rate_limit: int = Field(60, ge=1, description="Read requests per token per minute")
+    ingest_rate_limit: int = Field(1200, ge=1, description="Ingest requests per token per minute")
+    max_body_bytes: int = Field(10 * MiB, ge=1024)
+    pool_size: int = Field(8, ge=1, description="PostgreSQL connections per process")
+    allow_private_destinations: bool = False
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Base64 key that encrypts stored secrets and signs cursors; every process "
+        "of a deployment needs the same one (default: made once in the data dir)",
+    )
+    public_url: str | None = Field(
+        None, description="Base URL used in links (default: request URL)"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database_url must start with postgresql:// (SQLite is the default)")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "trailkeeper.sqlite3"

@@ -1,0 +1,301 @@
+"""PostgreSQL implementation of the storage protocols (psycopg 3, pooled).
+
+Writers serialize per tenant on the tenant row (``SELECT … FOR UPDATE``), which
+makes ``seq`` gapless and commit order equal to ``seq`` order, so a poller that
+resumes after the last seq it saw never misses an event."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg import Connection
+from psycopg_pool import ConnectionPool
+
+from trailkeeper.events.query import EventQuery
+from trailkeeper.events.record import Draft
+from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.storage.facets import facet_select, facet_value
+from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
+from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
+from trailkeeper.storage.rows import EVENT_COLUMNS, INSERT_COLUMNS, insert_row, view_from_row
+from trailkeeper.storage.sequencing import Existing, sequence_batch
+
+__all__ = ["PostgresStore"]
+
+View = dict[str, Any]
+_SELECT = ", ".join(EVENT_COLUMNS)
+_MIGRATION_LOCK = 7_261_001
+_PARTITION_LOCK = 7_261_002
+_ACTOR_TEXT = "(coalesce(actor_name, '') || ' ' || coalesce(actor_email, ''))"
+_TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
+
+
+def _substring(q: str) -> tuple[str, list[Any]]:
+    return f"{_ACTOR_TEXT} ILIKE %s", [like_pattern(q)]
+
+
+def _identity(moment: datetime) -> datetime:
+    return moment
+
+
+DIALECT = Dialect(placeholder="%s", timestamp=_identity, substring=_substring)
+
+
+def _month_start(moment: datetime) -> datetime:
+    return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+
+
+def _next_month(start: datetime) -> datetime:
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+class PostgresStore:
+    backend = "postgresql"
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=True, name="trailkeeper", timeout=30
+        )
+        self._partitions: set[datetime] = set()
+        self._partition_lock = threading.Lock()
+
+    # lifecycle -----------------------------------------------------------
+    def migrate(self) -> int:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            version = max(applied, default=0)
+            for migration in load_migrations("trailkeeper.storage.postgres"):
+                if migration.version in applied:
+                    continue
+                conn.execute(migration.sql.encode())
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                )
+                version = migration.version
+        self._ensure_partitions(datetime.now(UTC))
+        return version
+
+    def ping(self) -> None:
+        with self.pool.connection(timeout=5) as conn:
+            conn.execute("SELECT 1")
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def _ensure_partitions(self, moment: datetime) -> None:
+        """Create the month partition for ``moment`` (and the next one near month end)."""
+        months = [_month_start(moment)]
+        if _next_month(months[0]) - moment < timedelta(hours=6):
+            months.append(_next_month(months[0]))
+        missing = [m for m in months if m not in self._partitions]
+        if not missing:
+            return
+        with self._partition_lock, self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+            for start in missing:
+                name = f"events_p{start:%Y%m}"
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF events FOR VALUES "
+                    f"FROM ('{start.isoformat()}') TO ('{_next_month(start).isoformat()}')"
+                )
+                self._partitions.add(start)
+
+    # events --------------------------------------------------------------
+    def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
+        self._ensure_partitions(datetime.now(UTC))
+        with self.pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
+            ).fetchone()
+            assert row is not None, "tenant vanished"
+            received_at = datetime.now(UTC)
+            plan = sequence_batch(
+                drafts, self._existing(conn, tenant_id, drafts), row[0], received_at
+            )
+            if plan.new:
+                self._copy_rows(conn, tenant_id, plan.new, received_at)
+                conn.execute(
+                    "UPDATE tenants SET next_seq = %s WHERE id = %s", (plan.next_seq, tenant_id)
+                )
+        return plan.receipts
+
+    @staticmethod
+    def _existing(
+        conn: Connection[Any], tenant_id: int, drafts: Sequence[Draft]
+    ) -> dict[str, Existing]:
+        ids = list({d.id for d in drafts})
+        rows = conn.execute(
+            "SELECT id, seq, content_hash, leaf_hash FROM event_ids "
+            "WHERE tenant_id = %s AND id = ANY(%s)",
+            (tenant_id, ids),
+        )
+        return {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in rows}
+
+    @staticmethod
+    def _copy_rows(
+        conn: Connection[Any],
+        tenant_id: int,
+        new: Sequence[tuple[Draft, View]],
+        received_at: datetime,
+    ) -> None:
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
+                for draft, view in new:
+                    copy.write_row(
+                        insert_row(tenant_id, draft, view, draft.occurred_at, received_at)
+                    )
+            with cur.copy(
+                "COPY event_ids (tenant_id, id, seq, received_at, content_hash, leaf_hash) "
+                "FROM STDIN"
+            ) as copy:
+                for draft, view in new:
+                    copy.write_row(
+                        (
+                            tenant_id,
+                            view["id"],
+                            view["seq"],
+                            received_at,
+                            draft.content_hash,
+                            bytes.fromhex(view["leaf_hash"]),
+                        )
+                    )
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql.encode(), params).fetchall()
+
+    def get_event(self, tenant_id: int, event_id: str) -> View | None:
+        cols = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+        rows = self._rows(
+            f"SELECT {cols} FROM event_ids i JOIN events e ON e.tenant_id = i.tenant_id "
+            "AND e.seq = i.seq AND e.received_at = i.received_at "
+            "WHERE i.tenant_id = %s AND i.id = %s",
+            (tenant_id, event_id),
+        )
+        return view_from_row(rows[0], format_timestamp) if rows else None
+
+    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        if after is not None:
+            where += " AND seq > %s" if query.order == "asc" else " AND seq < %s"
+            params.append(after)
+        rows = self._rows(
+            f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT %s",
+            (*params, limit),
+        )
+        return [view_from_row(row, format_timestamp) for row in rows]
+
+    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        rows = self._rows(
+            f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT %s) AS capped",
+            (*params, cap),
+        )
+        return int(rows[0][0])
+
+    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        rows = self._rows(facet_select(name, where, "%s"), (*params, limit))
+        return [facet_value(name, row) for row in rows]
+
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
+        rows = self._rows(
+            f"SELECT {_SELECT} FROM events WHERE tenant_id = %s AND run_id = %s "
+            "ORDER BY seq LIMIT %s",
+            (tenant_id, run_id, limit),
+        )
+        return [view_from_row(row, format_timestamp) for row in rows]
+
+    # tenants and tokens --------------------------------------------------
+    def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO tenants (name, webhook_secret) VALUES (%s, %s) RETURNING id",
+                (name, webhook_secret_sealed),
+            ).fetchone()
+        assert row is not None
+        return Tenant(row[0], name, webhook_secret_sealed)
+
+    def tenant_by_name(self, name: str) -> Tenant | None:
+        return self._tenant("name = %s", name)
+
+    def tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        return self._tenant("id = %s", tenant_id)
+
+    def _tenant(self, where: str, value: Any) -> Tenant | None:
+        rows = self._rows(f"SELECT id, name, webhook_secret FROM tenants WHERE {where}", (value,))
+        return Tenant(rows[0][0], rows[0][1], bytes(rows[0][2])) if rows else None
+
+    def create_token(
+        self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
+    ) -> TokenRecord:
+        rows = self._rows(
+            "INSERT INTO tokens (id, tenant_id, name, token_hash, scopes) "
+            f"VALUES (%s, %s, %s, %s, %s) RETURNING {_TOKEN}",
+            (token_id, tenant_id, name, token_hash, list(scopes)),
+        )
+        return _token(rows[0])
+
+    def token_by_hash(self, token_hash: bytes) -> TokenRecord | None:
+        rows = self._rows(f"SELECT {_TOKEN} FROM tokens WHERE token_hash = %s", (token_hash,))
+        return _token(rows[0]) if rows else None
+
+    def list_tokens(self, tenant_id: int) -> list[TokenRecord]:
+        rows = self._rows(
+            f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = %s ORDER BY created_at, id",
+            (tenant_id,),
+        )
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, tenant_id: int, token_id: str) -> TokenRecord | None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked_at = now() "
+                "WHERE tenant_id = %s AND id = %s AND revoked_at IS NULL",
+                (tenant_id, token_id),
+            )
+            row = conn.execute(
+                f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = %s AND id = %s",
+                (tenant_id, token_id),
+            ).fetchone()
+        return None if row is None else _token(row)
+
+    # rate limits ---------------------------------------------------------
+    def hit(self, key: str, window_start: int, window_seconds: int) -> int:
+        with self.pool.connection() as conn:
+            if random.random() < 0.01:  # occasional sweep of expired windows
+                conn.execute(
+                    "DELETE FROM rate_windows WHERE window_start < %s",
+                    (window_start - window_seconds,),
+                )
+            row = conn.execute(
+                "INSERT INTO rate_windows (key, window_start, hits) VALUES (%s, %s, 1) "
+                "ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1 "
+                "RETURNING hits",
+                (key, window_start),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        id=row[0],
+        tenant_id=row[1],
+        name=row[2],
+        scopes=tuple(row[3]),
+        created_at=row[4],
+        revoked_at=row[5],
+        token_hash=bytes(row[6]),
+    )

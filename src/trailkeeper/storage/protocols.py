@@ -1,0 +1,111 @@
+"""Narrow storage interfaces, shaped by what the service needs.
+
+Each backend (``sqlite/``, ``postgres/``) implements these on its own terms
+(Tessera's philosophy: no lowest-common-denominator abstraction), and one
+contract test suite runs against both."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from trailkeeper.events.query import EventQuery
+from trailkeeper.events.record import Draft
+
+__all__ = [
+    "FACETS",
+    "EventStore",
+    "Facet",
+    "RateLimitStore",
+    "Receipt",
+    "Store",
+    "Tenant",
+    "TenantStore",
+    "TokenRecord",
+]
+
+View = dict[str, Any]
+Facet = Literal["actor", "action", "category", "source", "resource"]
+FACETS: tuple[Facet, ...] = ("actor", "action", "category", "source", "resource")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    id: str
+    seq: int
+    leaf_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    name: str
+    webhook_secret_sealed: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    tenant_id: int
+    name: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+    token_hash: bytes
+
+
+class EventStore(Protocol):
+    def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
+        """Sequence drafts atomically: gapless ``seq``, idempotent ``id``, durable on return.
+
+        Raises ``Conflict`` when an ``id`` exists with other content."""
+
+    def get_event(self, tenant_id: int, event_id: str) -> View | None: ...
+
+    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+        """Up to ``limit`` events in ``query.order`` strictly beyond seq ``after``."""
+
+    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
+        """Matching events, counting no further than ``cap``."""
+
+    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]: ...
+
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]: ...
+
+
+class TenantStore(Protocol):
+    def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant: ...
+
+    def tenant_by_name(self, name: str) -> Tenant | None: ...
+
+    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+
+    def create_token(
+        self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
+    ) -> TokenRecord: ...
+
+    def token_by_hash(self, token_hash: bytes) -> TokenRecord | None: ...
+
+    def list_tokens(self, tenant_id: int) -> list[TokenRecord]: ...
+
+    def revoke_token(self, tenant_id: int, token_id: str) -> TokenRecord | None: ...
+
+
+class RateLimitStore(Protocol):
+    def hit(self, key: str, window_start: int, window_seconds: int) -> int:
+        """Count one request in a fixed window shared by every process; return the count."""
+
+
+class Store(EventStore, TenantStore, RateLimitStore, Protocol):
+    """Everything one deployment keeps, behind one connection pool."""
+
+    backend: str
+
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version."""
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

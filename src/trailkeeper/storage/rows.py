@@ -1,0 +1,102 @@
+"""Row ⇄ view mapping shared by both backends: one column list, one shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from trailkeeper.events.record import Draft
+
+__all__ = ["EVENT_COLUMNS", "INSERT_COLUMNS", "insert_row", "view_from_row"]
+
+View = dict[str, Any]
+
+EVENT_COLUMNS = (
+    "id", "seq", "action", "category", "occurred_at", "received_at",
+    "actor_id", "actor_type", "actor_name", "actor_email",
+    "resource_type", "resource_id", "resource_name",
+    "source", "ip", "user_agent", "changes", "run", "metadata", "pii", "leaf_hash",
+)  # fmt: skip
+INSERT_COLUMNS = (
+    "tenant_id", *EVENT_COLUMNS, "run_id", "pii_salt", "content_hash",
+)  # fmt: skip
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+def _dump_or_none(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
+    """Build the API view from a row selected with ``EVENT_COLUMNS``."""
+    (
+        id_, seq, action, category, occurred_at, received_at,
+        actor_id, actor_type, actor_name, actor_email,
+        resource_type, resource_id, resource_name,
+        source, ip, user_agent, changes, run, metadata, pii, leaf,
+    ) = row  # fmt: skip
+    return {
+        "id": id_,
+        "seq": seq,
+        "action": action,
+        "category": category,
+        "occurred_at": timestamp(occurred_at),
+        "received_at": timestamp(received_at),
+        "actor": {"id": actor_id, "type": actor_type, "name": actor_name, "email": actor_email},
+        "resource": None
+        if resource_type is None
+        else {"type": resource_type, "id": resource_id, "name": resource_name},
+        "source": source,
+        "ip": ip,
+        "user_agent": user_agent,
+        "changes": _json_or_none(changes),
+        "run": _json_or_none(run),
+        "metadata": _json_or_none(metadata),
+        "pii": pii,
+        "leaf_hash": bytes(leaf).hex(),
+    }
+
+
+def insert_row(
+    tenant_id: int,
+    draft: Draft,
+    view: View,
+    occurred_at: Any,
+    received_at: Any,
+) -> tuple[Any, ...]:
+    """The values for ``INSERT_COLUMNS`` of one sequenced event."""
+    actor = view["actor"]
+    resource = view["resource"] or {}
+    run = view["run"]
+    return (
+        tenant_id,
+        view["id"],
+        view["seq"],
+        view["action"],
+        view["category"],
+        occurred_at,
+        received_at,
+        actor["id"],
+        actor["type"],
+        actor["name"],
+        actor["email"],
+        resource.get("type"),
+        resource.get("id"),
+        resource.get("name"),
+        view["source"],
+        view["ip"],
+        view["user_agent"],
+        _dump_or_none(view["changes"]),
+        _dump_or_none(run),
+        _dump_or_none(view["metadata"]),
+        view["pii"],
+        bytes.fromhex(view["leaf_hash"]),
+        None if run is None else run["id"],
+        draft.pii_salt,
+        draft.content_hash,
+    )

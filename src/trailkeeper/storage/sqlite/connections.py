@@ -1,0 +1,78 @@
+"""SQLite connections: one per thread, WAL, and a process-wide writer lock.
+
+SQLite allows one writer at a time; taking an in-process lock before
+``BEGIN IMMEDIATE`` keeps threads from spinning on ``SQLITE_BUSY``, while
+``BEGIN IMMEDIATE`` with a busy timeout still serializes other processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["SQLiteConnections"]
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class SQLiteConnections:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self.write_lock = threading.Lock()
+
+    def _open(self, synchronous: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -65536")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def connection(self, *, durable: bool = True) -> sqlite3.Connection:
+        """This thread's connection. ``durable=False`` skips fsync (rate counters)."""
+        name = "durable" if durable else "fast"
+        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+        if conn is None:
+            conn = self._open("FULL" if durable else "NORMAL")
+            setattr(self._local, name, conn)
+        return conn
+
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction; committed (and, if durable, fsynced) on exit."""
+        conn = self.connection(durable=durable)
+        with self.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for multi-statement reads."""
+        conn = self.connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,76 @@
+-- trailkeeper schema v1 for SQLite. Timestamps are integer microseconds since the epoch (UTC).
+CREATE TABLE tenants (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    webhook_secret  BLOB NOT NULL,          -- encrypted (AES-GCM) with the deployment key
+    next_seq        INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE tokens (
+    id          TEXT PRIMARY KEY,
+    tenant_id   INTEGER NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    token_hash  BLOB NOT NULL UNIQUE,       -- SHA-256 of the token; the token itself is never kept
+    scopes      TEXT NOT NULL,              -- JSON list
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+);
+CREATE INDEX tokens_tenant ON tokens (tenant_id, created_at);
+
+CREATE TABLE events (
+    pk             INTEGER PRIMARY KEY,
+    tenant_id      INTEGER NOT NULL,
+    seq            INTEGER NOT NULL,
+    id             TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    occurred_at    INTEGER NOT NULL,
+    received_at    INTEGER NOT NULL,
+    actor_id       TEXT NOT NULL,
+    actor_type     TEXT NOT NULL,
+    actor_name     TEXT,
+    actor_email    TEXT,
+    resource_type  TEXT,
+    resource_id    TEXT,
+    resource_name  TEXT,
+    source         TEXT NOT NULL,
+    ip             TEXT,
+    user_agent     TEXT,
+    changes        TEXT,
+    run            TEXT,
+    metadata       TEXT,
+    pii            TEXT NOT NULL,
+    leaf_hash      BLOB NOT NULL,
+    run_id         TEXT,
+    pii_salt       TEXT,
+    content_hash   BLOB NOT NULL
+);
+CREATE UNIQUE INDEX events_seq ON events (tenant_id, seq);
+CREATE UNIQUE INDEX events_id ON events (tenant_id, id);
+CREATE INDEX events_actor ON events (tenant_id, actor_id, seq);
+CREATE INDEX events_email ON events (tenant_id, actor_email, seq) WHERE actor_email IS NOT NULL;
+CREATE INDEX events_action ON events (tenant_id, action, seq);
+CREATE INDEX events_category ON events (tenant_id, category, seq);
+CREATE INDEX events_resource ON events (tenant_id, resource_type, resource_id, seq);
+CREATE INDEX events_resource_id ON events (tenant_id, resource_id, seq);
+CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
+CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
+CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
+
+-- Substring search on actor name and email (the `q` filter) through a trigram index.
+CREATE VIRTUAL TABLE events_actor_fts USING fts5 (actor_text, tokenize = 'trigram');
+CREATE TRIGGER events_actor_fts_insert AFTER INSERT ON events
+WHEN new.actor_name IS NOT NULL OR new.actor_email IS NOT NULL
+BEGIN
+    INSERT INTO events_actor_fts (rowid, actor_text)
+    VALUES (new.pk, coalesce(new.actor_name, '') || ' ' || coalesce(new.actor_email, ''));
+END;
+
+-- Fixed-window request counters shared by every process (rate limits).
+CREATE TABLE rate_windows (
+    key           TEXT NOT NULL,
+    window_start  INTEGER NOT NULL,
+    hits          INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+) WITHOUT ROWID;

@@ -1,0 +1,286 @@
+"""SQLite implementation of the storage protocols."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trailkeeper.events.query import EventQuery
+from trailkeeper.events.record import Draft
+from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
+from trailkeeper.storage.facets import facet_select, facet_value
+from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
+from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
+from trailkeeper.storage.rows import EVENT_COLUMNS, INSERT_COLUMNS, insert_row, view_from_row
+from trailkeeper.storage.sequencing import Existing, sequence_batch
+from trailkeeper.storage.sqlite.connections import SQLiteConnections
+
+__all__ = ["SQLiteStore"]
+
+View = dict[str, Any]
+_SELECT = ", ".join(EVENT_COLUMNS)
+_INSERT = (
+    f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
+_ID_CHUNK = 500
+
+
+def _timestamp(micros: int) -> str:
+    return format_timestamp(from_micros(micros))
+
+
+def _substring(q: str) -> tuple[str, list[Any]]:
+    if len(q) >= 3:  # the trigram index answers substrings of three or more characters
+        phrase = '"' + q.replace('"', '""') + '"'
+        return "pk IN (SELECT rowid FROM events_actor_fts WHERE events_actor_fts MATCH ?)", [phrase]
+    pattern = like_pattern(q.lower())
+    return (
+        "(lower(actor_name) LIKE ? ESCAPE '\\' OR lower(actor_email) LIKE ? ESCAPE '\\')",
+        [pattern, pattern],
+    )
+
+
+DIALECT = Dialect(placeholder="?", timestamp=to_micros, substring=_substring)
+
+
+class SQLiteStore:
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conns = SQLiteConnections(path)
+
+    # lifecycle -----------------------------------------------------------
+    def migrate(self) -> int:
+        with self.conns.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            version = max(applied, default=0)
+            for migration in load_migrations("trailkeeper.storage.sqlite"):
+                if migration.version in applied:
+                    continue
+                for statement in _statements(migration.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (migration.version, migration.name, to_micros(datetime.now(UTC))),
+                )
+                version = migration.version
+        return version
+
+    def ping(self) -> None:
+        self.conns.connection().execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        self.conns.close()
+
+    # events --------------------------------------------------------------
+    def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
+        with self.conns.write() as conn:
+            row = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
+            received_at = datetime.now(UTC)
+            plan = sequence_batch(
+                drafts, self._existing(conn, tenant_id, drafts), row[0], received_at
+            )
+            if plan.new:
+                micros = to_micros(received_at)
+                conn.executemany(
+                    _INSERT,
+                    [
+                        insert_row(tenant_id, d, v, to_micros(d.occurred_at), micros)
+                        for d, v in plan.new
+                    ],
+                )
+                conn.execute(
+                    "UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id)
+                )
+        return plan.receipts
+
+    def _existing(
+        self, conn: sqlite3.Connection, tenant_id: int, drafts: Sequence[Draft]
+    ) -> dict[str, Existing]:
+        ids = list({d.id for d in drafts})
+        found: dict[str, Existing] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for event_id, seq, content, leaf in conn.execute(
+                "SELECT id, seq, content_hash, leaf_hash FROM events "
+                f"WHERE tenant_id = ? AND id IN ({marks})",
+                (tenant_id, *chunk),
+            ):
+                found[event_id] = Existing(seq, content, leaf)
+        return found
+
+    def get_event(self, tenant_id: int, event_id: str) -> View | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                f"SELECT {_SELECT} FROM events WHERE tenant_id = ? AND id = ?",
+                (tenant_id, event_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else view_from_row(row, _timestamp)
+
+    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        if after is not None:
+            where += " AND seq > ?" if query.order == "asc" else " AND seq < ?"
+            params.append(after)
+        sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT ?"
+        rows = self.conns.connection().execute(sql, (*params, limit)).fetchall()
+        return [view_from_row(row, _timestamp) for row in rows]
+
+    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?)"
+        return int(self.conns.connection().execute(sql, (*params, cap)).fetchone()[0])
+
+    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
+        where, params = where_clause(tenant_id, query, DIALECT)
+        rows = (
+            self.conns.connection()
+            .execute(facet_select(name, where, "?"), (*params, limit))
+            .fetchall()
+        )
+        return [facet_value(name, row) for row in rows]
+
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
+        rows = (
+            self.conns.connection()
+            .execute(
+                f"SELECT {_SELECT} FROM events WHERE tenant_id = ? AND run_id = ? "
+                "ORDER BY seq LIMIT ?",
+                (tenant_id, run_id, limit),
+            )
+            .fetchall()
+        )
+        return [view_from_row(row, _timestamp) for row in rows]
+
+    # tenants and tokens --------------------------------------------------
+    def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:
+        with self.conns.write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO tenants (name, webhook_secret, created_at) VALUES (?, ?, ?)",
+                (name, webhook_secret_sealed, to_micros(datetime.now(UTC))),
+            )
+            assert cursor.lastrowid is not None
+            return Tenant(cursor.lastrowid, name, webhook_secret_sealed)
+
+    def tenant_by_name(self, name: str) -> Tenant | None:
+        return self._tenant("name = ?", name)
+
+    def tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        return self._tenant("id = ?", tenant_id)
+
+    def _tenant(self, where: str, value: Any) -> Tenant | None:
+        row = (
+            self.conns.connection()
+            .execute(f"SELECT id, name, webhook_secret FROM tenants WHERE {where}", (value,))
+            .fetchone()
+        )
+        return None if row is None else Tenant(row[0], row[1], bytes(row[2]))
+
+    def create_token(
+        self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
+    ) -> TokenRecord:
+        now = datetime.now(UTC)
+        with self.conns.write() as conn:
+            conn.execute(
+                "INSERT INTO tokens (id, tenant_id, name, token_hash, scopes, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token_id,
+                    tenant_id,
+                    name,
+                    token_hash,
+                    orjson.dumps(list(scopes)).decode(),
+                    to_micros(now),
+                ),
+            )
+        return TokenRecord(
+            token_id, tenant_id, name, tuple(scopes), from_micros(to_micros(now)), None, token_hash
+        )
+
+    def token_by_hash(self, token_hash: bytes) -> TokenRecord | None:
+        row = (
+            self.conns.connection()
+            .execute(f"SELECT {_TOKEN} FROM tokens WHERE token_hash = ?", (token_hash,))
+            .fetchone()
+        )
+        return None if row is None else _token(row)
+
+    def list_tokens(self, tenant_id: int) -> list[TokenRecord]:
+        rows = self.conns.connection().execute(
+            f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = ? ORDER BY created_at, id",
+            (tenant_id,),
+        )
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, tenant_id: int, token_id: str) -> TokenRecord | None:
+        with self.conns.write() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked_at = ? "
+                "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                (to_micros(datetime.now(UTC)), tenant_id, token_id),
+            )
+            row = conn.execute(
+                f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = ? AND id = ?",
+                (tenant_id, token_id),
+            ).fetchone()
+        return None if row is None else _token(row)
+
+    # rate limits ---------------------------------------------------------
+    def hit(self, key: str, window_start: int, window_seconds: int) -> int:
+        with self.conns.write(durable=False) as conn:
+            conn.execute(
+                "DELETE FROM rate_windows WHERE key = ? AND window_start < ?",
+                (key, window_start),
+            )
+            row = conn.execute(
+                "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
+                "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                (key, window_start),
+            ).fetchone()
+        return int(row[0])
+
+
+_TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(
+        id=row[0],
+        tenant_id=row[1],
+        name=row[2],
+        scopes=tuple(orjson.loads(row[3])),
+        created_at=from_micros(row[4]),
+        revoked_at=None if row[5] is None else from_micros(row[5]),
+        token_hash=bytes(row[6]),
+    )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
