@@ -34,9 +34,12 @@ def check_limit(limit: int, default_max: int = MAX_LIMIT) -> int:
 
 
 class ReadService:
-    def __init__(self, store: EventStore, cursors: CursorCodec) -> None:
+    def __init__(
+        self, store: EventStore, cursors: CursorCodec, download_cap: int = DOWNLOAD_MAX_ROWS
+    ) -> None:
         self._store = store
         self._cursors = cursors
+        self.download_cap = download_cap
 
     def page(self, tenant: Tenant, query: EventQuery, cursor: str | None, limit: int) -> Page:
         """One page in ``seq`` order.
@@ -80,9 +83,10 @@ class ReadService:
         """Matching events in chunks of 1,000: memory stays flat however many match.
 
         Raises before streaming if more than 100,000 events match."""
-        if self._store.count(tenant.id, query, DOWNLOAD_MAX_ROWS + 1) > DOWNLOAD_MAX_ROWS:
+        cap = self.download_cap
+        if self._store.count(tenant.id, query, cap + 1) > cap:
             raise InvalidRequest(
-                f"More than {DOWNLOAD_MAX_ROWS:,} events match; narrow the filters or "
+                f"More than {cap:,} events match; narrow the filters or "
                 "request an export with POST /v1/exports"
             )
         return self._chunks(tenant, query)
@@ -90,8 +94,8 @@ class ReadService:
     def _chunks(self, tenant: Tenant, query: EventQuery) -> Iterator[View]:
         after: int | None = None
         sent = 0
-        while sent < DOWNLOAD_MAX_ROWS:
-            rows = self._store.page(tenant.id, query, after, min(_CHUNK, DOWNLOAD_MAX_ROWS - sent))
+        while sent < self.download_cap:
+            rows = self._store.page(tenant.id, query, after, min(_CHUNK, self.download_cap - sent))
             yield from rows
             sent += len(rows)
             if len(rows) < _CHUNK:

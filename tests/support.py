@@ -1,0 +1,123 @@
+"""Test helpers: a tenant's view of the HTTP API, and a valid event factory."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+from trailkeeper.service import Trailkeeper
+
+
+class LiveServer:
+    """A real uvicorn server for ``app`` on a free loopback port, in a thread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Api:
+    """A tenant's view of the HTTP API: a httpx.Client plus its admin token."""
+
+    def __init__(self, client: httpx.Client, tenant: str, token: str) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.token = token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(
+            path, json=json, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(path, headers=self.auth, **kwargs)
+
+    def ingest(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
+        response = self.post("/v1/events", {"events": list(events)})
+        assert response.status_code == 201, response.text
+        receipts: list[dict[str, Any]] = response.json()["events"]
+        return receipts
+
+    def events(self, *, self_audit: bool = False, **params: Any) -> list[dict[str, Any]]:
+        """Every event matching ``params``, following cursors to the end.
+
+        trailkeeper's own self-audit events (category ``trailkeeper``) are left
+        out unless ``self_audit`` is true, so tests see what they sent."""
+        params = {"limit": 999, **params}
+        found: list[dict[str, Any]] = []
+        while True:
+            response = self.get("/v1/events", params=params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            found.extend(e for e in body["data"] if self_audit or e["category"] != "trailkeeper")
+            if not body["has_more"]:
+                return found
+            params["cursor"] = body["next_cursor"]
+
+    def token_with(self, *scopes: str) -> str:
+        response = self.post("/v1/tokens", {"name": "test", "scopes": list(scopes)})
+        assert response.status_code == 201, response.text
+        return str(response.json()["token"])
+
+
+def new_tenant(service: Trailkeeper, client: httpx.Client) -> Api:
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    created = service.tenancy.create_tenant(name)
+    return Api(client, name, created["admin_token"])
+
+
+BASE_TIME = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+
+
+def make_event(index: int = 0, **fields: Any) -> dict[str, Any]:
+    """A valid event; ``fields`` override or (as None) remove keys."""
+    event: dict[str, Any] = {
+        "id": f"evt-{index}",
+        "action": "card.moved",
+        "occurred_at": (BASE_TIME + timedelta(minutes=index)).isoformat().replace("+00:00", "Z"),
+        "actor": {
+            "id": f"u_{index % 3}",
+            "name": f"User {index % 3}",
+            "email": f"u{index % 3}@example.com",
+        },
+        "resource": {"type": "pipe", "id": "p1", "name": "HR onboarding"},
+        "source": "web",
+        "ip": "203.0.113.9",
+        "changes": [{"field": "phase", "old": "Backlog", "new": "Approved"}],
+        "metadata": {"card_id": str(index)},
+    }
+    for key, value in fields.items():
+        if value is None:
+            event.pop(key, None)
+        else:
+            event[key] = value
+    return event
