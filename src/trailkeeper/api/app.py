@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from trailkeeper import __version__
+from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.routes import events, ops, tokens
@@ -25,6 +26,8 @@ def create_app(service: Trailkeeper) -> FastAPI:
         title="trailkeeper",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "tokens", "description": "API tokens of a tenant"},
@@ -35,6 +38,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.state.trailkeeper = service
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(events.router)
     app.include_router(tokens.router)
     app.include_router(ops.router)

@@ -1,0 +1,142 @@
+"""Tokens, scopes, tenant isolation, rate limits and self-audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from support import Api, LiveServer, make_event
+from trailkeeper.api import create_app
+from trailkeeper.service import Trailkeeper
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer tk_short",
+        "Basic dXNlcjpwYXNz",
+        "Bearer " + "tk_" + "a" * 43,
+        "tk_" + "a" * 43,
+    ],
+)
+def test_missing_or_bad_tokens_are_401(api: Api, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = api.client.get("/v1/events", headers=headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "unauthenticated"
+    assert "Bearer" in error["message"] or "revoked" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "method", "path", "allowed"),
+    [
+        ("events:write", "POST", "/v1/events", True),
+        ("events:write", "GET", "/v1/events", False),
+        ("audit-log:list", "GET", "/v1/events", True),
+        ("audit-log:list", "POST", "/v1/events", False),
+        ("audit-log:list", "GET", "/v1/facets/action", True),
+        ("audit-log:list", "GET", "/v1/events/download", True),
+        ("audit-log:list", "GET", "/v1/tokens", False),
+        ("audit-log:export", "GET", "/v1/events", False),
+        ("tokens:manage", "GET", "/v1/tokens", True),
+        ("tokens:manage", "GET", "/v1/events/evt-1", False),
+        ("admin", "GET", "/v1/runs/none", True),
+    ],
+)
+def test_scopes_are_enforced(api: Api, scope: str, method: str, path: str, allowed: bool) -> None:
+    token = api.token_with(scope)
+    body = make_event(1) if method == "POST" else None
+    response = api.client.request(
+        method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    if allowed:
+        assert response.status_code in (200, 201, 404), response.text
+    else:
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "forbidden"
+        assert "scope" in response.json()["error"]["message"]
+
+
+def test_token_lifecycle_over_the_api(api: Api) -> None:
+    created = api.post("/v1/tokens", {"name": "siem", "scopes": ["audit-log:list"]})
+    assert created.status_code == 201
+    token = created.json()
+    assert token["token"].startswith("tk_")
+    assert len(token["token"]) >= 35
+    listed = api.get("/v1/tokens").json()["data"]
+    assert {t["name"] for t in listed} == {"admin", "siem"}
+    assert all("token" not in t and "hash" not in str(t) for t in listed)
+    reader = {"Authorization": f"Bearer {token['token']}"}
+    assert api.client.get("/v1/events", headers=reader).status_code == 200
+    revoked = api.delete(f"/v1/tokens/{token['id']}")
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    assert api.client.get("/v1/events", headers=reader).status_code == 401
+    actions = [e["action"] for e in api.events(self_audit=True, category="trailkeeper")]
+    assert actions == ["trailkeeper.token.revoked", "trailkeeper.token.created",
+                       "trailkeeper.token.created"]  # fmt: skip
+    audit = api.events(self_audit=True, action="trailkeeper.token.revoked")[0]
+    assert audit["actor"]["type"] == "service_account"
+    assert audit["resource"] == {"type": "token", "id": token["id"], "name": "siem"}
+
+
+def test_another_tenants_token_is_404(api: Api, other_api: Api) -> None:
+    token_id = api.post("/v1/tokens", {"name": "x", "scopes": ["admin"]}).json()["id"]
+    assert other_api.delete(f"/v1/tokens/{token_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "x", "scopes": ["root"]},
+        {"name": "", "scopes": ["admin"]},
+        {"name": "x"},
+        {"name": "x", "scopes": []},
+        {"name": "x", "scopes": ["admin"], "extra": 1},
+        [1],
+    ],
+)
+def test_bad_token_requests_are_400(api: Api, body: Any) -> None:
+    response = api.post("/v1/tokens", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
+    limited = Trailkeeper(
+        service.settings.model_copy(update={"read_rate_limit": 3}), service.store, service.key
+    )
+    with LiveServer(create_app(limited)) as url, httpx.Client(base_url=url) as http:
+        statuses = []
+        for _ in range(4):
+            response = http.get("/v1/events", headers=api.auth)
+            statuses.append(response.status_code)
+        assert statuses == [200, 200, 200, 429]
+        assert response.json()["error"]["code"] == "rate_limited"
+        retry = int(response.headers["retry-after"])
+        assert 1 <= retry <= 60
+        assert response.headers["x-retry-after"] == str(retry)
+        assert response.headers["x-rate-limit-remaining"] == "0"
+        ok = http.get("/v1/events", headers={"Authorization": f"Bearer {api.token_with('admin')}"})
+        assert ok.headers["x-rate-limit-limit"] == "3"
+        assert ok.headers["x-rate-limit-remaining"] == "2"
+        assert 1 <= int(ok.headers["x-rate-limit-reset"]) <= 60
+        ingest = http.post("/v1/events", json=make_event(1), headers=api.auth)
+        assert ingest.status_code == 201, "ingest has its own, separate limit"
+
+
+def test_rate_limits_are_shared_between_processes(service: Trailkeeper, api: Api) -> None:
+    """Two apps (as two processes would) over one database count the same window."""
+    settings = service.settings.model_copy(update={"read_rate_limit": 4})
+    first = Trailkeeper(settings, service.store, service.key)
+    second = Trailkeeper(settings, service.store, service.key)
+    with LiveServer(create_app(first)) as one, LiveServer(create_app(second)) as two:
+        codes = [httpx.get(f"{url}/v1/events", headers=api.auth).status_code
+                 for url in (one, two, one, two, one)]  # fmt: skip
+    assert codes == [200, 200, 200, 200, 429]
