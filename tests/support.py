@@ -121,3 +121,64 @@ def make_event(index: int = 0, **fields: Any) -> dict[str, Any]:
         else:
             event[key] = value
     return event
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``trailkeeper serve`` as a real child process on a free loopback port."""
+
+    def __init__(self, data_dir: Any, database_url: str | None = None) -> None:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        exe = Path(sys.executable).parent / "trailkeeper"
+        args = [str(exe), "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
+        if database_url:
+            args += ["--database-url", database_url]
+        env = {
+            **__import__("os").environ,
+            "TRAILKEEPER_INGEST_RATE_LIMIT": "1000000",
+            "TRAILKEEPER_READ_RATE_LIMIT": "1000000",
+        }
+        self.process = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError("server did not become ready")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+        if self.process.stderr is not None:
+            self.process.stderr.close()

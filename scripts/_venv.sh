@@ -1,0 +1,20 @@
+# Sourced by scripts/serve and scripts/test: make .venv with Python >= 3.11 and
+# install trailkeeper into it (again only when pyproject.toml changed).
+set -euo pipefail
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "trailkeeper needs Python 3.11 or newer (found $("$PYTHON" --version))" >&2
+  exit 1
+}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv || {
+    echo "python venv is missing: on Debian run 'apt-get install python3-venv'" >&2
+    exit 1
+  }
+fi
+stamp=.venv/.trailkeeper-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
