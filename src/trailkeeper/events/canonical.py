@@ -3,24 +3,31 @@
 ``rfc8785.dumps`` is the reference. It costs ~65 µs for a typical event, which
 alone would cap ingest near 15,000 events/s on one core. For values where
 orjson's sorted output is provably the same bytes (no floats, integers inside
-the IEEE-754 safe range, and no object key whose UTF-8 order could differ from
-its UTF-16 order), we use orjson (~1 µs). ``tests/property/test_canonical.py``
-checks with Hypothesis that both paths agree on arbitrary JSON values.
+the IEEE-754 safe range, and no character at or above U+E000, so UTF-8 and
+UTF-16 key order agree), we use orjson (~1 µs plus a type walk).
+``tests/property/test_canonical.py`` checks with Hypothesis that both paths
+agree on arbitrary JSON values.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 import rfc8785
 
-__all__ = ["CanonicalizationError", "canonical_json", "reference_canonical_json"]
+__all__ = [
+    "CanonicalizationError",
+    "canonical_json",
+    "is_float_free",
+    "reference_canonical_json",
+]
 
-_SAFE_INT = 2**53 - 1
-# Keys with code points at or above U+E000 may sort differently in UTF-8 (orjson)
-# and UTF-16 (JCS) when supplementary characters are also present.
-_KEY_ORDER_LIMIT = "\ue000"
+_FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+# UTF-8 lead bytes of code points >= U+E000. Below that, UTF-8 byte order, code point
+# order and UTF-16 code unit order agree, so orjson's key sort is JCS's key sort.
+_UNSAFE_BYTES = re.compile(rb"[\xee-\xff]")
 
 
 class CanonicalizationError(ValueError):
@@ -35,26 +42,33 @@ def reference_canonical_json(value: Any) -> bytes:
         raise CanonicalizationError(str(exc)) from None
 
 
-def canonical_json(value: Any) -> bytes:
-    """JCS bytes of ``value``: orjson where provably identical, else rfc8785."""
-    if _fast_path_safe(value):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+def canonical_json(value: Any, *, float_free: bool | None = None) -> bytes:
+    """JCS bytes of ``value``: orjson where provably identical, else rfc8785.
+
+    orjson matches JCS for strings, booleans, null and integers within
+    ±(2**53 - 1) (enforced by ``OPT_STRICT_INTEGER``) as long as no object key
+    needs UTF-16 ordering; floats always take the reference path. A caller that
+    already knows whether ``value`` holds floats passes ``float_free``."""
+    if is_float_free(value) if float_free is None else float_free:
+        try:
+            encoded = orjson.dumps(value, option=_FAST_OPTIONS)
+        except orjson.JSONEncodeError:
+            return reference_canonical_json(value)
+        if _UNSAFE_BYTES.search(encoded) is None:
+            return encoded
     return reference_canonical_json(value)
 
 
-def _fast_path_safe(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or value is None or kind is bool:
-        return True
-    if kind is int:
-        return bool(-_SAFE_INT <= value <= _SAFE_INT)
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or (key and max(key) >= _KEY_ORDER_LIMIT):
-                return False
-            if not _fast_path_safe(item):
-                return False
-        return True
-    if kind is list:
-        return all(_fast_path_safe(item) for item in value)
-    return False
+def is_float_free(value: Any) -> bool:
+    """True when ``value`` holds only JSON strings, integers, booleans, nulls and containers."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is not str and kind is not int and kind is not bool and item is not None:
+            return False
+    return True

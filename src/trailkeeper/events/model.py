@@ -21,6 +21,9 @@ MAX_FUTURE = timedelta(minutes=5)
 ACTION_PATTERN = r"^[a-z0-9_]+(\.[a-z0-9_]+)*$"
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 _ACTION_RE = re.compile(ACTION_PATTERN)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+# Already in the form ipaddress would print: skip the (slow) parse and re-format.
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 class ActorType(StrEnum):
@@ -137,8 +140,8 @@ class EventIn(BaseModel):
     @field_validator("ip")
     @classmethod
     def _ip_address(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+        if value is None or _CANONICAL_IPV4.fullmatch(value):
+            return value
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:

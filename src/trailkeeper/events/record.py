@@ -15,7 +15,7 @@ from typing import Any
 
 import uuid6
 
-from trailkeeper.events.canonical import canonical_json
+from trailkeeper.events.canonical import canonical_json, is_float_free
 from trailkeeper.events.model import EventIn
 from trailkeeper.events.timestamps import format_timestamp
 
@@ -43,20 +43,22 @@ def pii_commitment(salt_hex: str, *, name: Any, email: Any, ip: Any, user_agent:
     return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_json(present)).hexdigest()
 
 
-def leaf_bytes(view: View) -> bytes:
-    """``L`` of CONTRACT section 8: JCS of the view without nulls and personal data."""
+def leaf_bytes(view: View, *, float_free: bool | None = None) -> bytes:
+    """``L`` of CONTRACT section 8: JCS of the view without nulls and personal data.
+
+    ``float_free`` may be passed when known (see ``canonical_json``)."""
     leaf = {key: view[key] for key in _LEAF_TOP if view.get(key) is not None}
     actor = view["actor"]
     leaf["actor"] = {k: v for k, v in actor.items() if v is not None and k not in ("name", "email")}
     resource = view.get("resource")
     if resource is not None:
         leaf["resource"] = {k: v for k, v in resource.items() if v is not None}
-    return canonical_json(leaf)
+    return canonical_json(leaf, float_free=float_free)
 
 
-def leaf_hash(view: View) -> bytes:
+def leaf_hash(view: View, *, float_free: bool | None = None) -> bytes:
     """RFC 9162 leaf hash: ``SHA-256(0x00 || L)``."""
-    return hashlib.sha256(b"\x00" + leaf_bytes(view)).digest()
+    return hashlib.sha256(b"\x00" + leaf_bytes(view, float_free=float_free)).digest()
 
 
 @dataclass(slots=True)
@@ -70,6 +72,8 @@ class Draft:
     pii_salt: str
     content_hash: bytes
     occurred_at: datetime
+    float_free: bool
+    """Whether the free-form parts (changes, run, metadata) hold no floats."""
 
     @property
     def id(self) -> str:
@@ -80,7 +84,7 @@ class Draft:
         view = dict(self.view)
         view["seq"] = seq
         view["received_at"] = format_timestamp(received_at)
-        view["leaf_hash"] = leaf_hash(view).hex()
+        view["leaf_hash"] = leaf_hash(view, float_free=self.float_free).hex()
         return view
 
 
@@ -111,7 +115,8 @@ def draft_from_input(event: EventIn) -> Draft:
         "run": None if event.run is None else event.run.model_dump(exclude_none=True),
         "metadata": event.metadata,
     }
-    content_hash = hashlib.sha256(canonical_json(view)).digest()
+    float_free = is_float_free([view["changes"], view["run"], view["metadata"]])
+    content_hash = hashlib.sha256(canonical_json(view, float_free=float_free)).digest()
     salt = os.urandom(16).hex()
     view["pii"] = pii_commitment(
         salt,
@@ -120,4 +125,10 @@ def draft_from_input(event: EventIn) -> Draft:
         ip=event.ip,
         user_agent=event.user_agent,
     )
-    return Draft(view=view, pii_salt=salt, content_hash=content_hash, occurred_at=event.occurred_at)
+    return Draft(
+        view=view,
+        pii_salt=salt,
+        content_hash=content_hash,
+        occurred_at=event.occurred_at,
+        float_free=float_free,
+    )

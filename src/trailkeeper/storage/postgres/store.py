@@ -22,7 +22,13 @@ from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
-from trailkeeper.storage.rows import EVENT_COLUMNS, INSERT_COLUMNS, insert_row, view_from_row
+from trailkeeper.storage.rows import (
+    EVENT_COLUMNS,
+    INSERT_COLUMNS,
+    actor_texts,
+    insert_row,
+    view_from_row,
+)
 from trailkeeper.storage.sequencing import Existing, sequence_batch
 
 __all__ = ["PostgresStore"]
@@ -31,12 +37,18 @@ View = dict[str, Any]
 _SELECT = ", ".join(EVENT_COLUMNS)
 _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
-_ACTOR_TEXT = "(coalesce(actor_name, '') || ' ' || coalesce(actor_email, ''))"
 _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
 
 
 def _substring(q: str) -> tuple[str, list[Any]]:
-    return f"{_ACTOR_TEXT} ILIKE %s", [like_pattern(q)]
+    """Events whose actor name or email contains ``q``, through ``actor_texts``."""
+    texts = "SELECT actor_id, name, email FROM actor_texts WHERE (name || ' ' || email) ILIKE %s"
+    sql = (
+        f"actor_id IN (SELECT actor_id FROM ({texts}) AS t) AND "
+        f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({texts})"
+    )
+    pattern = like_pattern(q)
+    return sql, [pattern, pattern]
 
 
 def _identity(moment: datetime) -> datetime:
@@ -170,6 +182,13 @@ class PostgresStore:
                             bytes.fromhex(view["leaf_hash"]),
                         )
                     )
+            texts = actor_texts(tenant_id, (view for _, view in new))
+            if texts:
+                cur.executemany(
+                    "INSERT INTO actor_texts (tenant_id, actor_id, name, email) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    texts,
+                )
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:

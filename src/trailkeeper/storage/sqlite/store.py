@@ -17,7 +17,13 @@ from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
-from trailkeeper.storage.rows import EVENT_COLUMNS, INSERT_COLUMNS, insert_row, view_from_row
+from trailkeeper.storage.rows import (
+    EVENT_COLUMNS,
+    INSERT_COLUMNS,
+    actor_texts,
+    insert_row,
+    view_from_row,
+)
 from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 
@@ -37,14 +43,21 @@ def _timestamp(micros: int) -> str:
 
 
 def _substring(q: str) -> tuple[str, list[Any]]:
+    """Events whose actor name or email contains ``q``, through ``actor_texts``."""
     if len(q) >= 3:  # the trigram index answers substrings of three or more characters
-        phrase = '"' + q.replace('"', '""') + '"'
-        return "pk IN (SELECT rowid FROM events_actor_fts WHERE events_actor_fts MATCH ?)", [phrase]
-    pattern = like_pattern(q.lower())
-    return (
-        "(lower(actor_name) LIKE ? ESCAPE '\\' OR lower(actor_email) LIKE ? ESCAPE '\\')",
-        [pattern, pattern],
+        matching = "SELECT rowid FROM actor_texts_fts WHERE actor_texts_fts MATCH ?"
+        params: list[Any] = ['"' + q.replace('"', '""') + '"']
+    else:
+        matching = (
+            "SELECT id FROM actor_texts WHERE name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'"
+        )
+        params = [like_pattern(q)] * 2
+    texts = f"SELECT actor_id, name, email FROM actor_texts WHERE id IN ({matching})"
+    sql = (
+        f"actor_id IN (SELECT actor_id FROM ({texts})) AND "
+        f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({texts})"
     )
+    return sql, params + params
 
 
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, substring=_substring)
@@ -100,6 +113,11 @@ class SQLiteStore:
                         insert_row(tenant_id, d, v, to_micros(d.occurred_at), micros)
                         for d, v in plan.new
                     ],
+                )
+                conn.executemany(
+                    "INSERT OR IGNORE INTO actor_texts (tenant_id, actor_id, name, email) "
+                    "VALUES (?, ?, ?, ?)",
+                    actor_texts(tenant_id, (view for _, view in plan.new)),
                 )
                 conn.execute(
                     "UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id)

@@ -60,9 +60,19 @@ CREATE INDEX events_resource_id ON events (tenant_id, resource_id, seq);
 CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
 CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
 CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
-CREATE INDEX events_actor_trgm ON events USING gin (
-    (coalesce(actor_name, '') || ' ' || coalesce(actor_email, '')) gin_trgm_ops
+
+-- Substring search on actor name and email (the `q` filter). Events repeat a small set
+-- of (actor, name, email) triples, so the trigram index covers the distinct triples, not
+-- every event: a q search finds the matching triples, then the events by actor.
+-- The store adds a batch's distinct triples when it appends the batch.
+CREATE TABLE actor_texts (
+    tenant_id  bigint NOT NULL,
+    actor_id   text NOT NULL,
+    name       text NOT NULL,               -- '' when the events carry no name
+    email      text NOT NULL,               -- '' when the events carry no email
+    PRIMARY KEY (tenant_id, actor_id, name, email)
 );
+CREATE INDEX actor_texts_trgm ON actor_texts USING gin ((name || ' ' || email) gin_trgm_ops);
 
 -- Ids are unique per tenant across every partition: this small table enforces it
 -- and maps an id to its seq for GET /v1/events/{id}.

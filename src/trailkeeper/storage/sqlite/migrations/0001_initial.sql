@@ -58,13 +58,22 @@ CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
 CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
 CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
 
--- Substring search on actor name and email (the `q` filter) through a trigram index.
-CREATE VIRTUAL TABLE events_actor_fts USING fts5 (actor_text, tokenize = 'trigram');
-CREATE TRIGGER events_actor_fts_insert AFTER INSERT ON events
-WHEN new.actor_name IS NOT NULL OR new.actor_email IS NOT NULL
+-- Substring search on actor name and email (the `q` filter). Events repeat a small set
+-- of (actor, name, email) triples, so the trigram index covers the distinct triples, not
+-- every event: a q search finds the matching triples, then the events by actor.
+-- The store adds a batch's distinct triples when it appends the batch.
+CREATE TABLE actor_texts (
+    id         INTEGER PRIMARY KEY,
+    tenant_id  INTEGER NOT NULL,
+    actor_id   TEXT NOT NULL,
+    name       TEXT NOT NULL,               -- '' when the events carry no name
+    email      TEXT NOT NULL,               -- '' when the events carry no email
+    UNIQUE (tenant_id, actor_id, name, email)
+);
+CREATE VIRTUAL TABLE actor_texts_fts USING fts5 (actor_text, tokenize = 'trigram');
+CREATE TRIGGER actor_texts_fts_insert AFTER INSERT ON actor_texts
 BEGIN
-    INSERT INTO events_actor_fts (rowid, actor_text)
-    VALUES (new.pk, coalesce(new.actor_name, '') || ' ' || coalesce(new.actor_email, ''));
+    INSERT INTO actor_texts_fts (rowid, actor_text) VALUES (new.id, new.name || ' ' || new.email);
 END;
 
 -- Fixed-window request counters shared by every process (rate limits).
