@@ -24,6 +24,10 @@ _FRIENDLY = {
     "extra_forbidden": "is not a field of the event schema",
     "missing": "is required",
 }
+_PATTERN_MESSAGES = {
+    "action": "must be lowercase dotted words of a-z, 0-9 and _, e.g. card.moved",
+    "id": "must be 1 to 128 of A-Z a-z 0-9 . _ : -",
+}
 
 
 def parse_json(body: bytes) -> Any:
@@ -82,7 +86,12 @@ class _EventProblems(Exception):
 def _draft(raw: Any) -> Draft:
     if not isinstance(raw, dict):
         raise _EventProblems([{"field": "", "message": "an event must be a JSON object"}])
-    encoded = orjson.dumps(raw)
+    try:
+        encoded = orjson.dumps(raw, option=orjson.OPT_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        raise _EventProblems(
+            [{"field": "", "message": "integers must be within ±(2**53 - 1) to hash exactly"}]
+        ) from None
     if len(encoded) > MAX_EVENT_BYTES:
         raise _EventProblems(
             [{"field": "", "message": f"the event is {len(encoded)} bytes; at most 64 KiB"}]
@@ -104,4 +113,6 @@ def _problem(error: Any) -> dict[str, str]:
     for part in error["loc"]:
         field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
     message = _FRIENDLY.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch":
+        message = _PATTERN_MESSAGES.get(field, message)
     return {"field": field, "message": message}

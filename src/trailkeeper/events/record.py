@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 import uuid6
 
 from trailkeeper.events.canonical import canonical_json, is_float_free
@@ -40,7 +41,8 @@ def pii_commitment(salt_hex: str, *, name: Any, email: Any, ip: Any, user_agent:
     """``hex(SHA-256(salt || JCS(P)))`` where P holds the non-null personal data."""
     personal = {"email": email, "ip": ip, "name": name, "user_agent": user_agent}
     present = {k: v for k, v in personal.items() if v is not None}
-    return hashlib.sha256(bytes.fromhex(salt_hex) + canonical_json(present)).hexdigest()
+    encoded = canonical_json(present, float_free=all(type(v) is str for v in present.values()))
+    return hashlib.sha256(bytes.fromhex(salt_hex) + encoded).hexdigest()
 
 
 def leaf_bytes(view: View, *, float_free: bool | None = None) -> bytes:
@@ -79,11 +81,13 @@ class Draft:
     def id(self) -> str:
         return str(self.view["id"])
 
-    def sequenced(self, seq: int, received_at: datetime) -> View:
-        """The full view once the log has given the event its place."""
+    def sequenced(self, seq: int, received_at: str) -> View:
+        """The full view once the log has given the event its place.
+
+        ``received_at`` comes formatted (``format_timestamp``): one batch shares it."""
         view = dict(self.view)
         view["seq"] = seq
-        view["received_at"] = format_timestamp(received_at)
+        view["received_at"] = received_at
         view["leaf_hash"] = leaf_hash(view, float_free=self.float_free).hex()
         return view
 
@@ -99,14 +103,14 @@ def draft_from_input(event: EventIn) -> Draft:
         "occurred_at": format_timestamp(event.occurred_at),
         "actor": {
             "id": actor.id,
-            "type": actor.type.value,
+            "type": actor.type,
             "name": actor.name,
             "email": actor.email,
         },
         "resource": None
         if resource is None
         else {"type": resource.type, "id": resource.id, "name": resource.name},
-        "source": event.source.value,
+        "source": event.source,
         "ip": event.ip,
         "user_agent": event.user_agent,
         "changes": None
@@ -116,7 +120,9 @@ def draft_from_input(event: EventIn) -> Draft:
         "metadata": event.metadata,
     }
     float_free = is_float_free([view["changes"], view["run"], view["metadata"]])
-    content_hash = hashlib.sha256(canonical_json(view, float_free=float_free)).digest()
+    # Compared only with itself (idempotent retries), so any deterministic encoding
+    # will do: orjson with sorted keys is, and is cheaper than JCS.
+    content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
     salt = os.urandom(16).hex()
     view["pii"] = pii_commitment(
         salt,

@@ -13,6 +13,7 @@ from typing import Any
 
 from trailkeeper.errors import Conflict
 from trailkeeper.events.record import Draft
+from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.storage.protocols import Receipt
 
 __all__ = ["Existing", "Sequenced", "sequence_batch"]
@@ -39,6 +40,7 @@ def sequence_batch(
     received_at: datetime,
 ) -> Sequenced:
     out = Sequenced(next_seq=next_seq)
+    received = format_timestamp(received_at)
     in_batch: dict[str, tuple[bytes, Receipt]] = {}
     for index, draft in enumerate(drafts):
         event_id = draft.id
@@ -52,7 +54,7 @@ def sequence_batch(
             _same_or_conflict(index, event_id, earlier[0], draft.content_hash, earlier[1].seq)
             out.receipts.append(earlier[1])
             continue
-        view = draft.sequenced(out.next_seq, received_at)
+        view = draft.sequenced(out.next_seq, received)
         receipt = Receipt(event_id, out.next_seq, view["leaf_hash"])
         in_batch[event_id] = (draft.content_hash, receipt)
         out.receipts.append(receipt)
