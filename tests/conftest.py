@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from support import Api, LiveServer, new_tenant
+from support import SESSION_SECRET_KEY, Api, LiveServer, new_tenant
 from trailkeeper.api import create_app
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
@@ -59,6 +59,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         read_rate_limit=100_000,
         ingest_rate_limit=100_000,
         pool_size=4,
+        secret_key=SESSION_SECRET_KEY,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import threading
 import time
 import uuid
@@ -13,6 +15,10 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from trailkeeper.service import Trailkeeper
+
+# One deployment key for the whole session: PostgreSQL tests share one database,
+# and trailkeeper refuses to run a database with two different keys.
+SESSION_SECRET_KEY = base64.b64encode(os.urandom(32)).decode()
 
 
 class LiveServer:
@@ -134,7 +140,9 @@ def free_port() -> int:
 class ServerProcess:
     """``trailkeeper serve`` as a real child process on a free loopback port."""
 
-    def __init__(self, data_dir: Any, database_url: str | None = None) -> None:
+    def __init__(
+        self, data_dir: Any, database_url: str | None = None, secret_key: str | None = None
+    ) -> None:
         import subprocess
         import sys
         from pathlib import Path
@@ -150,6 +158,8 @@ class ServerProcess:
             "TRAILKEEPER_INGEST_RATE_LIMIT": "1000000",
             "TRAILKEEPER_READ_RATE_LIMIT": "1000000",
         }
+        if secret_key is not None:
+            env["TRAILKEEPER_SECRET_KEY"] = secret_key
         self.process = subprocess.Popen(
             args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -17,16 +17,24 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from trailkeeper.settings import Settings
 
-__all__ = ["DeploymentKey", "load_deployment_key"]
+__all__ = ["DeploymentKey", "DeploymentKeyError", "DeploymentKeyMismatch", "load_deployment_key"]
 
 KEY_FILE = "secret.key"
 _NONCE = 12
 
 
+class DeploymentKeyError(ValueError):
+    """The deployment key is missing, malformed, or not this deployment's."""
+
+
+class DeploymentKeyMismatch(DeploymentKeyError):
+    pass
+
+
 class DeploymentKey:
     def __init__(self, master: bytes) -> None:
         if len(master) < 32:
-            raise ValueError("the deployment secret key must be at least 32 bytes")
+            raise DeploymentKeyError("the deployment secret key must be at least 32 bytes")
         self._master = master
         self._aead = AESGCM(self.derive(b"trailkeeper secrets v1"))
 
@@ -35,6 +43,10 @@ class DeploymentKey:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
             self._master
         )
+
+    def fingerprint(self) -> bytes:
+        """Identifies the key without revealing it (stored in the database)."""
+        return self.derive(b"trailkeeper key fingerprint v1")[:16]
 
     def seal(self, plaintext: str) -> bytes:
         nonce = os.urandom(_NONCE)
@@ -50,7 +62,10 @@ def load_deployment_key(settings: Settings) -> DeploymentKey:
         try:
             return DeploymentKey(base64.b64decode(text, validate=True))
         except (binascii.Error, ValueError) as exc:
-            raise ValueError(f"TRAILKEEPER_SECRET_KEY must be base64 of 32+ bytes: {exc}") from None
+            raise DeploymentKeyError(
+                f"TRAILKEEPER_SECRET_KEY must be base64 of 32 or more random bytes ({exc}); "
+                "make one with: openssl rand -base64 32"
+            ) from None
     return DeploymentKey(_key_file(settings.data_dir / KEY_FILE))
 
 
@@ -60,7 +75,10 @@ def _key_file(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return base64.b64decode(path.read_text().strip())
+        try:
+            return base64.b64decode(path.read_text().strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise DeploymentKeyError(f"{path} is not a valid key file (base64 expected)") from None
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
     return base64.b64decode(path.read_text().strip())

@@ -140,3 +140,23 @@ def test_rate_limits_are_shared_between_processes(service: Trailkeeper, api: Api
         codes = [httpx.get(f"{url}/v1/events", headers=api.auth).status_code
                  for url in (one, two, one, two, one)]  # fmt: skip
     assert codes == [200, 200, 200, 200, 429]
+
+
+def test_a_token_cannot_grant_scopes_it_lacks(api: Api) -> None:
+    manager = {"Authorization": f"Bearer {api.token_with('tokens:manage')}"}
+    escalate = api.client.post(
+        "/v1/tokens", json={"name": "x", "scopes": ["admin"]}, headers=manager
+    )
+    assert escalate.status_code == 403
+    same = api.client.post(
+        "/v1/tokens", json={"name": "x", "scopes": ["tokens:manage"]}, headers=manager
+    )
+    assert same.status_code == 201
+
+
+def test_revoking_twice_changes_and_audits_nothing(api: Api) -> None:
+    token_id = api.post("/v1/tokens", {"name": "x", "scopes": ["admin"]}).json()["id"]
+    first = api.delete(f"/v1/tokens/{token_id}").json()
+    second = api.delete(f"/v1/tokens/{token_id}").json()
+    assert first == second
+    assert len(api.events(self_audit=True, action="trailkeeper.token.revoked")) == 1

@@ -246,3 +246,13 @@ def test_nul_characters_and_unsafe_integers_are_refused(api: Api) -> None:
     )
     assert big.status_code == 400
     assert api.events() == []
+
+
+def test_integers_beyond_64_bits_are_refused_not_rounded(api: Api) -> None:
+    body = b'{"action": "a.b", "occurred_at": "2026-11-01T00:00:00Z", "actor": {"id": "x"}, '
+    body += b'"metadata": {"big": 123456789012345678901234, "f": 0.5}}'
+    response = api.client.post(
+        "/v1/events", content=body, headers={**api.auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "string" in response.json()["error"]["message"]

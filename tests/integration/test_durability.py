@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from support import ServerProcess, make_event
+from support import SESSION_SECRET_KEY, ServerProcess, make_event
 from trailkeeper.events.query import EventQuery
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
@@ -37,7 +37,7 @@ def _all_events(settings: Settings, name: str) -> list[dict[str, Any]]:
 
 def _settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
-    return Settings(data_dir=tmp_path / "data", database_url=url)
+    return Settings(data_dir=tmp_path / "data", database_url=url, secret_key=SESSION_SECRET_KEY)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -47,7 +47,7 @@ def test_acknowledged_events_survive_kill_9(
     settings = _settings(backend, tmp_path, request)
     name = f"dur-{backend}-{tmp_path.name[-6:]}"
     token = _tenant(settings, name)
-    server = ServerProcess(settings.data_dir, settings.database_url)
+    server = ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY)
     acknowledged: list[dict[str, Any]] = []
     stop = threading.Event()
 
@@ -95,7 +95,10 @@ def test_two_server_processes_never_gap_or_duplicate_seq(
     settings = _settings(backend, tmp_path, request)
     name = f"conc-{backend}-{tmp_path.name[-6:]}"
     token = _tenant(settings, name)
-    servers = [ServerProcess(settings.data_dir, settings.database_url) for _ in range(2)]
+    servers = [
+        ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY)
+        for _ in range(2)
+    ]
     errors: list[str] = []
 
     def writer(url: str, offset: int) -> None:

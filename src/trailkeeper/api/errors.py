@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
 from trailkeeper.api.responses import JSON
@@ -15,6 +19,8 @@ from trailkeeper.errors import TrailkeeperError
 __all__ = ["install_error_handlers"]
 
 log = logging.getLogger("trailkeeper.api")
+RETRY_AFTER_SECONDS = 5
+_TRANSIENT_SQLITE = re.compile(r"locked|busy|disk I/O|unable to open", re.IGNORECASE)
 
 _HTTP_CODES = {
     400: "invalid_request",
@@ -50,10 +56,19 @@ async def _trailkeeper_error(request: Request, exc: Exception) -> JSON:
     return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
+def _message(error: Any) -> str:
+    if error.get("loc") == ("body",) and error.get("type") in (
+        "model_attributes_type",
+        "dict_type",
+    ):
+        return "send a JSON object with Content-Type: application/json"
+    return str(error.get("msg", ""))
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, RequestValidationError)
     details = [
-        {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+        {"field": _field(tuple(e.get("loc", ()))) or "body", "message": _message(e)}
         for e in exc.errors()
     ]
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
@@ -74,6 +89,19 @@ async def _http_error(request: Request, exc: Exception) -> JSON:
     )
 
 
+async def _storage_unavailable(request: Request, exc: Exception) -> JSON:
+    """The database is down, locked or out of connections: retryable, not a bug."""
+    if isinstance(exc, sqlite3.OperationalError) and not _TRANSIENT_SQLITE.search(str(exc)):
+        return await _unexpected(request, exc)
+    log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return envelope(
+        503,
+        "unavailable",
+        "The database is unavailable or busy; nothing was changed. Retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSON:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(
@@ -85,4 +113,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TrailkeeperError, _trailkeeper_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    for storage_error in (psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError):
+        app.add_exception_handler(storage_error, _storage_unavailable)
     app.add_exception_handler(Exception, _unexpected)

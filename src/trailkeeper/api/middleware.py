@@ -50,10 +50,12 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
     def _message(self) -> str:
-        return (
-            f"The request body is larger than {self.limit // (1024 * 1024)} MiB; "
-            "send at most 1,000 events per request"
+        size = (
+            f"{self.limit / (1024 * 1024):g} MiB"
+            if self.limit >= 1024 * 1024
+            else (f"{self.limit:,} bytes")
         )
+        return f"The request body is larger than {size}; send at most 1,000 events per request"
 
 
 class ResponseHeaders:

@@ -15,6 +15,7 @@ app = typer.Typer(
     help="A self-hosted, verifiable audit log service.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 app.command()(serve)
 app.command()(migrate)

@@ -8,15 +8,22 @@ import orjson
 import typer
 from rich.table import Table
 
-from trailkeeper.cli.options import DatabaseUrl, DataDir, JsonOut, console, settings_from
+from trailkeeper.cli.options import (
+    DatabaseUrl,
+    DataDir,
+    JsonOut,
+    console,
+    open_service,
+    settings_from,
+)
 from trailkeeper.errors import TrailkeeperError
-from trailkeeper.service import Trailkeeper
-from trailkeeper.storage import open_store
 
 __all__ = ["migrate", "tenants", "tokens"]
 
-tenants = typer.Typer(help="Create tenants.", no_args_is_help=True)
-tokens = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+tenants = typer.Typer(help="Create tenants.", no_args_is_help=True, rich_markup_mode=None)
+tokens = typer.Typer(
+    help="Create, list and revoke API tokens.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def emit(data: Any) -> None:
@@ -28,20 +35,25 @@ def fail(exc: TrailkeeperError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def migrate(
+    data_dir: DataDir = None, database_url: DatabaseUrl = None, json: JsonOut = False
+) -> None:
     """Create or upgrade the database schema."""
-    store = open_store(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     try:
-        version = store.migrate()
+        version = service.store.migrate()
     finally:
-        store.close()
-    console.print(f"schema at version {version} ({store.backend})")
+        service.close()
+    if json:
+        emit({"schema_version": version, "backend": service.store.backend})
+    else:
+        console.print(f"schema at version {version} ({service.store.backend})")
 
 
 @tenants.command("create")
 def tenants_create(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Create a tenant; prints its admin token and webhook secret (shown only once)."""
-    service = Trailkeeper.open(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     try:
         emit(service.tenancy.create_tenant(name))
     except TrailkeeperError as exc:
@@ -62,7 +74,7 @@ def tokens_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a token; it is printed once and stored only as a hash."""
-    service = Trailkeeper.open(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     try:
         created = service.tenancy.create_token(
             service.tenancy.tenant(tenant), name, scope, actor=None
@@ -82,7 +94,7 @@ def tokens_list(
     json: JsonOut = False,
 ) -> None:
     """List a tenant's tokens (never the tokens themselves)."""
-    service = Trailkeeper.open(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     try:
         listed = service.tenancy.list_tokens(service.tenancy.tenant(tenant))
     except TrailkeeperError as exc:
@@ -110,7 +122,7 @@ def tokens_revoke(
     json: JsonOut = False,
 ) -> None:
     """Revoke a token by id; it stops working at once in every process."""
-    service = Trailkeeper.open(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     try:
         revoked = service.tenancy.revoke_token(service.tenancy.tenant(tenant), token_id, None)
     except TrailkeeperError as exc:

@@ -10,10 +10,16 @@ import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trailkeeper.cli.options import DatabaseUrl, DataDir, JsonOut, console, settings_from
+from trailkeeper.cli.options import (
+    DatabaseUrl,
+    DataDir,
+    JsonOut,
+    console,
+    open_service,
+    settings_from,
+)
 from trailkeeper.errors import TrailkeeperError
 from trailkeeper.events.batch import MAX_BATCH
-from trailkeeper.service import Trailkeeper
 
 __all__ = ["ingest"]
 
@@ -55,7 +61,7 @@ def ingest(
     json: JsonOut = False,
 ) -> None:
     """Load events from a JSON Lines file (one event per line), same rules as the API."""
-    service = Trailkeeper.open(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
     stored = 0
     columns = (
         TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
+from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
+from trailkeeper.deployment_key import DeploymentKeyError
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
 
@@ -44,5 +49,12 @@ def settings_from(**flags: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def open_service(**flags: Any) -> Trailkeeper:
-    return Trailkeeper.open(settings_from(**flags))
+def open_service(settings: Settings) -> Trailkeeper:
+    """Open the service, turning setup problems into one clear line and exit code 2."""
+    try:
+        return Trailkeeper.open(settings)
+    except DeploymentKeyError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+    except (psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError) as exc:
+        console.print(f"[red]error:[/] cannot open the database: {escape(str(exc))}")
+    raise typer.Exit(2)

@@ -9,7 +9,7 @@ import typer
 import uvicorn
 
 from trailkeeper.api import create_app
-from trailkeeper.cli.options import DatabaseUrl, DataDir, console, settings_from
+from trailkeeper.cli.options import DatabaseUrl, DataDir, console, open_service, settings_from
 from trailkeeper.demo import demo_events
 from trailkeeper.events.batch import MAX_BATCH
 from trailkeeper.service import Trailkeeper
@@ -48,18 +48,45 @@ def serve(
         bool | None,
         typer.Option("--allow-private-destinations", help="Allow loopback/private webhook targets"),
     ] = None,
+    read_rate_limit: Annotated[
+        int | None, typer.Option(help="Read requests per token per minute [default: 60]")
+    ] = None,
+    ingest_rate_limit: Annotated[
+        int | None, typer.Option(help="Ingest requests per token per minute [default: 1200]")
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None, typer.Option(help="Largest request body [default: 10 MiB]")
+    ] = None,
+    pool_size: Annotated[
+        int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
+    ] = None,
+    public_url: Annotated[
+        str | None, typer.Option(help="Base URL for links, behind a proxy [default: as asked]")
+    ] = None,
+    secret_key: Annotated[
+        str | None,
+        typer.Option(help="Deployment key, base64 (prefer the environment variable)"),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the API on the embedded SQLite default, or on PostgreSQL."""
+    """Run the API on the embedded SQLite default, or on PostgreSQL.
+
+    Every option can also be set as TRAILKEEPER_<OPTION>; flags win."""
     settings = settings_from(
         host=host,
         port=port,
         data_dir=data_dir,
         database_url=database_url,
         allow_private_destinations=allow_private_destinations,
+        read_rate_limit=read_rate_limit,
+        ingest_rate_limit=ingest_rate_limit,
+        max_body_bytes=max_body_bytes,
+        pool_size=pool_size,
+        public_url=public_url,
+        secret_key=secret_key,
     )
-    service = Trailkeeper.open(settings)
+    service = open_service(settings)
     try:
         if demo:
             token = seed_demo(service)

@@ -5,6 +5,7 @@ producer can fix a whole batch in one round trip."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -55,8 +56,23 @@ def events_of_body(payload: Any) -> list[Any]:
     raise InvalidRequest('The body must be an event object or {"events": [...]}')
 
 
+# A JSON string, or an integer literal of 20+ digits (beyond 64 bits, which orjson
+# parses as a float, silently changing the value).
+_STRING_OR_HUGE_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+\-])-?[0-9]{20,}(?![0-9.eE])')
+
+
 def drafts_from_body(body: bytes) -> list[Draft]:
-    return drafts_from_events(events_of_body(parse_json(body)))
+    drafts = drafts_from_events(events_of_body(parse_json(body)))
+    if not all(d.float_free for d in drafts) and _has_huge_integer(body):
+        raise InvalidEvent(
+            "An integer in the body is beyond ±(2**53 - 1) and cannot be kept exactly; "
+            "send it as a string. Nothing was stored."
+        )
+    return drafts
+
+
+def _has_huge_integer(body: bytes) -> bool:
+    return any(m.group().lstrip(b"-")[:1].isdigit() for m in _STRING_OR_HUGE_INT.finditer(body))
 
 
 def drafts_from_events(events: list[Any]) -> list[Draft]:

@@ -54,7 +54,7 @@ def canonical_json(value: Any, *, float_free: bool | None = None) -> bytes:
             encoded = orjson.dumps(value, option=_FAST_OPTIONS)
         except orjson.JSONEncodeError:
             return reference_canonical_json(value)
-        if _UNSAFE_BYTES.search(encoded) is None:
+        if encoded.isascii() or _UNSAFE_BYTES.search(encoded) is None:
             return encoded
     return reference_canonical_json(value)
 

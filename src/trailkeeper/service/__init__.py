@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from trailkeeper.cursors import CursorCodec
-from trailkeeper.deployment_key import DeploymentKey, load_deployment_key
+from trailkeeper.deployment_key import DeploymentKey, DeploymentKeyMismatch, load_deployment_key
 from trailkeeper.events.batch import drafts_from_body, drafts_from_events
 from trailkeeper.ratelimit import RateLimiter
 from trailkeeper.service.reading import ReadService
@@ -32,10 +32,25 @@ class Trailkeeper:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:
+        """Load the key, open (and migrate) the store, and check that the key is the
+        one this database was set up with: a process with another key would write
+        secrets and cursors the others cannot read."""
+        key = load_deployment_key(settings)
         store = open_store(settings)
-        if migrate:
-            store.migrate()
-        return cls(settings, store, load_deployment_key(settings))
+        try:
+            if migrate:
+                store.migrate()
+            fingerprint = key.fingerprint()
+            if store.claim("deployment_key_fingerprint", fingerprint) != fingerprint:
+                raise DeploymentKeyMismatch(
+                    "This process's deployment key differs from the one this database was "
+                    "set up with. Give every process the same TRAILKEEPER_SECRET_KEY (or "
+                    "the same secret.key file in its data dir)."
+                )
+        except BaseException:
+            store.close()
+            raise
+        return cls(settings, store, key)
 
     def ingest_body(self, tenant: Tenant, body: bytes) -> list[Receipt]:
         """Validate a request body and append it, all or nothing."""

@@ -73,11 +73,12 @@ class ReadService:
         facet: Facet = name  # type: ignore[assignment]
         return self._store.facet(tenant.id, facet, query, limit)
 
-    def run(self, tenant: Tenant, run_id: str) -> list[View]:
-        events = self._store.run_events(tenant.id, run_id, RUN_MAX_EVENTS)
+    def run(self, tenant: Tenant, run_id: str) -> tuple[list[View], bool]:
+        """A run's events in order, and whether there were more than ``RUN_MAX_EVENTS``."""
+        events = self._store.run_events(tenant.id, run_id, RUN_MAX_EVENTS + 1)
         if not events:
             raise NotFound(f"No events for run {run_id!r}")
-        return events
+        return events[:RUN_MAX_EVENTS], len(events) > RUN_MAX_EVENTS
 
     def download(self, tenant: Tenant, query: EventQuery) -> Iterator[View]:
         """Matching events in chunks of 1,000: memory stays flat however many match.

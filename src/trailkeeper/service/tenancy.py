@@ -17,7 +17,7 @@ from trailkeeper.auth.tokens import (
     well_formed,
 )
 from trailkeeper.deployment_key import DeploymentKey
-from trailkeeper.errors import Conflict, InvalidRequest, NotFound, Unauthenticated
+from trailkeeper.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.service.audit import CLI_ACTOR, record_admin_action
 from trailkeeper.storage.protocols import Store, Tenant, TokenRecord
@@ -79,6 +79,10 @@ class TenancyService:
             parsed = parse_scopes(list(scopes))
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
+        if actor is not None:
+            beyond = [s.value for s in parsed if not actor.allows(s)]
+            if beyond:
+                raise Forbidden(f"A token can only grant scopes it holds; this one lacks {beyond}")
         token = new_token()
         record = self._store.create_token(
             new_token_id(), tenant.id, name, hash_token(token), [s.value for s in parsed]
@@ -100,9 +104,13 @@ class TenancyService:
     def revoke_token(
         self, tenant: Tenant, token_id: str, actor: Principal | None
     ) -> dict[str, Any]:
-        record = self._store.revoke_token(tenant.id, token_id)
-        if record is None:
+        known = {t.id: t for t in self._store.list_tokens(tenant.id)}.get(token_id)
+        if known is None:
             raise NotFound(f"No token {token_id!r} in this tenant")
+        if known.revoked_at is not None:
+            return token_view(known)  # already revoked: nothing changes, nothing to audit
+        record = self._store.revoke_token(tenant.id, token_id)
+        assert record is not None
         record_admin_action(
             self._store,
             tenant.id,

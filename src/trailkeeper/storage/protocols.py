@@ -106,6 +106,9 @@ class Store(EventStore, TenantStore, RateLimitStore, Protocol):
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""
 
+    def claim(self, name: str, value: bytes) -> bytes:
+        """Record ``value`` under ``name`` unless one is there; return the stored value."""
+
     def ping(self) -> None: ...
 
     def close(self) -> None: ...

@@ -114,7 +114,8 @@ def run(
     service: Service,
     run_id: Annotated[str, Path(max_length=256)],
 ) -> JSON:
-    return JSON({"run_id": run_id, "data": service.reads.run(principal.tenant, run_id)})
+    events, truncated = service.reads.run(principal.tenant, run_id)
+    return JSON({"run_id": run_id, "data": events, "truncated": truncated})
 
 
 def _public(request: Request, url: str) -> str:

@@ -42,13 +42,13 @@ _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # no
 
 def _substring(q: str) -> tuple[str, list[Any]]:
     """Events whose actor name or email contains ``q``, through ``actor_texts``."""
-    texts = "SELECT actor_id, name, email FROM actor_texts WHERE (name || ' ' || email) ILIKE %s"
+    texts = "SELECT actor_id, name, email FROM actor_texts WHERE name ILIKE %s OR email ILIKE %s"
     sql = (
         f"actor_id IN (SELECT actor_id FROM ({texts}) AS t) AND "
         f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({texts})"
     )
     pattern = like_pattern(q)
-    return sql, [pattern, pattern]
+    return sql, [pattern] * 4
 
 
 def _identity(moment: datetime) -> datetime:
@@ -69,9 +69,9 @@ def _next_month(start: datetime) -> datetime:
 class PostgresStore:
     backend = "postgresql"
 
-    def __init__(self, url: str, pool_size: int = 8) -> None:
+    def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=True, name="trailkeeper", timeout=30
+            url, min_size=1, max_size=pool_size, open=True, name="trailkeeper", timeout=timeout
         )
         self._partitions: set[datetime] = set()
         self._partition_lock = threading.Lock()
@@ -98,8 +98,17 @@ class PostgresStore:
         self._ensure_partitions(datetime.now(UTC))
         return version
 
+    def claim(self, name: str, value: bytes) -> bytes:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO deployment VALUES (%s, %s) ON CONFLICT DO NOTHING", (name, value)
+            )
+            row = conn.execute("SELECT value FROM deployment WHERE name = %s", (name,)).fetchone()
+        assert row is not None
+        return bytes(row[0])
+
     def ping(self) -> None:
-        with self.pool.connection(timeout=5) as conn:
+        with self.pool.connection() as conn:
             conn.execute("SELECT 1")
 
     def close(self) -> None:
@@ -166,21 +175,6 @@ class PostgresStore:
                 for draft, view in new:
                     copy.write_row(
                         insert_row(tenant_id, draft, view, draft.occurred_at, received_at)
-                    )
-            with cur.copy(
-                "COPY event_ids (tenant_id, id, seq, received_at, content_hash, leaf_hash) "
-                "FROM STDIN"
-            ) as copy:
-                for draft, view in new:
-                    copy.write_row(
-                        (
-                            tenant_id,
-                            view["id"],
-                            view["seq"],
-                            received_at,
-                            draft.content_hash,
-                            bytes.fromhex(view["leaf_hash"]),
-                        )
                     )
             texts = actor_texts(tenant_id, (view for _, view in new))
             if texts:

@@ -17,6 +17,10 @@ __all__ = ["SQLiteConnections"]
 BUSY_TIMEOUT_MS = 30_000
 
 
+def _fold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
 class SQLiteConnections:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -34,6 +38,8 @@ class SQLiteConnections:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA cache_size = -65536")
+        # Unicode case folding for short `q` searches (SQLite's own folds ASCII only).
+        conn.create_function("fold", 1, _fold, deterministic=True)
         with self._all_lock:
             self._all.append(conn)
         return conn

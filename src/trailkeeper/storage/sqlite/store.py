@@ -49,9 +49,10 @@ def _substring(q: str) -> tuple[str, list[Any]]:
         params: list[Any] = ['"' + q.replace('"', '""') + '"']
     else:
         matching = (
-            "SELECT id FROM actor_texts WHERE name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\'"
+            "SELECT id FROM actor_texts "
+            "WHERE fold(name) LIKE ? ESCAPE '\\' OR fold(email) LIKE ? ESCAPE '\\'"
         )
-        params = [like_pattern(q)] * 2
+        params = [like_pattern(q.casefold())] * 2
     texts = f"SELECT actor_id, name, email FROM actor_texts WHERE id IN ({matching})"
     sql = (
         f"actor_id IN (SELECT actor_id FROM ({texts})) AND "
@@ -90,6 +91,12 @@ class SQLiteStore:
                 )
                 version = migration.version
         return version
+
+    def claim(self, name: str, value: bytes) -> bytes:
+        with self.conns.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO deployment VALUES (?, ?)", (name, value))
+            row = conn.execute("SELECT value FROM deployment WHERE name = ?", (name,)).fetchone()
+        return bytes(row[0])
 
     def ping(self) -> None:
         self.conns.connection().execute("SELECT 1").fetchone()

@@ -1,6 +1,12 @@
 -- trailkeeper schema v1 for PostgreSQL.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
+-- Deployment-wide facts every process must agree on (e.g. the key fingerprint).
+CREATE TABLE deployment (
+    name   text PRIMARY KEY,
+    value  bytea NOT NULL
+);
+
 CREATE TABLE tenants (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name            text NOT NULL UNIQUE,
@@ -72,10 +78,11 @@ CREATE TABLE actor_texts (
     email      text NOT NULL,               -- '' when the events carry no email
     PRIMARY KEY (tenant_id, actor_id, name, email)
 );
-CREATE INDEX actor_texts_trgm ON actor_texts USING gin ((name || ' ' || email) gin_trgm_ops);
+CREATE INDEX actor_texts_trgm ON actor_texts USING gin (name gin_trgm_ops, email gin_trgm_ops);
 
 -- Ids are unique per tenant across every partition: this small table enforces it
--- and maps an id to its seq for GET /v1/events/{id}.
+-- and maps an id to its seq for GET /v1/events/{id}. A trigger fills it, so the
+-- work happens in the database process, beside the application's own.
 CREATE TABLE event_ids (
     tenant_id     bigint NOT NULL,
     id            text NOT NULL,
@@ -85,6 +92,15 @@ CREATE TABLE event_ids (
     leaf_hash     bytea NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
+CREATE FUNCTION events_register_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO event_ids (tenant_id, id, seq, received_at, content_hash, leaf_hash)
+    VALUES (NEW.tenant_id, NEW.id, NEW.seq, NEW.received_at, NEW.content_hash, NEW.leaf_hash);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_register_id AFTER INSERT ON events
+    FOR EACH ROW EXECUTE FUNCTION events_register_id();
 
 -- Fixed-window request counters shared by every process (rate limits).
 CREATE UNLOGGED TABLE rate_windows (

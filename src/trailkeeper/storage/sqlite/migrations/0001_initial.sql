@@ -1,4 +1,10 @@
 -- trailkeeper schema v1 for SQLite. Timestamps are integer microseconds since the epoch (UTC).
+-- Deployment-wide facts every process must agree on (e.g. the key fingerprint).
+CREATE TABLE deployment (
+    name   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+);
+
 CREATE TABLE tenants (
     id              INTEGER PRIMARY KEY,
     name            TEXT NOT NULL UNIQUE,
@@ -70,10 +76,10 @@ CREATE TABLE actor_texts (
     email      TEXT NOT NULL,               -- '' when the events carry no email
     UNIQUE (tenant_id, actor_id, name, email)
 );
-CREATE VIRTUAL TABLE actor_texts_fts USING fts5 (actor_text, tokenize = 'trigram');
+CREATE VIRTUAL TABLE actor_texts_fts USING fts5 (name, email, tokenize = 'trigram');
 CREATE TRIGGER actor_texts_fts_insert AFTER INSERT ON actor_texts
 BEGIN
-    INSERT INTO actor_texts_fts (rowid, actor_text) VALUES (new.id, new.name || ' ' || new.email);
+    INSERT INTO actor_texts_fts (rowid, name, email) VALUES (new.id, new.name, new.email);
 END;
 
 -- Fixed-window request counters shared by every process (rate limits).
