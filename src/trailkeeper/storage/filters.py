@@ -1,7 +1,7 @@
-"""EventQuery → SQL WHERE clause, for both dialects.
+"""EventQuery (resolved by ``planning.py``) → SQL WHERE clause, for both dialects.
 
-Only placeholders, timestamp encoding and the substring search differ between
-SQLite and PostgreSQL; the rest of the filter logic is written once here."""
+Only placeholders, timestamp encoding and how to keep an index out of a plan
+differ between SQLite and PostgreSQL; the filter logic is written once here."""
 
 from __future__ import annotations
 
@@ -11,62 +11,59 @@ from datetime import datetime
 from typing import Any
 
 from trailkeeper.events.query import EventQuery
+from trailkeeper.storage.planning import Resolved
 
-__all__ = ["Dialect", "where_clause"]
+__all__ = ["Dialect", "like_pattern", "where_clause"]
 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
     placeholder: str
     timestamp: Callable[[datetime], Any]
-    substring: Callable[[str], tuple[str, list[Any]]]
-    """SQL (with placeholders) matching actor name or email containing ``q``, any case."""
+    unindexed: Callable[[str], str]
+    """How to write a column so the planner will not drive the query by its index."""
 
 
-def _successor(prefix: str) -> str:
-    """The smallest string greater than every string starting with ``prefix``.
-
-    ``card.`` → ``card/``: a range scan on the action index instead of LIKE."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-def where_clause(tenant_id: int, query: EventQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+def where_clause(
+    tenant_id: int, query: EventQuery, dialect: Dialect, resolved: Resolved
+) -> tuple[str, list[Any]]:
     p = dialect.placeholder
     parts = [f"tenant_id = {p}"]
     params: list[Any] = [tenant_id]
 
-    def any_of(column: str, values: tuple[str, ...]) -> str:
+    def column(name: str) -> str:
+        return dialect.unindexed(name) if resolved.common else name
+
+    def any_of(name: str, values: tuple[str, ...]) -> str:
         params.extend(values)
         if len(values) == 1:
-            return f"{column} = {p}"
-        return f"{column} IN ({', '.join([p] * len(values))})"
+            return f"{name} = {p}"
+        return f"{name} IN ({', '.join([p] * len(values))})"
 
-    if query.actor:
+    if resolved.actor_ids is not None:
+        parts.append(any_of(column("actor_id"), resolved.actor_ids))
         ids = any_of("actor_id", query.actor)
         emails = any_of("actor_email", query.actor)
         parts.append(f"({ids} OR {emails})")
-    if query.action:
-        options = []
-        if query.exact_actions:
-            options.append(any_of("action", query.exact_actions))
-        for prefix in query.action_prefixes:
-            options.append(f"(action >= {p} AND action < {p})")
-            params.extend((prefix, _successor(prefix)))
-        parts.append(f"({' OR '.join(options)})")
-    for column in ("category", "source", "resource_type", "resource_id", "run_id", "ip"):
-        values: tuple[str, ...] = getattr(query, column)
+    if resolved.texts is not None:
+        parts.append(any_of(column("actor_id"), tuple(sorted({t[0] for t in resolved.texts}))))
+        triples = ", ".join(f"({p}, {p}, {p})" for _ in resolved.texts)
+        parts.append(
+            f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN (VALUES {triples})"
+        )
+        params.extend(value for triple in resolved.texts for value in triple)
+    if resolved.actions is not None:
+        parts.append(any_of(column("action"), resolved.actions))
+    for name in ("category", "source", "resource_type", "resource_id", "run_id", "ip"):
+        values: tuple[str, ...] = getattr(query, name)
         if values:
-            parts.append(any_of(column, values))
+            parts.append(any_of(name, values))
     if query.start is not None:
         parts.append(f"occurred_at >= {p}")
         params.append(dialect.timestamp(query.start))
     if query.end is not None:
         parts.append(f"occurred_at <= {p}")
         params.append(dialect.timestamp(query.end))
-    if query.q:
-        sql, q_params = dialect.substring(query.q)
-        parts.append(sql)
-        params.extend(q_params)
     return " AND ".join(parts), params
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -12,7 +12,6 @@ from trailkeeper.events.record import Draft
 __all__ = [
     "EVENT_COLUMNS",
     "INSERT_COLUMNS",
-    "actor_texts",
     "insert_row",
     "view_from_row",
 ]
@@ -106,15 +105,3 @@ def insert_row(
         draft.pii_salt,
         draft.content_hash,
     )
-
-
-def actor_texts(tenant_id: int, views: Iterable[View]) -> list[tuple[int, str, str, str]]:
-    """Distinct ``(tenant, actor id, name, email)`` rows for the ``q`` search index.
-
-    Sorted, so concurrent writers take their locks in the same order."""
-    texts = set()
-    for view in views:
-        actor = view["actor"]
-        if actor["name"] is not None or actor["email"] is not None:
-            texts.add((tenant_id, actor["id"], actor["name"] or "", actor["email"] or ""))
-    return sorted(texts)

@@ -18,14 +18,20 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.storage.dictionaries import (
+    action_rows,
+    actor_rows,
+    upsert_actions_sql,
+    upsert_actors_sql,
+)
 from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
-    actor_texts,
     insert_row,
     view_from_row,
 )
@@ -40,22 +46,21 @@ _PARTITION_LOCK = 7_261_002
 _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
 
 
-def _substring(q: str) -> tuple[str, list[Any]]:
-    """Events whose actor name or email contains ``q``, through ``actor_texts``."""
-    texts = "SELECT actor_id, name, email FROM actor_texts WHERE name ILIKE %s OR email ILIKE %s"
-    sql = (
-        f"actor_id IN (SELECT actor_id FROM ({texts}) AS t) AND "
-        f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({texts})"
-    )
+def _text_search(q: str) -> tuple[str, list[Any]]:
+    """``actor_texts`` rows whose name or email contains ``q`` (trigram index)."""
     pattern = like_pattern(q)
-    return sql, [pattern] * 4
+    return "(name ILIKE %s OR email ILIKE %s)", [pattern, pattern]
+
+
+def _unindexed(column: str) -> str:
+    return column  # PostgreSQL's planner has statistics; leave the choice to it
 
 
 def _identity(moment: datetime) -> datetime:
     return moment
 
 
-DIALECT = Dialect(placeholder="%s", timestamp=_identity, substring=_substring)
+DIALECT = Dialect(placeholder="%s", timestamp=_identity, unindexed=_unindexed)
 
 
 def _month_start(moment: datetime) -> datetime:
@@ -176,13 +181,9 @@ class PostgresStore:
                     copy.write_row(
                         insert_row(tenant_id, draft, view, draft.occurred_at, received_at)
                     )
-            texts = actor_texts(tenant_id, (view for _, view in new))
-            if texts:
-                cur.executemany(
-                    "INSERT INTO actor_texts (tenant_id, actor_id, name, email) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    texts,
-                )
+            views = [view for _, view in new]
+            cur.executemany(upsert_actors_sql("%s"), actor_rows(tenant_id, views))
+            cur.executemany(upsert_actions_sql("%s"), action_rows(tenant_id, views))
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:
@@ -198,8 +199,22 @@ class PostgresStore:
         )
         return view_from_row(rows[0], format_timestamp) if rows else None
 
+    def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
+        """The WHERE clause for ``query``, or None when it can match nothing."""
+        resolved = Resolved()
+        if query.actor or query.q or query.action:
+            resolved = resolve(
+                lambda sql, params: self._rows(sql, params), "%s", tenant_id, query, 0, _text_search
+            )
+            if resolved.empty:
+                return None
+        return where_clause(tenant_id, query, DIALECT, resolved)
+
     def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
         if after is not None:
             where += " AND seq > %s" if query.order == "asc" else " AND seq < %s"
             params.append(after)
@@ -210,7 +225,10 @@ class PostgresStore:
         return [view_from_row(row, format_timestamp) for row in rows]
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return 0
+        where, params = clause
         rows = self._rows(
             f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT %s) AS capped",
             (*params, cap),
@@ -218,7 +236,10 @@ class PostgresStore:
         return int(rows[0][0])
 
     def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
         rows = self._rows(facet_select(name, where, "%s"), (*params, limit))
         return [facet_value(name, row) for row in rows]
 

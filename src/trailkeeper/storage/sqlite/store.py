@@ -13,14 +13,20 @@ import orjson
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
+from trailkeeper.storage.dictionaries import (
+    action_rows,
+    actor_rows,
+    upsert_actions_sql,
+    upsert_actors_sql,
+)
 from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
-    actor_texts,
     insert_row,
     view_from_row,
 )
@@ -42,26 +48,20 @@ def _timestamp(micros: int) -> str:
     return format_timestamp(from_micros(micros))
 
 
-def _substring(q: str) -> tuple[str, list[Any]]:
-    """Events whose actor name or email contains ``q``, through ``actor_texts``."""
+def _text_search(q: str) -> tuple[str, list[Any]]:
+    """``actor_texts`` rows whose name or email contains ``q``, in any case."""
     if len(q) >= 3:  # the trigram index answers substrings of three or more characters
-        matching = "SELECT rowid FROM actor_texts_fts WHERE actor_texts_fts MATCH ?"
-        params: list[Any] = ['"' + q.replace('"', '""') + '"']
-    else:
-        matching = (
-            "SELECT id FROM actor_texts "
-            "WHERE fold(name) LIKE ? ESCAPE '\\' OR fold(email) LIKE ? ESCAPE '\\'"
-        )
-        params = [like_pattern(q.casefold())] * 2
-    texts = f"SELECT actor_id, name, email FROM actor_texts WHERE id IN ({matching})"
-    sql = (
-        f"actor_id IN (SELECT actor_id FROM ({texts})) AND "
-        f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({texts})"
-    )
-    return sql, params + params
+        phrase = '"' + q.replace('"', '""') + '"'
+        return "id IN (SELECT rowid FROM actor_texts_fts WHERE actor_texts_fts MATCH ?)", [phrase]
+    pattern = like_pattern(q.casefold())
+    return "(fold(name) LIKE ? ESCAPE '\\' OR fold(email) LIKE ? ESCAPE '\\')", [pattern] * 2
 
 
-DIALECT = Dialect(placeholder="?", timestamp=to_micros, substring=_substring)
+def _unindexed(column: str) -> str:
+    return f"+{column}"  # SQLite's documented way to keep a term from using an index
+
+
+DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
 class SQLiteStore:
@@ -121,11 +121,9 @@ class SQLiteStore:
                         for d, v in plan.new
                     ],
                 )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO actor_texts (tenant_id, actor_id, name, email) "
-                    "VALUES (?, ?, ?, ?)",
-                    actor_texts(tenant_id, (view for _, view in plan.new)),
-                )
+                views = [view for _, view in plan.new]
+                conn.executemany(upsert_actors_sql("?"), actor_rows(tenant_id, views))
+                conn.executemany(upsert_actions_sql("?"), action_rows(tenant_id, views))
                 conn.execute(
                     "UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id)
                 )
@@ -158,8 +156,29 @@ class SQLiteStore:
         )
         return None if row is None else view_from_row(row, _timestamp)
 
+    def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
+        """The WHERE clause for ``query``, or None when it can match nothing."""
+        resolved = Resolved()
+        if query.actor or query.q or query.action:
+            conn = self.conns.connection()
+            total = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))
+            resolved = resolve(
+                lambda sql, params: conn.execute(sql, params).fetchall(),
+                "?",
+                tenant_id,
+                query,
+                int(total.fetchone()[0]),
+                _text_search,
+            )
+            if resolved.empty:
+                return None
+        return where_clause(tenant_id, query, DIALECT, resolved)
+
     def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
         if after is not None:
             where += " AND seq > ?" if query.order == "asc" else " AND seq < ?"
             params.append(after)
@@ -168,12 +187,18 @@ class SQLiteStore:
         return [view_from_row(row, _timestamp) for row in rows]
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return 0
+        where, params = clause
         sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?)"
         return int(self.conns.connection().execute(sql, (*params, cap)).fetchone()[0])
 
     def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
-        where, params = where_clause(tenant_id, query, DIALECT)
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
         rows = (
             self.conns.connection()
             .execute(facet_select(name, where, "?"), (*params, limit))

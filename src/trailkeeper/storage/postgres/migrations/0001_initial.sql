@@ -67,18 +67,27 @@ CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
 CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
 CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
 
--- Substring search on actor name and email (the `q` filter). Events repeat a small set
--- of (actor, name, email) triples, so the trigram index covers the distinct triples, not
--- every event: a q search finds the matching triples, then the events by actor.
--- The store adds a batch's distinct triples when it appends the batch.
+-- Dictionaries of the values events repeat, with how many events carry each. They
+-- answer the `q` search through a trigram index over distinct (actor, name, email)
+-- triples instead of every event, and let the store resolve action prefixes and
+-- emails to exact values first. The store updates them with each batch.
 CREATE TABLE actor_texts (
     tenant_id  bigint NOT NULL,
     actor_id   text NOT NULL,
     name       text NOT NULL,               -- '' when the events carry no name
     email      text NOT NULL,               -- '' when the events carry no email
+    events     bigint NOT NULL,
     PRIMARY KEY (tenant_id, actor_id, name, email)
 );
+CREATE INDEX actor_texts_email ON actor_texts (tenant_id, email);
 CREATE INDEX actor_texts_trgm ON actor_texts USING gin (name gin_trgm_ops, email gin_trgm_ops);
+
+CREATE TABLE action_counts (
+    tenant_id  bigint NOT NULL,
+    action     text COLLATE "C" NOT NULL,
+    events     bigint NOT NULL,
+    PRIMARY KEY (tenant_id, action)
+);
 
 -- Ids are unique per tenant across every partition: this small table enforces it
 -- and maps an id to its seq for GET /v1/events/{id}. A trigger fills it, so the

@@ -64,23 +64,33 @@ CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
 CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
 CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
 
--- Substring search on actor name and email (the `q` filter). Events repeat a small set
--- of (actor, name, email) triples, so the trigram index covers the distinct triples, not
--- every event: a q search finds the matching triples, then the events by actor.
--- The store adds a batch's distinct triples when it appends the batch.
+-- Dictionaries of the values events repeat, with how many events carry each. They
+-- answer the `q` search through a trigram index over distinct (actor, name, email)
+-- triples instead of every event, and give the store exact counts with which to
+-- choose between an index and a scan in seq order. The store updates them with
+-- each batch, in the batch's transaction.
 CREATE TABLE actor_texts (
     id         INTEGER PRIMARY KEY,
     tenant_id  INTEGER NOT NULL,
     actor_id   TEXT NOT NULL,
     name       TEXT NOT NULL,               -- '' when the events carry no name
     email      TEXT NOT NULL,               -- '' when the events carry no email
+    events     INTEGER NOT NULL,
     UNIQUE (tenant_id, actor_id, name, email)
 );
+CREATE INDEX actor_texts_email ON actor_texts (tenant_id, email);
 CREATE VIRTUAL TABLE actor_texts_fts USING fts5 (name, email, tokenize = 'trigram');
 CREATE TRIGGER actor_texts_fts_insert AFTER INSERT ON actor_texts
 BEGIN
     INSERT INTO actor_texts_fts (rowid, name, email) VALUES (new.id, new.name, new.email);
 END;
+
+CREATE TABLE action_counts (
+    tenant_id  INTEGER NOT NULL,
+    action     TEXT NOT NULL,
+    events     INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, action)
+) WITHOUT ROWID;
 
 -- Fixed-window request counters shared by every process (rate limits).
 CREATE TABLE rate_windows (

@@ -1,0 +1,47 @@
+"""The per-tenant value dictionaries (``actor_texts``, ``action_counts``).
+
+They hold each distinct actor triple and action with how many events carry it,
+updated with every batch. They serve the ``q`` search (a trigram index over a
+few thousand triples instead of every event) and give exact counts to the
+query planning in ``planning.py``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["action_rows", "actor_rows", "upsert_actions_sql", "upsert_actors_sql"]
+
+View = dict[str, Any]
+
+
+def actor_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
+    """``(tenant, actor id, name, email, events)`` per distinct triple, sorted so that
+    concurrent writers lock rows in the same order."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for view in views:
+        actor = view["actor"]
+        counts[(actor["id"], actor["name"] or "", actor["email"] or "")] += 1
+    return [(tenant_id, *triple, n) for triple, n in sorted(counts.items())]
+
+
+def action_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
+    counts = Counter(view["action"] for view in views)
+    return [(tenant_id, action, n) for action, n in sorted(counts.items())]
+
+
+def upsert_actors_sql(p: str) -> str:
+    return (
+        "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (tenant_id, actor_id, name, email) "
+        "DO UPDATE SET events = actor_texts.events + excluded.events"
+    )
+
+
+def upsert_actions_sql(p: str) -> str:
+    return (
+        f"INSERT INTO action_counts (tenant_id, action, events) VALUES ({p}, {p}, {p}) "
+        "ON CONFLICT (tenant_id, action) "
+        "DO UPDATE SET events = action_counts.events + excluded.events"
+    )
