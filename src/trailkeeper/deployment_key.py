@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -70,15 +72,21 @@ def load_deployment_key(settings: Settings) -> DeploymentKey:
 
 
 def _key_file(path: Path) -> bytes:
-    """Read the key file, or create it atomically with mode 0600."""
+    """Read the key file, or create it with mode 0600.
+
+    The key is written to a temporary file and linked into place, so a process
+    starting at the same moment sees either no file or a whole one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
         try:
-            return base64.b64decode(path.read_text().strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise DeploymentKeyError(f"{path} is not a valid key file (base64 expected)") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
-    return base64.b64decode(path.read_text().strip())
+            with os.fdopen(fd, "w") as handle:  # mkstemp makes it 0600
+                handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    try:
+        return base64.b64decode(path.read_text().strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise DeploymentKeyError(f"{path} is not a valid key file (base64 expected)") from None

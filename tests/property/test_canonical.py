@@ -33,6 +33,10 @@ characters = st.one_of(
     st.characters(min_codepoint=0x10000, codec="utf-8"),
 )
 texts = st.text(characters, max_size=12)
+# Keys from a tiny alphabet around the U+E000 boundary collide in their prefixes often,
+# so dictionaries hold keys whose UTF-8 and UTF-16 orders disagree.
+BOUNDARY = "a\x7f\ud7ff\ue000\uffff\U00010000\U0001f600"
+keys = st.one_of(texts, st.text(st.sampled_from(BOUNDARY), max_size=3))
 integers = st.one_of(
     st.integers(min_value=-SAFE, max_value=SAFE),
     st.integers(min_value=SAFE - 3, max_value=SAFE + 3),
@@ -48,7 +52,7 @@ def json_values(scalars: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         scalars,
         lambda children: st.one_of(
             st.lists(children, max_size=4),
-            st.dictionaries(texts, children, max_size=5),
+            st.dictionaries(keys, children, max_size=5),
         ),
         max_leaves=15,
     )
@@ -97,7 +101,7 @@ def test_any_json_value_matches_reference(value: Any) -> None:
 
 
 @settings(PROPERTY, max_examples=300)
-@given(st.dictionaries(texts, st.none() | st.booleans() | texts, min_size=2, max_size=8))
+@given(st.dictionaries(keys, st.none() | st.booleans() | texts, min_size=2, max_size=8))
 @example({"\ue000": 1, "\U0001f600": 2})
 @example({"\uffff": 1, "\U00010000": 2, "\ud7ff": 3, "a": 4})
 def test_key_order_is_utf16(value: dict[str, Any]) -> None:

@@ -6,11 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from trailkeeper.api import create_app
 from trailkeeper.cli.options import DatabaseUrl, DataDir, console, open_service, settings_from
-from trailkeeper.demo import demo_events
 from trailkeeper.events.batch import MAX_BATCH
 from trailkeeper.service import Trailkeeper
 
@@ -21,6 +18,8 @@ DEMO_TENANT = "demo"
 
 def seed_demo(service: Trailkeeper) -> str:
     """Create the demo tenant with ~2,000 events (first time only); return an admin token."""
+    from trailkeeper.demo import demo_events
+
     tenancy = service.tenancy
     existing = service.store.tenant_by_name(DEMO_TENANT)
     if existing is None:
@@ -86,6 +85,10 @@ def serve(
         public_url=public_url,
         secret_key=secret_key,
     )
+    import uvicorn  # imported here: the other commands should start fast
+
+    from trailkeeper.api import create_app
+
     service = open_service(settings)
     try:
         if demo:

@@ -56,9 +56,9 @@ def events_of_body(payload: Any) -> list[Any]:
     raise InvalidRequest('The body must be an event object or {"events": [...]}')
 
 
-# A JSON string, or an integer literal of 20+ digits (beyond 64 bits, which orjson
-# parses as a float, silently changing the value).
-_STRING_OR_HUGE_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+\-])-?[0-9]{20,}(?![0-9.eE])')
+# A JSON string, or an integer literal of 19+ digits: beyond ±2**63 orjson parses it as a
+# float, silently changing the value (shorter ones stay integers and fail the 2**53 check).
+_STRING_OR_HUGE_INT = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+\-])-?[0-9]{19,}(?![0-9.eE])')
 
 
 def drafts_from_body(body: bytes) -> list[Draft]:

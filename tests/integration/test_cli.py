@@ -1,0 +1,257 @@
+"""The real ``trailkeeper`` console script, as subprocesses, on SQLite and PostgreSQL
+(CONTRACT section 2): migrate, tenants, tokens and bulk ingest.
+
+Independent commands run side by side to keep the number of sequential process
+starts (about a second each) small."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from support import SESSION_SECRET_KEY, make_event
+from trailkeeper.errors import Unauthenticated
+from trailkeeper.events.query import EventQuery
+from trailkeeper.service import Trailkeeper
+from trailkeeper.settings import Settings
+
+EXE = Path(sys.executable).parent / "trailkeeper"
+TOKEN = re.compile(r"^tk_[A-Za-z0-9_-]{32,}$")
+WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{32,}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+
+
+@dataclass
+class Done:
+    args: Any
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        """Both streams, with Rich's line wrapping undone."""
+        return " ".join((self.out + " " + self.err).split())
+
+    def json(self) -> Any:
+        assert self.code == 0, self
+        return orjson.loads(self.out)
+
+
+@dataclass
+class Cli:
+    """The console script pointed at one deployment (data dir and maybe PostgreSQL)."""
+
+    data_dir: Path
+    database_url: str | None
+    secret_key: str | None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TRAILKEEPER_")}
+        self.env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
+        if self.secret_key is not None:
+            self.env["TRAILKEEPER_SECRET_KEY"] = self.secret_key
+
+    def argv(self, *args: str) -> list[str]:
+        argv = [str(EXE), *args, "--data-dir", str(self.data_dir)]
+        if self.database_url:
+            argv += ["--database-url", self.database_url]
+        return argv
+
+    def run(self, *args: str) -> Done:
+        return self.run_all(list(args))[0]
+
+    def run_all(self, *commands: list[str]) -> list[Done]:
+        """Start every command at once, then wait for each."""
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        started = [subprocess.Popen(self.argv(*c), env=self.env, **pipes) for c in commands]
+        done = []
+        for process in started:
+            out, err = process.communicate(timeout=120)
+            done.append(Done(process.args, process.returncode, out.decode(), err.decode()))
+            assert "Traceback" not in done[-1].err, done[-1]
+        return done
+
+    def settings(self) -> Settings:
+        return Settings(
+            data_dir=self.data_dir, database_url=self.database_url, secret_key=self.secret_key
+        )
+
+    def service(self) -> Trailkeeper:
+        return Trailkeeper.open(self.settings())
+
+
+@pytest.fixture
+def cli(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cli]:
+    if backend == "postgresql":
+        # the session database is shared, and holds one deployment key
+        yield Cli(tmp_path / "data", request.getfixturevalue("pg_url"), SESSION_SECRET_KEY)
+    else:
+        yield Cli(tmp_path / "data", None, None)
+
+
+def tenant_name(cli: Cli, base: str) -> str:
+    """``base`` on a fresh SQLite file; unique in the shared PostgreSQL database."""
+    return base if cli.database_url is None else f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+def all_events(service: Trailkeeper, tenant: str) -> list[dict[str, Any]]:
+    tenant_id = service.tenancy.tenant(tenant).id
+    return service.store.page(tenant_id, EventQuery(order="asc"), None, 100_000)
+
+
+def test_migrate_tenants_and_tokens(cli: Cli) -> None:
+    migrated = cli.run("migrate")
+    assert migrated.code == 0, migrated
+    assert "schema at version" in migrated.text
+
+    acme = tenant_name(cli, "acme")
+    created = cli.run("tenants", "create", acme).json()
+    assert set(created) == {"tenant", "admin_token", "webhook_secret"}
+    assert created["tenant"] == acme
+    assert TOKEN.match(created["admin_token"]), created
+    assert WEBHOOK_SECRET.match(created["webhook_secret"]), created
+
+    again, token, bad_scope = cli.run_all(
+        ["tenants", "create", acme],
+        ["tokens", "create", "--tenant", acme, "--name", "ci",
+         "--scope", "events:write", "--scope", "audit-log:list"],
+        ["tokens", "create", "--tenant", acme, "--name", "x", "--scope", "events:read"],
+    )  # fmt: skip
+    assert again.code != 0, again
+    assert f"Tenant '{acme}' already exists" in again.text
+    assert again.out == ""
+    ci = token.json()
+    assert set(ci) == {"token", "id", "scopes"}
+    assert TOKEN.match(ci["token"]), ci
+    assert ci["scopes"] == ["events:write", "audit-log:list"]
+    assert bad_scope.code != 0, bad_scope
+    assert "unknown scope(s) ['events:read']" in bad_scope.text
+    assert "audit-log:export" in bad_scope.text  # names the allowed ones
+    assert bad_scope.out == ""
+
+    revoked = cli.run("tokens", "revoke", "--tenant", acme, ci["id"])
+    assert revoked.code == 0, revoked
+    assert f"revoked {ci['id']} (ci)" in revoked.text
+
+    listing = cli.run("tokens", "list", "--tenant", acme, "--json")
+    tokens = {t["name"]: t for t in listing.json()}
+    assert set(tokens) == {"admin", "ci"}
+    for shown in tokens.values():
+        assert set(shown) == {"id", "name", "scopes", "created_at", "revoked_at"}
+        assert TIMESTAMP.match(shown["created_at"])
+    assert tokens["ci"]["id"] == ci["id"]
+    assert tokens["ci"]["scopes"] == ci["scopes"]
+    assert TIMESTAMP.match(tokens["ci"]["revoked_at"] or ""), tokens["ci"]
+    assert tokens["admin"]["revoked_at"] is None
+    assert tokens["admin"]["scopes"] == ["admin"]
+    for secret in (created["admin_token"], ci["token"], "tk_", "hash"):
+        assert secret not in listing.out
+
+    service = cli.service()
+    try:
+        with pytest.raises(Unauthenticated):
+            service.tenancy.authenticate(f"Bearer {ci['token']}")
+        assert service.tenancy.authenticate(f"Bearer {created['admin_token']}")
+        events = all_events(service, acme)
+    finally:
+        service.close()
+    # the refused token (unknown scope) left no trace
+    assert [(e["seq"], e["action"], e["resource"]["name"]) for e in events] == [
+        (0, "trailkeeper.token.created", "admin"),
+        (1, "trailkeeper.token.created", "ci"),
+        (2, "trailkeeper.token.revoked", "ci"),
+    ]
+    for event in events:
+        assert event["category"] == "trailkeeper"
+        assert event["source"] == "cli"
+        assert event["actor"]["id"] == "trailkeeper-cli"
+    assert events[1]["resource"]["id"] == events[2]["resource"]["id"] == ci["id"]
+    assert events[1]["metadata"] == {"scopes": ["events:write", "audit-log:list"]}
+
+
+def write_jsonl(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_ingest_in_batches(cli: Cli, tmp_path: Path) -> None:
+    good, invalid, broken = (tenant_name(cli, n) for n in ("good", "invalid", "broken"))
+    service = cli.service()  # creates and migrates the database
+    try:
+        for name in (good, invalid, broken):
+            service.tenancy.create_tenant(name)  # seq 0: the admin token's self-audit event
+    finally:
+        service.close()
+
+    events = [orjson.dumps(make_event(i)) for i in range(2500)]
+    good_file = write_jsonl(tmp_path / "good.jsonl", [*events[:10], b"", b"  ", *events[10:]])
+    # line 10 is blank, so line n holds event n - 2 from there on
+    invalid_lines = [*events[:9], b"", *events[9:1500]]
+    invalid_lines[1233] = orjson.dumps(make_event(1232, actor={"name": "no id"}))
+    invalid_file = write_jsonl(tmp_path / "invalid.jsonl", invalid_lines)
+    broken_lines = events[:1500]
+    broken_lines[1099] = b'{"action": "card.moved", '
+    broken_file = write_jsonl(tmp_path / "broken.jsonl", broken_lines)
+
+    loaded, refused, unparsable = cli.run_all(
+        ["ingest", "--tenant", good, str(good_file), "--json"],
+        ["ingest", "--tenant", invalid, str(invalid_file)],
+        ["ingest", "--tenant", broken, str(broken_file)],
+    )
+    assert loaded.json() == {"tenant": good, "events": 2500}
+
+    assert refused.code == 1, refused
+    assert "line 1234: actor.id: is required" in refused.text
+    assert "earlier batches were" in refused.text
+
+    assert unparsable.code == 1, unparsable
+    assert "line 1100" in unparsable.text
+    assert "not valid JSON" in unparsable.text
+
+    service = cli.service()
+    try:
+        stored = {name: all_events(service, name) for name in (good, invalid, broken)}
+    finally:
+        service.close()
+
+    sent = stored[good][1:]
+    assert [e["seq"] for e in stored[good]] == list(range(2501))
+    assert [e["id"] for e in sent] == [f"evt-{i}" for i in range(2500)]
+    batches: dict[str, int] = {}
+    for event in sent:  # one batch shares one received_at
+        batches[event["received_at"]] = batches.get(event["received_at"], 0) + 1
+    assert sorted(batches.values(), reverse=True) == [1000, 1000, 500]
+
+    for name in (invalid, broken):  # exactly the first batch, nothing of the second
+        assert [e["seq"] for e in stored[name]] == list(range(1001)), name
+        assert [e["id"] for e in stored[name][1:]] == [f"evt-{i}" for i in range(1000)], name
+
+
+def test_clear_errors_for_missing_files_and_tenants(tmp_path: Path) -> None:
+    """Usage errors, the same on both backends, so checked once."""
+    cli = Cli(tmp_path / "data", None, None)
+    missing, directory, no_tenant = cli.run_all(
+        ["ingest", "--tenant", "acme", str(tmp_path / "missing.jsonl")],
+        ["ingest", "--tenant", "acme", str(tmp_path)],
+        ["tokens", "list", "--tenant", "no-such-tenant"],
+    )
+    assert missing.code != 0, missing
+    assert "missing.jsonl" in missing.text
+    assert "does not exist" in missing.text
+    assert directory.code != 0, directory
+    assert "is a directory" in directory.text
+    assert no_tenant.code != 0, no_tenant
+    assert "No tenant named 'no-such-tenant'" in no_tenant.text
+    assert no_tenant.out == ""
