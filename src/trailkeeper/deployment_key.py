@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from trailkeeper.private_files import read_or_create
 from trailkeeper.settings import Settings
 
 __all__ = ["DeploymentKey", "DeploymentKeyError", "DeploymentKeyMismatch", "load_deployment_key"]
@@ -72,21 +71,9 @@ def load_deployment_key(settings: Settings) -> DeploymentKey:
 
 
 def _key_file(path: Path) -> bytes:
-    """Read the key file, or create it with mode 0600.
-
-    The key is written to a temporary file and linked into place, so a process
-    starting at the same moment sees either no file or a whole one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-        try:
-            with os.fdopen(fd, "w") as handle:  # mkstemp makes it 0600
-                handle.write(base64.b64encode(os.urandom(32)).decode() + "\n")
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
+    """Read the key file, or create it (mode 0600) with 32 random bytes."""
+    text = read_or_create(path, lambda: base64.b64encode(os.urandom(32)).decode())
     try:
-        return base64.b64decode(path.read_text().strip(), validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise DeploymentKeyError(f"{path} is not a valid key file (base64 expected)") from None

@@ -34,6 +34,19 @@ class Settings(BaseSettings):
         description="Base64 key that encrypts stored secrets and signs cursors; every process "
         "of a deployment needs the same one (default: made once in the data dir)",
     )
+    key_name: str = Field(
+        "trailkeeper",
+        pattern=r"^[^\s+]+$",
+        description="Name in the signing key and its verifier key (no spaces or '+')",
+    )
+    signing_key: SecretStr | None = Field(
+        None,
+        description="C2SP signer key PRIVATE+KEY+… that signs checkpoints (default: made once "
+        "in the data dir as signing.key); every process needs the same one",
+    )
+    checkpoint_interval: float = Field(
+        5.0, gt=0, le=10, description="Seconds between checkpoints while events arrive"
+    )
     public_url: str | None = Field(
         None, description="Base URL used in links (default: request URL)"
     )

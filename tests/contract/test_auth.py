@@ -110,7 +110,10 @@ def test_bad_token_requests_are_400(api: Api, body: Any) -> None:
 
 def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
     limited = Trailkeeper(
-        service.settings.model_copy(update={"read_rate_limit": 3}), service.store, service.key
+        service.settings.model_copy(update={"read_rate_limit": 3}),
+        service.store,
+        service.key,
+        service.integrity.signer,
     )
     with LiveServer(create_app(limited)) as url, httpx.Client(base_url=url) as http:
         statuses = []
@@ -134,8 +137,8 @@ def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
 def test_rate_limits_are_shared_between_processes(service: Trailkeeper, api: Api) -> None:
     """Two apps (as two processes would) over one database count the same window."""
     settings = service.settings.model_copy(update={"read_rate_limit": 4})
-    first = Trailkeeper(settings, service.store, service.key)
-    second = Trailkeeper(settings, service.store, service.key)
+    first = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
+    second = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
     with LiveServer(create_app(first)) as one, LiveServer(create_app(second)) as two:
         codes = [httpx.get(f"{url}/v1/events", headers=api.auth).status_code
                  for url in (one, two, one, two, one)]  # fmt: skip

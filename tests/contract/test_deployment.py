@@ -19,6 +19,7 @@ from trailkeeper.deployment_key import (
 )
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
+from trailkeeper.signing import load_signer
 from trailkeeper.storage.postgres import PostgresStore
 
 
@@ -49,7 +50,7 @@ def test_key_file_is_private_and_stable(tmp_path: Path) -> None:
 def test_unreachable_database_is_503_not_500(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url="postgresql://postgres@127.0.0.1:1/x")
     store = PostgresStore(settings.database_url or "", pool_size=1, timeout=0.5)
-    service = Trailkeeper(settings, store, load_deployment_key(settings))
+    service = Trailkeeper(settings, store, load_deployment_key(settings), load_signer(settings))
     try:
         with LiveServer(create_app(service)) as url:
             ready = httpx.get(f"{url}/readyz", timeout=10)

@@ -10,6 +10,7 @@ import typer
 from trailkeeper.cli.options import DatabaseUrl, DataDir, console, open_service, settings_from
 from trailkeeper.events.batch import MAX_BATCH
 from trailkeeper.service import Trailkeeper
+from trailkeeper.service.worker import BackgroundWorker
 
 __all__ = ["serve"]
 
@@ -99,6 +100,16 @@ def serve(
             console.print(
                 f"try:          curl -H 'Authorization: Bearer {token}' '{base}/v1/events?limit=5'"
             )
-        uvicorn.run(create_app(service), host=settings.host, port=settings.port, log_level="info")
+        worker = None
+        if not no_workers:
+            worker = BackgroundWorker(service.integrity, settings.checkpoint_interval)
+            worker.start()
+        try:
+            uvicorn.run(
+                create_app(service), host=settings.host, port=settings.port, log_level="info"
+            )
+        finally:
+            if worker is not None:
+                worker.stop()
     finally:
         service.close()

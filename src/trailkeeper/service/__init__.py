@@ -11,10 +11,13 @@ from typing import Any
 from trailkeeper.cursors import CursorCodec
 from trailkeeper.deployment_key import DeploymentKey, DeploymentKeyMismatch, load_deployment_key
 from trailkeeper.events.batch import drafts_from_body, drafts_from_events
+from trailkeeper.integrity import Signer
 from trailkeeper.ratelimit import RateLimiter
+from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
+from trailkeeper.signing import load_signer
 from trailkeeper.storage import Store, open_store
 from trailkeeper.storage.protocols import Receipt, Tenant
 
@@ -22,10 +25,13 @@ __all__ = ["Trailkeeper"]
 
 
 class Trailkeeper:
-    def __init__(self, settings: Settings, store: Store, key: DeploymentKey) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, key: DeploymentKey, signer: Signer
+    ) -> None:
         self.settings = settings
         self.store = store
         self.key = key
+        self.integrity = IntegrityService(store, signer)
         self.tenancy = TenancyService(store, key)
         self.reads = ReadService(store, CursorCodec(key.derive(b"trailkeeper cursors v1")))
         self.limiter = RateLimiter(store)
@@ -36,6 +42,7 @@ class Trailkeeper:
         one this database was set up with: a process with another key would write
         secrets and cursors the others cannot read."""
         key = load_deployment_key(settings)
+        signer = load_signer(settings)
         store = open_store(settings)
         try:
             if migrate:
@@ -50,7 +57,7 @@ class Trailkeeper:
         except BaseException:
             store.close()
             raise
-        return cls(settings, store, key)
+        return cls(settings, store, key, signer)
 
     def ingest_body(self, tenant: Tenant, body: bytes) -> list[Receipt]:
         """Validate a request body and append it, all or nothing."""

@@ -6,7 +6,7 @@ contract test suite runs against both."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -16,14 +16,18 @@ from trailkeeper.events.record import Draft
 
 __all__ = [
     "FACETS",
+    "CheckpointRecord",
     "EventStore",
     "Facet",
+    "IntegrateStep",
+    "IntegrityStore",
     "RateLimitStore",
     "Receipt",
     "Store",
     "Tenant",
     "TenantStore",
     "TokenRecord",
+    "TreeState",
 ]
 
 View = dict[str, Any]
@@ -98,7 +102,55 @@ class RateLimitStore(Protocol):
         """Count one request in a fixed window shared by every process; return the count."""
 
 
-class Store(EventStore, TenantStore, RateLimitStore, Protocol):
+@dataclass(frozen=True, slots=True)
+class TreeState:
+    """How far a tenant's Merkle tree is integrated."""
+
+    size: int
+    edge: tuple[bytes, ...]
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRecord:
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
+
+
+TileAdditions = Mapping[tuple[int, int], Sequence[tuple[int, bytes]]]
+IntegrateStep = Callable[[TreeState, Sequence[bytes]], tuple[TreeState, TileAdditions]]
+
+
+class IntegrityStore(Protocol):
+    def tenants_to_integrate(self) -> list[int]:
+        """Tenants whose log has events their tree does not cover yet."""
+
+    def integrate(self, tenant_id: int, limit: int, step: IntegrateStep) -> TreeState | None:
+        """Feed up to ``limit`` sequenced leaf hashes to ``step`` and store its tiles
+        and state, in one transaction. None when another process is integrating."""
+
+    def tree_state(self, tenant_id: int) -> TreeState: ...
+
+    def read_tiles(
+        self, tenant_id: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]: ...
+
+    def add_checkpoint(self, tenant_id: int, size: int, root: bytes, note: str) -> None:
+        """Store a signed checkpoint (a second one for the same size is ignored)."""
+
+    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None:
+        """The checkpoint of that size, or the latest one."""
+
+    def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]: ...
+
+    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+        """Every stored event row in seq order with its pii_salt, duplicates included:
+        what ``verify`` re-checks. Streams; memory stays flat."""
+
+
+class Store(EventStore, TenantStore, RateLimitStore, IntegrityStore, Protocol):
     """Everything one deployment keeps, behind one connection pool."""
 
     backend: str

@@ -88,13 +88,19 @@ def download(
     )
 
 
-@router.get("/events/{event_id}", summary="One event by id")
+@router.get("/events/{event_id}", summary="One event by id, optionally with its inclusion proof")
 def get_event(
     principal: Reader,
     service: Service,
     event_id: Annotated[str, Path(max_length=128)],
+    proof: Annotated[
+        bool, Query(description="Add an inclusion proof against the latest checkpoint")
+    ] = False,
 ) -> JSON:
-    return JSON(service.reads.event(principal.tenant, event_id))
+    view = service.reads.event(principal.tenant, event_id)
+    if proof:
+        view["proof"] = service.integrity.event_proof(principal.tenant.id, view)
+    return JSON(view)
 
 
 @router.get("/facets/{name}", summary="Distinct values with counts, for pickers")

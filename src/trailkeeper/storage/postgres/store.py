@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import (
     action_rows,
     actor_rows,
@@ -28,7 +29,15 @@ from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.planning import Resolved, resolve
-from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
+from trailkeeper.storage.protocols import (
+    CheckpointRecord,
+    Facet,
+    IntegrateStep,
+    Receipt,
+    Tenant,
+    TokenRecord,
+    TreeState,
+)
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -36,6 +45,7 @@ from trailkeeper.storage.rows import (
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
+from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["PostgresStore"]
 
@@ -251,6 +261,132 @@ class PostgresStore:
         )
         return [view_from_row(row, format_timestamp) for row in rows]
 
+    # integrity ----------------------------------------------------------
+    def tenants_to_integrate(self) -> list[int]:
+        rows = self._rows(
+            "SELECT t.id FROM tenants t LEFT JOIN tree_state s ON s.tenant_id = t.id "
+            "WHERE coalesce(s.size, 0) < t.next_seq ORDER BY t.id",
+            (),
+        )
+        return [int(r[0]) for r in rows]
+
+    def integrate(self, tenant_id: int, limit: int, step: IntegrateStep) -> TreeState | None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO tree_state (tenant_id, size, edge, root) VALUES (%s, 0, '', %s) "
+                "ON CONFLICT DO NOTHING",
+                (tenant_id, EMPTY_TREE.root),
+            )
+            conn.commit()
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT size, edge, root FROM tree_state WHERE tenant_id = %s "
+                    "FOR UPDATE SKIP LOCKED",
+                    (tenant_id,),
+                ).fetchone()
+                if row is None:
+                    return None  # another process is integrating this tenant
+                state = tree_state_of(row[0], bytes(row[1]), bytes(row[2]))
+                rows = conn.execute(
+                    "SELECT seq, leaf_hash FROM events WHERE tenant_id = %s AND seq >= %s "
+                    "ORDER BY seq LIMIT %s",
+                    (tenant_id, state.size, limit),
+                ).fetchall()
+                if not rows:
+                    return state
+                check_contiguous(state.size, [r[0] for r in rows])
+                new_state, additions = step(state, [bytes(r[1]) for r in rows])
+                stored = self._tiles(conn, tenant_id, additions.keys())
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO tree_tiles VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (tenant_id, level, idx) "
+                        "DO UPDATE SET hashes = excluded.hashes",
+                        [
+                            (tenant_id, level, index,
+                             extend_tile(stored.get((level, index), b""), adds))
+                            for (level, index), adds in additions.items()
+                        ],
+                    )  # fmt: skip
+                conn.execute(
+                    "UPDATE tree_state SET size = %s, edge = %s, root = %s, updated_at = now() "
+                    "WHERE tenant_id = %s",
+                    (new_state.size, b"".join(new_state.edge), new_state.root, tenant_id),
+                )
+        return new_state
+
+    def tree_state(self, tenant_id: int) -> TreeState:
+        rows = self._rows(
+            "SELECT size, edge, root FROM tree_state WHERE tenant_id = %s", (tenant_id,)
+        )
+        if not rows:
+            return EMPTY_TREE
+        return tree_state_of(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2]))
+
+    def read_tiles(
+        self, tenant_id: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        with self.pool.connection() as conn:
+            return self._tiles(conn, tenant_id, keys)
+
+    @staticmethod
+    def _tiles(
+        conn: Connection[Any], tenant_id: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = conn.execute(
+            "SELECT t.level, t.idx, t.hashes FROM tree_tiles t "
+            "JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx) "
+            "ON t.level = k.level AND t.idx = k.idx WHERE t.tenant_id = %s",
+            ([k[0] for k in wanted], [k[1] for k in wanted], tenant_id),
+        )
+        return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+    def add_checkpoint(self, tenant_id: int, size: int, root: bytes, note: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO checkpoints (tenant_id, size, root, note) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (tenant_id, size, root, note),
+            )
+
+    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None:
+        where = "tenant_id = %s" + ("" if size is None else " AND size = %s")
+        params = (tenant_id,) if size is None else (tenant_id, size)
+        rows = self._rows(
+            f"SELECT size, root, note, created_at FROM checkpoints WHERE {where} "
+            "ORDER BY size DESC LIMIT 1",
+            params,
+        )
+        return _checkpoint(rows[0]) if rows else None
+
+    def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]:
+        rows = self._rows(
+            "SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = %s "
+            "ORDER BY size",
+            (tenant_id,),
+        )
+        return [_checkpoint(r) for r in rows]
+
+    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+        with (
+            self.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="trailkeeper_scan") as cur,
+        ):
+            cur.itersize = 10_000
+            cur.execute(
+                f"SELECT {_SELECT}, pii_salt FROM events WHERE tenant_id = %s "
+                "ORDER BY seq, received_at",
+                (tenant_id,),
+            )
+            for row in cur:
+                salt = row[-1]
+                view = view_from_row(row[:-1], format_timestamp)
+                yield view, None if salt is None else bytes.fromhex(salt)
+
     # tenants and tokens --------------------------------------------------
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:
         with self.pool.connection() as conn:
@@ -321,6 +457,10 @@ class PostgresStore:
             ).fetchone()
         assert row is not None
         return int(row[0])
+
+
+def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
+    return CheckpointRecord(int(row[0]), bytes(row[1]), str(row[2]), row[3])
 
 
 def _token(row: Sequence[Any]) -> TokenRecord:

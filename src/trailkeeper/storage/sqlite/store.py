@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import orjson
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
+from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import (
     action_rows,
     actor_rows,
@@ -23,7 +24,15 @@ from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.planning import Resolved, resolve
-from trailkeeper.storage.protocols import Facet, Receipt, Tenant, TokenRecord
+from trailkeeper.storage.protocols import (
+    CheckpointRecord,
+    Facet,
+    IntegrateStep,
+    Receipt,
+    Tenant,
+    TokenRecord,
+    TreeState,
+)
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -32,6 +41,7 @@ from trailkeeper.storage.rows import (
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
 
@@ -218,6 +228,115 @@ class SQLiteStore:
         )
         return [view_from_row(row, _timestamp) for row in rows]
 
+    # integrity ----------------------------------------------------------
+    def tenants_to_integrate(self) -> list[int]:
+        rows = self.conns.connection().execute(
+            "SELECT t.id FROM tenants t LEFT JOIN tree_state s ON s.tenant_id = t.id "
+            "WHERE coalesce(s.size, 0) < t.next_seq ORDER BY t.id"
+        )
+        return [int(r[0]) for r in rows]
+
+    def integrate(self, tenant_id: int, limit: int, step: IntegrateStep) -> TreeState | None:
+        with self.conns.write() as conn:
+            state = self._tree_state(conn, tenant_id)
+            rows = conn.execute(
+                "SELECT seq, leaf_hash FROM events WHERE tenant_id = ? AND seq >= ? "
+                "ORDER BY seq LIMIT ?",
+                (tenant_id, state.size, limit),
+            ).fetchall()
+            if not rows:
+                return state
+            check_contiguous(state.size, [r[0] for r in rows])
+            new_state, additions = step(state, [bytes(r[1]) for r in rows])
+            stored = self._tiles(conn, tenant_id, additions.keys())
+            conn.executemany(
+                "INSERT OR REPLACE INTO tree_tiles VALUES (?, ?, ?, ?)",
+                [
+                    (tenant_id, level, index, extend_tile(stored.get((level, index), b""), adds))
+                    for (level, index), adds in additions.items()
+                ],
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO tree_state VALUES (?, ?, ?, ?, ?)",
+                (tenant_id, new_state.size, b"".join(new_state.edge), new_state.root,
+                 to_micros(datetime.now(UTC))),
+            )  # fmt: skip
+        return new_state
+
+    def tree_state(self, tenant_id: int) -> TreeState:
+        return self._tree_state(self.conns.connection(), tenant_id)
+
+    @staticmethod
+    def _tree_state(conn: sqlite3.Connection, tenant_id: int) -> TreeState:
+        row = conn.execute(
+            "SELECT size, edge, root FROM tree_state WHERE tenant_id = ?", (tenant_id,)
+        ).fetchone()
+        return EMPTY_TREE if row is None else tree_state_of(row[0], bytes(row[1]), bytes(row[2]))
+
+    def read_tiles(
+        self, tenant_id: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        return self._tiles(self.conns.connection(), tenant_id, keys)
+
+    @staticmethod
+    def _tiles(
+        conn: sqlite3.Connection, tenant_id: int, keys: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        pairs = " OR ".join("(level = ? AND idx = ?)" for _ in wanted)
+        rows = conn.execute(
+            f"SELECT level, idx, hashes FROM tree_tiles WHERE tenant_id = ? AND ({pairs})",
+            (tenant_id, *(v for key in wanted for v in key)),
+        )
+        return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+    def add_checkpoint(self, tenant_id: int, size: int, root: bytes, note: str) -> None:
+        with self.conns.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
+                (tenant_id, size, root, note, to_micros(datetime.now(UTC))),
+            )
+
+    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None:
+        where = "tenant_id = ?" + ("" if size is None else " AND size = ?")
+        params = (tenant_id,) if size is None else (tenant_id, size)
+        row = (
+            self.conns.connection()
+            .execute(
+                f"SELECT size, root, note, created_at FROM checkpoints WHERE {where} "
+                "ORDER BY size DESC LIMIT 1",
+                params,
+            )
+            .fetchone()
+        )
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]:
+        rows = self.conns.connection().execute(
+            "SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = ? "
+            "ORDER BY size",
+            (tenant_id,),
+        )
+        return [_checkpoint(r) for r in rows]
+
+    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+        conn = sqlite3.connect(self.conns.path, check_same_thread=False)
+        try:
+            rows = conn.execute(
+                f"SELECT {_SELECT}, pii_salt FROM events WHERE tenant_id = ? ORDER BY seq, pk",
+                (tenant_id,),
+            )
+            for row in rows:
+                salt = row[-1]
+                yield (
+                    view_from_row(row[:-1], _timestamp),
+                    None if salt is None else bytes.fromhex(salt),
+                )
+        finally:
+            conn.close()
+
     # tenants and tokens --------------------------------------------------
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:
         with self.conns.write() as conn:
@@ -304,6 +423,10 @@ class SQLiteStore:
                 (key, window_start),
             ).fetchone()
         return int(row[0])
+
+
+def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
+    return CheckpointRecord(int(row[0]), bytes(row[1]), str(row[2]), from_micros(row[3]))
 
 
 _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)

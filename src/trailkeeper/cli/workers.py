@@ -1,0 +1,59 @@
+"""``worker`` and ``keys``: background work without the API, and the verifier key."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import orjson
+import typer
+
+from trailkeeper.cli.options import (
+    DatabaseUrl,
+    DataDir,
+    JsonOut,
+    console,
+    open_service,
+    settings_from,
+)
+from trailkeeper.service.worker import BackgroundWorker
+from trailkeeper.signing import load_signer
+
+__all__ = ["keys", "worker"]
+
+keys = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True, rich_markup_mode=None)
+
+
+def worker(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Run the background workers (integrate and sign checkpoints) until stopped."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    service = open_service(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    background = BackgroundWorker(service.integrity, settings.checkpoint_interval)
+    background.start()
+    console.print(f"worker running ({service.store.backend}); Ctrl-C to stop")
+    try:
+        stop.wait()
+    finally:
+        background.stop()
+        service.close()
+
+
+@keys.command("show")
+def keys_show(data_dir: DataDir = None, json: JsonOut = False) -> None:
+    """Print the verifier key (name+id+key) that checks checkpoint signatures."""
+    signer = load_signer(settings_from(data_dir=data_dir))
+    verifier = signer.verifier().key_string
+    if json:
+        typer.echo(orjson.dumps({"verifier_key": verifier, "key_name": signer.name}).decode())
+    else:
+        typer.echo(verifier)
