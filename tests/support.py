@@ -141,7 +141,11 @@ class ServerProcess:
     """``trailkeeper serve`` as a real child process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Any, database_url: str | None = None, secret_key: str | None = None
+        self,
+        data_dir: Any,
+        database_url: str | None = None,
+        secret_key: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         import subprocess
         import sys
@@ -153,6 +157,7 @@ class ServerProcess:
         args = [str(exe), "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
         if database_url:
             args += ["--database-url", database_url]
+        args += extra_args
         env = {
             **__import__("os").environ,
             "TRAILKEEPER_INGEST_RATE_LIMIT": "1000000",

@@ -60,6 +60,19 @@ class Settings(BaseSettings):
             raise ValueError("database_url must start with postgresql:// (SQLite is the default)")
         return value
 
+    def to_environment(self) -> dict[str, str]:
+        """These settings as ``TRAILKEEPER_*`` variables, for child processes."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif name == "data_dir":
+                value = Path(value).resolve()
+            env[f"TRAILKEEPER_{name.upper()}"] = str(value)
+        return env
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "trailkeeper.sqlite3"

@@ -255,4 +255,4 @@ def test_integers_beyond_64_bits_are_refused_not_rounded(api: Api) -> None:
         "/v1/events", content=body, headers={**api.auth, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
-    assert "string" in response.json()["error"]["message"]
+    assert "string" in response.json()["error"]["details"][0]["message"]

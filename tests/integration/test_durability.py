@@ -95,9 +95,9 @@ def test_two_server_processes_never_gap_or_duplicate_seq(
     settings = _settings(backend, tmp_path, request)
     name = f"conc-{backend}-{tmp_path.name[-6:]}"
     token = _tenant(settings, name)
-    servers = [
-        ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY)
-        for _ in range(2)
+    servers = [  # one of them with two API processes of its own
+        ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY, extra)
+        for extra in ((), ("--processes", "2"))
     ]
     errors: list[str] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -41,6 +42,12 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 8000]")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Create a demo tenant with events")] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            help="API processes; more use more cores (the SQLite writer is shared)", min=1, max=64
+        ),
+    ] = 1,
     no_workers: Annotated[
         bool, typer.Option("--no-workers", help="Serve the API only; run workers elsewhere")
     ] = False,
@@ -105,9 +112,20 @@ def serve(
             worker = BackgroundWorker(service.integrity, settings.checkpoint_interval)
             worker.start()
         try:
-            uvicorn.run(
-                create_app(service), host=settings.host, port=settings.port, log_level="info"
-            )
+            if processes == 1:
+                uvicorn.run(
+                    create_app(service), host=settings.host, port=settings.port, log_level="info"
+                )
+            else:
+                os.environ.update(settings.to_environment())
+                uvicorn.run(
+                    "trailkeeper.api.factory:app_from_environment",
+                    factory=True,
+                    workers=processes,
+                    host=settings.host,
+                    port=settings.port,
+                    log_level="info",
+                )
         finally:
             if worker is not None:
                 worker.stop()

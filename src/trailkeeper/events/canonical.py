@@ -20,10 +20,12 @@ import rfc8785
 __all__ = [
     "CanonicalizationError",
     "canonical_json",
+    "check_exact_numbers",
     "is_float_free",
     "reference_canonical_json",
 ]
 
+_FLOAT_INT_LIMIT = float(2**63)
 _FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 # UTF-8 lead bytes of code points >= U+E000. Below that, UTF-8 byte order, code point
 # order and UTF-16 code unit order agree, so orjson's key sort is JCS's key sort.
@@ -57,6 +59,23 @@ def canonical_json(value: Any, *, float_free: bool | None = None) -> bytes:
         if encoded.isascii() or _UNSAFE_BYTES.search(encoded) is None:
             return encoded
     return reference_canonical_json(value)
+
+
+def check_exact_numbers(value: Any) -> None:
+    """Refuse integral floats of magnitude 2**63 or more: JSON parsers (orjson too)
+    turn such integer literals into floats, silently changing the number."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float and abs(item) >= _FLOAT_INT_LIMIT and item.is_integer():
+            raise CanonicalizationError(
+                f"the number {item:.0f} is too large to keep exactly; send it as a string"
+            )
 
 
 def is_float_free(value: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import uuid6
 
-from trailkeeper.events.canonical import canonical_json, is_float_free
+from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
 from trailkeeper.events.model import EventIn
 from trailkeeper.events.timestamps import format_timestamp
 
@@ -119,7 +119,10 @@ def draft_from_input(event: EventIn) -> Draft:
         "run": None if event.run is None else event.run.model_dump(exclude_none=True),
         "metadata": event.metadata,
     }
-    float_free = is_float_free([view["changes"], view["run"], view["metadata"]])
+    free_form = [view["changes"], view["run"], view["metadata"]]
+    float_free = is_float_free(free_form)
+    if not float_free:
+        check_exact_numbers(free_form)
     # Compared only with itself (idempotent retries), so any deterministic encoding
     # will do: orjson with sorted keys is, and is cheaper than JCS.
     content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
