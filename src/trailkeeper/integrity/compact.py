@@ -104,6 +104,38 @@ class CompactRange:
             self._size = index
         return completed
 
+    def extend_levels(
+        self, leaf_hashes: Iterable[bytes], step: int
+    ) -> list[tuple[int, int, bytes]]:
+        """Like :meth:`extend`, but return only the completed nodes on levels that are
+        multiples of ``step``, as plain ``(level, index, hash)`` tuples: what a tiled
+        store persists, without building an object per node."""
+        stack = self._hashes
+        kept: list[tuple[int, int, bytes]] = []
+        keep = kept.append
+        pop = stack.pop
+        push = stack.append
+        index = self._size
+        try:
+            for leaf_hash in leaf_hashes:
+                if len(leaf_hash) != HASH_SIZE:
+                    raise ProofError(f"leaf hash has {len(leaf_hash)} bytes, not {HASH_SIZE}")
+                keep((0, index, leaf_hash))
+                h = leaf_hash
+                i = index
+                level = 0
+                while i & 1:
+                    h = sha256(b"\x01" + pop() + h).digest()
+                    i >>= 1
+                    level += 1
+                    if level % step == 0:
+                        keep((level, i, h))
+                push(h)
+                index += 1
+        finally:
+            self._size = index
+        return kept
+
     def root(self) -> bytes:
         """The tree's root hash: fold the edge from the right (MTH of the whole range)."""
         stack = self._hashes

@@ -1,9 +1,11 @@
 """Tiles: how stored tree nodes are grouped (after C2SP tlog-tiles and Tessera).
 
-A tile at tile level ``L`` holds up to 256 consecutive node hashes of tree level
-``8·L``; the 7 tree levels above them are recomputed from the tile when needed.
-So 1,000,000 leaves take about 4,000 stored tiles, and any node, hence any proof,
-is a handful of tile reads. Pure: stores read and write the blobs."""
+A tile at tile level ``L`` holds up to 16 consecutive node hashes of tree level
+``4·L``; the 3 tree levels above them are recomputed from the tile when needed
+(at most 15 hashes per node). C2SP tlog-tiles uses 256-wide tiles, which are
+better for serving static files; we serve proofs, and 16-wide tiles make each
+one about three times cheaper to compute, for ~67,000 rows per million leaves.
+Pure: stores read and write the blobs."""
 
 from __future__ import annotations
 
@@ -14,27 +16,38 @@ from .errors import IntegrityError
 from .merkle import HASH_SIZE
 from .nodes import NodeID
 
-__all__ = ["TILE_HEIGHT", "TILE_WIDTH", "TileKey", "extend_tile", "node_from_tiles", "tile_entries",
-           "tile_key"]  # fmt: skip
+__all__ = [
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
+    "TileKey",
+    "extend_tile",
+    "node_from_tiles",
+    "tile_entries",
+    "tile_key",
+]
 
-TILE_HEIGHT = 8
+TILE_HEIGHT = 4
 TILE_WIDTH = 1 << TILE_HEIGHT
 TileKey = tuple[int, int]
 """(tile level, tile index)"""
 
 
 def tile_entries(
-    completed: Iterable[tuple[NodeID, bytes]],
+    completed: Iterable[tuple[int, int, bytes]],
 ) -> dict[TileKey, list[tuple[int, bytes]]]:
-    """Group newly completed nodes into ``(offset, hash)`` additions per tile.
-
-    Only nodes on tree levels that are multiples of ``TILE_HEIGHT`` are stored."""
+    """Group newly completed ``(level, index, hash)`` nodes into ``(offset, hash)``
+    additions per tile. Only nodes on levels that are multiples of ``TILE_HEIGHT``
+    are stored (``CompactRange.extend_levels(leaves, TILE_HEIGHT)`` yields just those)."""
     additions: dict[TileKey, list[tuple[int, bytes]]] = {}
-    for node, digest in completed:
-        if node.level % TILE_HEIGHT:
+    mask = TILE_WIDTH - 1
+    for level, index, digest in completed:
+        if level % TILE_HEIGHT:
             continue
-        key = (node.level // TILE_HEIGHT, node.index >> TILE_HEIGHT)
-        additions.setdefault(key, []).append((node.index & (TILE_WIDTH - 1), digest))
+        key = (level // TILE_HEIGHT, index >> TILE_HEIGHT)
+        entries = additions.get(key)
+        if entries is None:
+            entries = additions[key] = []
+        entries.append((index & mask, digest))
     return additions
 
 

@@ -26,7 +26,7 @@ from trailkeeper.integrity import (
     verify_consistency,
 )
 from trailkeeper.integrity.merkle import EMPTY_ROOT
-from trailkeeper.integrity.tiles import node_from_tiles, tile_entries, tile_key
+from trailkeeper.integrity.tiles import TILE_HEIGHT, node_from_tiles, tile_entries, tile_key
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     Store,
@@ -44,7 +44,7 @@ def integrate_step(state: TreeState, leaves: Sequence[bytes]) -> tuple[TreeState
     """Pure: extend the tree's right edge with ``leaves``; return the new state and the
     tile entries the completed nodes add."""
     edge = CompactRange(state.size, state.edge)
-    completed = edge.extend(leaves)
+    completed = edge.extend_levels(leaves, TILE_HEIGHT)
     return TreeState(edge.size, tuple(edge.hashes), edge.root()), tile_entries(completed)
 
 

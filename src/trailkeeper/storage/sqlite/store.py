@@ -282,15 +282,15 @@ class SQLiteStore:
     def _tiles(
         conn: sqlite3.Connection, tenant_id: int, keys: Iterable[tuple[int, int]]
     ) -> dict[tuple[int, int], bytes]:
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        pairs = " OR ".join("(level = ? AND idx = ?)" for _ in wanted)
-        rows = conn.execute(
-            f"SELECT level, idx, hashes FROM tree_tiles WHERE tenant_id = ? AND ({pairs})",
-            (tenant_id, *(v for key in wanted for v in key)),
-        )
-        return {(r[0], r[1]): bytes(r[2]) for r in rows}
+        found: dict[tuple[int, int], bytes] = {}
+        for level, index in sorted(set(keys)):  # one primary-key lookup each
+            row = conn.execute(
+                "SELECT hashes FROM tree_tiles WHERE tenant_id = ? AND level = ? AND idx = ?",
+                (tenant_id, level, index),
+            ).fetchone()
+            if row is not None:
+                found[(level, index)] = bytes(row[0])
+        return found
 
     def add_checkpoint(self, tenant_id: int, size: int, root: bytes, note: str) -> None:
         with self.conns.write() as conn:

@@ -1,5 +1,5 @@
 -- The tenant logs' Merkle trees (integrate) and signed checkpoints (publish).
--- Tiles hold up to 256 node hashes of tree level 8·level (see integrity/tiles.py).
+-- Tiles hold up to 16 node hashes of tree level 4·level (see integrity/tiles.py).
 CREATE TABLE tree_tiles (
     tenant_id  INTEGER NOT NULL,
     level      INTEGER NOT NULL,

@@ -1,0 +1,901 @@
+"""``trailkeeper verify``: re-check a tenant's whole stored log (CONTRACT sections 2 and 8).
+
+One pass over ``Store.scan`` in ``seq`` order, with memory O(log n) plus bounded buffers:
+
+* every row's leaf hash is recomputed from its stored fields and compared with its stored
+  ``leaf_hash`` and with the leaf recorded in the Merkle tree's tiles when it was integrated;
+  its ``pii`` commitment is recomputed from the personal data and ``pii_salt``;
+* the ``seq`` column must run 0, 1, 2, … with no gap and no duplicate;
+* the recomputed leaves are folded into a compact range; at each stored checkpoint's size the
+  root must equal the root of that checkpoint, whose signature is checked with the verifier key;
+  every node the stored tiles hold is compared with the recomputed one, and consecutive
+  checkpoints are checked with a consistency proof built from the stored tiles, as the API
+  serves it.
+
+Problems are classified as ``altered``, ``missing``, ``inserted``, ``reordered``, ``truncated``
+(rows deleted from the end), ``checkpoint`` (a stored checkpoint is not validly signed),
+``tree`` (the stored Merkle tree is damaged although the events match the signed checkpoints)
+and ``unreadable`` (a row the store cannot decode). Each names the first ``seq`` concerned.
+
+A row whose fields were changed together with its stored ``leaf_hash`` still differs from the
+leaf kept in the tree's tiles; if the tiles were rewritten too, the signed checkpoint's root no
+longer matches and the report names the range between the last good checkpoint and that one.
+
+The classification is pure (:class:`LogVerifier` takes rows, checkpoints and a tile reader);
+:func:`verify_tenant` wires it to a store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from hashlib import sha256
+from itertools import islice, pairwise
+from multiprocessing import get_context
+from typing import Any, Literal
+
+import orjson
+
+from trailkeeper.events.canonical import is_float_free
+from trailkeeper.events.record import leaf_hash, pii_commitment
+from trailkeeper.integrity import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    IntegrityError,
+    Verifier,
+    consistency_plan,
+    open_checkpoint,
+    origin_for_tenant,
+    range_nodes,
+    verify_consistency,
+)
+from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH, TileKey, node_from_tiles, tile_key
+from trailkeeper.storage.protocols import CheckpointRecord, Store, Tenant, TreeState
+
+__all__ = [
+    "MAX_PROBLEMS",
+    "LogVerifier",
+    "Problem",
+    "ProblemKind",
+    "TrustedCheckpoint",
+    "VerificationReport",
+    "check_checkpoints",
+    "verify_tenant",
+]
+
+View = dict[str, Any]
+Row = tuple[View, bytes | None]
+Computed = tuple[bytes | None, str | None, str | None]
+Checked = tuple[View, bytes | None, Computed]
+TileReader = Callable[[Iterable[TileKey]], Mapping[TileKey, bytes]]
+ProgressCallback = Callable[[int], None]
+ProblemKind = Literal[
+    "altered", "missing", "inserted", "reordered", "truncated", "checkpoint", "tree", "unreadable"
+]
+
+MAX_PROBLEMS = 1000
+"""Problems kept with their details; more are only counted (memory stays bounded)."""
+REORDER_WINDOW = 16
+"""A row that hashes correctly under a seq this close to its own is called reordered."""
+TILE_BATCH = 64
+"""Level-0 tiles (256 leaf hashes each) read at a time."""
+PROGRESS_EVERY = 8192
+CHUNK_ROWS = 2048
+"""Rows per chunk handed to a worker process."""
+PARALLEL_MIN_ROWS = 50_000
+"""Smaller logs are checked in-process: starting workers would cost more than it saves."""
+_CLASSIFY_LIMIT = 200
+"""Beyond this many problems, stop the (costlier) search for where a row belongs."""
+
+
+@dataclass(slots=True)
+class Problem:
+    """One finding. ``seq`` is the first seq concerned (None for the tree state as a whole)."""
+
+    seq: int | None
+    kind: ProblemKind
+    message: str
+    last_seq: int | None = None
+    """Last seq concerned when the problem spans a range."""
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"seq": self.seq, "kind": self.kind, "message": self.message}
+        if self.last_seq is not None and self.last_seq != self.seq:
+            found["last_seq"] = self.last_seq
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedCheckpoint:
+    """A stored checkpoint whose signature verified: the size and root it signs."""
+
+    size: int
+    root: bytes
+
+
+@dataclass(slots=True)
+class VerificationReport:
+    tenant: str
+    events: int = 0
+    """Stored rows read and re-hashed."""
+    log_size: int = 0
+    """Where the log ends: one past the last seq seen."""
+    checkpoints: int = 0
+    """Stored checkpoints."""
+    checkpoints_verified: int = 0
+    """Checkpoints whose signature verified and whose root matched the recomputed tree."""
+    latest_checkpoint: int | None = None
+    integrated: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def first_problem(self) -> Problem | None:
+        return self.problems[0] if self.problems else None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self, limit: int = 20) -> dict[str, Any]:
+        first = self.first_problem
+        return {
+            "tenant": self.tenant,
+            "ok": self.ok,
+            "events": self.events,
+            "log_size": self.log_size,
+            "checkpoints": self.checkpoints,
+            "checkpoints_verified": self.checkpoints_verified,
+            "latest_checkpoint": self.latest_checkpoint,
+            "first_bad_seq": None if first is None else first.seq,
+            "problem_count": self.problem_count,
+            "problems": [p.as_dict() for p in self.problems[:limit]],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _sort_key(problem: Problem) -> tuple[bool, int]:
+    return (problem.seq is None, problem.seq or 0)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A leaf or node that differs from the tree recorded at integration while the row
+    matches its own ``leaf_hash``: the event *or* the stored tree was changed. The next
+    checkpoint decides which."""
+
+    problem: Problem | None
+    first: int
+    last: int
+    what: str
+
+
+def _float_free(view: View) -> bool:
+    """Whether the leaf object holds no float, without walking all of it: every other part
+    of a view comes from a text column (or is formatted to text), except ``seq``."""
+    return type(view["seq"]) is int and is_float_free(
+        [view["changes"], view["run"], view["metadata"]]
+    )
+
+
+def recompute_leaf(view: View) -> bytes:
+    """The leaf hash of a stored row, from its fields (CONTRACT section 8)."""
+    return leaf_hash(view, float_free=_float_free(view))
+
+
+def pii_problem(view: View, salt: bytes | None) -> str | None:
+    """Why the row's personal data does not match its ``pii`` commitment, or None."""
+    actor = view["actor"]
+    name, email, ip, agent = actor["name"], actor["email"], view["ip"], view["user_agent"]
+    if salt is None:
+        if name is None and email is None and ip is None and agent is None:
+            return None  # erased: nothing left to check, the commitment stays in the leaf
+        return "it carries personal data but no pii_salt, so its pii commitment cannot hold"
+    try:
+        expected = pii_commitment(salt.hex(), name=name, email=email, ip=ip, user_agent=agent)
+    except Exception as exc:  # a tampered column may hold anything
+        return f"its personal data cannot be encoded ({exc})"
+    if expected != view["pii"]:
+        return (
+            "its personal data (actor.name, actor.email, ip, user_agent) no longer matches "
+            "its pii commitment"
+        )
+    return None
+
+
+def recompute(view: View, salt: bytes | None) -> Computed:
+    """Everything a row's own fields say about it: its leaf hash (None with the reason when
+    it cannot be computed) and what, if anything, is wrong with its personal data."""
+    try:
+        leaf: bytes | None = recompute_leaf(view)
+        error = None
+    except Exception as exc:  # a tampered column may hold anything
+        leaf, error = None, f"{type(exc).__name__}: {exc}"
+    try:
+        personal = pii_problem(view, salt)
+    except Exception as exc:
+        personal = f"its personal data cannot be read ({type(exc).__name__}: {exc})"
+    return leaf, error, personal
+
+
+_ZERO = b"\x00" * HASH_SIZE
+Chunk = tuple[bytes, dict[int, tuple[str | None, str | None]]]
+"""Leaf hashes of a chunk of rows, concatenated, and the notes of the rows that have any."""
+
+
+def _recompute_rows(rows: Iterable[tuple[View, bytes | None]]) -> Chunk:
+    leaves = bytearray()
+    notes: dict[int, tuple[str | None, str | None]] = {}
+    for index, (view, salt) in enumerate(rows):
+        leaf, error, personal = recompute(view, salt)
+        leaves += _ZERO if leaf is None else leaf
+        if error is not None or personal is not None:
+            notes[index] = (error, personal)
+    return bytes(leaves), notes
+
+
+def _recompute_payload(payload: bytes) -> Chunk:
+    """Worker side of :func:`_computed`: the rows come as JSON (cheaper than pickle)."""
+    return _recompute_rows(
+        (view, None if salt is None else bytes.fromhex(salt))
+        for view, salt in orjson.loads(payload)
+    )
+
+
+def _submit(pool: Executor, chunk: list[Row]) -> Future[Chunk]:
+    try:
+        payload = orjson.dumps(
+            [[view, None if salt is None else salt.hex()] for view, salt in chunk]
+        )
+    except (TypeError, orjson.JSONEncodeError):
+        done: Future[Chunk] = Future()  # not JSON (a tampered column): check it here
+        done.set_result(_recompute_rows(chunk))
+        return done
+    return pool.submit(_recompute_payload, payload)
+
+
+def _computed(rows: Iterable[Row], pool: Executor | None, depth: int) -> Iterator[Checked]:
+    """Rows with what their fields say, in order; with a pool, chunks are recomputed in
+    other processes while this one reads on (at most ``depth`` chunks in flight)."""
+    if pool is None:
+        for view, salt in rows:
+            yield view, salt, recompute(view, salt)
+        return
+    iterator = iter(rows)
+    inflight: deque[tuple[list[Row], Future[Chunk]]] = deque()
+    while True:
+        chunk = list(islice(iterator, CHUNK_ROWS))
+        if chunk:
+            inflight.append((chunk, _submit(pool, chunk)))
+        if not inflight:
+            return
+        if chunk and len(inflight) <= depth:
+            continue
+        done, future = inflight.popleft()
+        leaves, notes = future.result()
+        for index, (view, salt) in enumerate(done):
+            note = notes.get(index)
+            leaf: bytes | None = leaves[index * HASH_SIZE : (index + 1) * HASH_SIZE]
+            if note is None:
+                yield view, salt, (leaf, None, None)
+            else:
+                yield view, salt, (None if note[0] is not None else leaf, note[0], note[1])
+
+
+def _describe(view: View) -> str:
+    event_id = view.get("id")
+    return f"id {event_id!r}" if event_id is not None else "no id"
+
+
+def _gap(first: int, end: int) -> str:
+    count = end - first
+    return f"seq {first} is" if count == 1 else f"seqs {first}..{end - 1} ({count:,} rows) are"
+
+
+class LogVerifier:
+    """Checks one tenant's rows, given in ``seq`` order, against the trusted checkpoints and
+    the stored tree. Feed rows with :meth:`run`, then read :meth:`finish`."""
+
+    def __init__(
+        self,
+        *,
+        checkpoints: Sequence[TrustedCheckpoint] = (),
+        tree: TreeState | None = None,
+        read_tiles: TileReader | None = None,
+        max_problems: int = MAX_PROBLEMS,
+    ) -> None:
+        self._checkpoints = sorted(checkpoints, key=lambda c: c.size)
+        self._cp_index = 0
+        self._next_cp = self._checkpoints[0].size if self._checkpoints else -1
+        self._tree = tree if tree is not None and tree.size > 0 else None
+        self._integrated = 0 if self._tree is None else self._tree.size
+        self._read_tiles = read_tiles if read_tiles is not None else (lambda keys: {})
+        self._covered = max(self._integrated, *(c.size for c in self._checkpoints), 0)
+        """Rows that must exist: the largest checkpoint or integrated tree seen."""
+        self._last_cp_size = self._checkpoints[-1].size if self._checkpoints else 0
+        self._max_problems = max_problems
+
+        self.problems: list[Problem] = []
+        self.problem_count = 0
+        self.rows = 0
+        self.checkpoints_verified = 0
+        self._expected = 0
+        # recomputed tree: compact range (largest subtree first)
+        self._stack: list[bytes] = []
+        self._size = 0
+        self._desynced = False
+        """The recomputed tree could not be realigned after a failed checkpoint."""
+        self._interval_start = 0
+        self._interval_guessed = False
+        """A leaf fed since the last checkpoint is a guess, not known to be genuine."""
+        self._guess_rest = False
+        """The scan stopped early: what was not read is not reported as truncated."""
+        self.matched: set[int] = set()
+        """Sizes of the checkpoints whose root matched the recomputed tree."""
+        self._pending: list[_Pending] = []
+        self._last_diff = -1
+        """Last position where the fed leaf differs from (or lacks) the stored tree's."""
+        # level-0 tiles of the current batch, and the latest tile of each higher level
+        self._tile_first = 0
+        self._tile_blobs: list[bytes] = []
+        self._reported_tiles: set[TileKey] = set()
+        self._upper: dict[int, tuple[int, bytes]] = {}
+
+    # problems -------------------------------------------------------------------------
+    def _add(self, problem: Problem) -> Problem | None:
+        self.problem_count += 1
+        if len(self.problems) < self._max_problems:
+            self.problems.append(problem)
+            return problem
+        return None
+
+    def _row_problem(
+        self, seq: int, kind: ProblemKind, message: str, last: int | None = None
+    ) -> None:
+        self._add(Problem(seq, kind, message, last))
+
+    # rows -----------------------------------------------------------------------------
+    def run(
+        self,
+        rows: Iterable[Row],
+        progress: ProgressCallback | None = None,
+        pool: Executor | None = None,
+        depth: int = 2,
+    ) -> None:
+        """Check ``rows`` (``(view, pii_salt)`` in seq order, duplicates included); with a
+        ``pool``, the leaf and pii recomputation runs in its worker processes."""
+        group: list[Checked] = []
+        group_seq: Any = None
+        count = self.rows
+        tick = count + PROGRESS_EVERY
+        settle = self._settle
+        for row in _computed(rows, pool, depth):
+            seq = row[0]["seq"]
+            if seq != group_seq or not group:
+                if group:
+                    settle(group_seq, group)
+                group = [row]
+                group_seq = seq
+            else:
+                group.append(row)
+            count += 1
+            if count >= tick:
+                self.rows = count
+                tick = count + PROGRESS_EVERY
+                if progress is not None:
+                    progress(count)
+        if group:
+            settle(group_seq, group)
+        self.rows = count
+        if progress is not None:
+            progress(count)
+
+    def unreadable(self, error: BaseException) -> None:
+        """The store could not decode the next row: report it where it should have been."""
+        self._row_problem(
+            self._expected,
+            "unreadable",
+            f"the row after seq {self._expected - 1} cannot be read ({type(error).__name__}: "
+            f"{error}); it holds a value trailkeeper never writes, and the rest of the log was "
+            "not checked",
+        )
+        self._guess_rest = True
+
+    def _settle(self, seq: Any, group: list[Checked]) -> None:
+        """Check the row(s) stored under one seq and feed the position's leaf to the tree."""
+        expected = self._expected
+        if type(seq) is not int or seq < expected:
+            for view, _, _ in group:
+                self._row_problem(
+                    expected,
+                    "inserted",
+                    f"a row with seq {seq!r} ({_describe(view)}) was inserted before seq "
+                    f"{expected}",
+                )
+            return
+        if seq > expected:
+            self._missing(expected, seq)
+        if len(group) == 1:
+            self._check_row(seq, *group[0])
+        else:
+            self._check_duplicates(seq, group)
+        self._expected = seq + 1
+
+    def _missing(self, first: int, end: int) -> None:
+        self._row_problem(first, "missing", f"{_gap(first, end)} missing (deleted)", end - 1)
+        # keep the recomputed tree aligned: the tree's own leaf where it has one
+        for position in range(first, min(end, self._covered)):
+            stored = self._stored_leaf(position) if position < self._integrated else None
+            if stored is None:
+                self._feed(b"\x00" * HASH_SIZE, guessed=True, diff=True)
+            else:
+                self._feed(stored)
+
+    def _check_duplicates(self, seq: int, group: list[Checked]) -> None:
+        """Several rows claim one seq: keep the one that is self-consistent (and matches the
+        tree's leaf), call the others inserted."""
+        stored = self._stored_leaf(seq) if seq < self._integrated else None
+        scored = []
+        for index, (view, _, (leaf, _, personal)) in enumerate(group):
+            good = leaf is not None and leaf.hex() == view["leaf_hash"] and personal is None
+            scored.append((not good, not (good and stored in (None, leaf)), index))
+        genuine = group[min(scored)[2]]
+        for other in group:
+            if other is not genuine:
+                self._row_problem(
+                    seq,
+                    "inserted",
+                    f"an extra row ({_describe(other[0])}) was inserted at seq {seq}, beside "
+                    f"the event {_describe(genuine[0])}",
+                )
+        self._check_row(seq, *genuine)
+
+    def _check_row(self, seq: int, view: View, salt: bytes | None, computed: Computed) -> None:
+        leaf, error, personal = computed
+        stored_tree = self._stored_leaf(seq) if seq < self._integrated else None
+        if leaf is not None and leaf.hex() == view["leaf_hash"]:
+            if personal is not None:
+                self._row_problem(seq, "altered", f"the event at seq {seq} was altered: {personal}")
+            if stored_tree is None or stored_tree == leaf:
+                self._feed(leaf, diff=seq < self._integrated and stored_tree is None)
+                return
+            # fields and leaf_hash agree but differ from the tree: both rewritten, or the
+            # tree damaged; the next checkpoint tells which
+            message = (
+                f"the event at seq {seq} ({_describe(view)}) was altered and its stored "
+                "leaf_hash rewritten to match: both differ from the leaf recorded in the "
+                "Merkle tree when it was integrated"
+            )
+            self._pending.append(
+                _Pending(self._add(Problem(seq, "altered", message)), seq, seq, "leaf")
+            )
+            self._feed(leaf, diff=True)
+            return
+        # the row does not hash to its own leaf_hash
+        try:
+            stored_row: bytes | None = bytes.fromhex(view["leaf_hash"])
+        except (TypeError, ValueError):
+            stored_row = None
+        belongs = self._belongs_at(seq, view, stored_row) if stored_row is not None else None
+        if belongs is not None:
+            self._row_problem(
+                seq,
+                "reordered",
+                f"the row at seq {seq} holds the event of seq {belongs} ({_describe(view)}): "
+                "rows were moved",
+            )
+        else:
+            if error is not None:
+                reason = f"its fields cannot be encoded ({error})"
+            elif stored_tree is not None and leaf == stored_tree:
+                reason = "its stored leaf_hash was changed (its fields still match the tree)"
+            else:
+                reason = "its fields no longer hash to its leaf_hash"
+                if stored_tree is not None and stored_row != stored_tree:
+                    reason += ", and its leaf_hash was changed too"
+            if seq >= self._last_cp_size:
+                reason += " (not yet covered by a checkpoint)"
+            self._row_problem(
+                seq, "altered", f"the event at seq {seq} ({_describe(view)}) was altered: {reason}"
+            )
+            if personal is not None:
+                self._row_problem(seq, "altered", f"the event at seq {seq} was altered: {personal}")
+        # feed what the position held as far as anything stored says
+        if stored_tree is not None:
+            self._feed(stored_tree, guessed=stored_row != stored_tree)
+        elif stored_row is not None and len(stored_row) == HASH_SIZE and belongs is None:
+            self._feed(stored_row, guessed=True, diff=seq < self._integrated)
+        else:
+            self._feed(b"\x00" * HASH_SIZE, guessed=True, diff=seq < self._integrated)
+
+    def _belongs_at(self, seq: int, view: View, stored_row: bytes) -> int | None:
+        """The other seq under which this row's fields hash to its stored leaf_hash."""
+        if self.problem_count > _CLASSIFY_LIMIT:
+            return None
+        candidates: list[int] = []
+        found = self._find_in_tiles(stored_row)
+        if found is not None and found != seq:
+            candidates.append(found)
+        for distance in range(1, REORDER_WINDOW + 1):
+            candidates.extend(q for q in (seq - distance, seq + distance) if q >= 0)
+        for other in candidates:
+            try:
+                if recompute_leaf({**view, "seq": other}) == stored_row:
+                    return other
+            except Exception:
+                return None
+        return None
+
+    def _find_in_tiles(self, digest: bytes) -> int | None:
+        for offset, blob in enumerate(self._tile_blobs):
+            at = blob.find(digest)
+            while at >= 0:
+                if at % HASH_SIZE == 0:
+                    return (self._tile_first + offset) * TILE_WIDTH + at // HASH_SIZE
+                at = blob.find(digest, at + 1)
+        return None
+
+    # the stored tree ------------------------------------------------------------------
+    def _stored_leaf(self, position: int) -> bytes | None:
+        """The leaf hash the tree's tiles recorded for ``position`` (None: not stored)."""
+        tile = position >> TILE_HEIGHT
+        offset = tile - self._tile_first
+        if not 0 <= offset < len(self._tile_blobs):
+            self._load_tiles(tile)
+            offset = 0
+        blob = self._tile_blobs[offset]
+        at = (position & (TILE_WIDTH - 1)) * HASH_SIZE
+        found = blob[at : at + HASH_SIZE]
+        if len(found) == HASH_SIZE:
+            return found
+        if position < self._integrated and (0, tile) not in self._reported_tiles:
+            self._reported_tiles.add((0, tile))
+            self._add(
+                Problem(
+                    position,
+                    "tree",
+                    f"the stored Merkle tree lacks the leaf of seq {position} (tile 0/{tile} "
+                    "is missing or short): proofs over it cannot be served",
+                )
+            )
+        return None
+
+    def _load_tiles(self, first: int) -> None:
+        last = min(first + TILE_BATCH, (self._integrated + TILE_WIDTH - 1) >> TILE_HEIGHT)
+        keys = [(0, index) for index in range(first, max(last, first + 1))]
+        read = self._read_tiles(keys)
+        self._tile_first = first
+        self._tile_blobs = [read.get(key, b"") for key in keys]
+
+    def _stored_node(self, level: int, index: int) -> bytes | None:
+        tile_level = level // TILE_HEIGHT
+        tile = index >> TILE_HEIGHT
+        cached = self._upper.get(tile_level)
+        if cached is None or cached[0] != tile:
+            key = (tile_level, tile)
+            cached = (tile, self._read_tiles([key]).get(key, b""))
+            self._upper[tile_level] = cached
+        at = (index & (TILE_WIDTH - 1)) * HASH_SIZE
+        found = cached[1][at : at + HASH_SIZE]
+        return found if len(found) == HASH_SIZE else None
+
+    def _check_node(self, level: int, index: int, digest: bytes) -> None:
+        first = index << level
+        end = (index + 1) << level
+        if end > self._integrated:
+            return
+        stored = self._stored_node(level, index)
+        if stored == digest:
+            return
+        if self._last_diff >= first:
+            return  # explained by a leaf (or lower node) already found to differ
+        self._last_diff = end - 1
+        if stored is None:
+            key = (level // TILE_HEIGHT, index >> TILE_HEIGHT)
+            if key not in self._reported_tiles:
+                self._reported_tiles.add(key)
+                self._add(
+                    Problem(
+                        first,
+                        "tree",
+                        f"the stored Merkle tree lacks the node over seqs {first}..{end - 1} "
+                        f"(tile {key[0]}/{key[1]} is missing or short)",
+                        end - 1,
+                    )
+                )
+            return
+        message = (
+            f"the stored Merkle tree's node over seqs {first}..{end - 1} differs from the one "
+            "recomputed from the events, although every event matches its recorded leaf"
+        )
+        self._pending.append(
+            _Pending(self._add(Problem(first, "altered", message, end - 1)), first, end - 1, "node")
+        )
+
+    def _feed(self, leaf: bytes, *, guessed: bool = False, diff: bool = False) -> None:
+        """Append the leaf of the next position; beyond what was integrated or signed there
+        is nothing to compare the tree with, so nothing is computed."""
+        if self._size >= self._covered:
+            return
+        if guessed:
+            self._interval_guessed = True
+        index = self._size
+        if diff:
+            self._last_diff = index
+        stack = self._stack
+        digest = leaf
+        level = 0
+        while index & 1:
+            digest = sha256(b"\x01" + stack.pop() + digest).digest()
+            index >>= 1
+            level += 1
+            if not level & 7:
+                self._check_node(level, index, digest)
+        stack.append(digest)
+        self._size += 1
+        if self._size == self._next_cp:
+            self._at_checkpoint()
+        if self._size == self._integrated and self._tree is not None:
+            self._check_tree_state(self._tree)
+
+    def _root(self) -> bytes:
+        stack = self._stack
+        if not stack:
+            return EMPTY_ROOT
+        digest = stack[-1]
+        for left in reversed(stack[:-1]):
+            digest = sha256(b"\x01" + left + digest).digest()
+        return digest
+
+    def _at_checkpoint(self) -> None:
+        checkpoint = self._checkpoints[self._cp_index]
+        self._cp_index += 1
+        self._next_cp = (
+            self._checkpoints[self._cp_index].size
+            if self._cp_index < len(self._checkpoints)
+            else -1
+        )
+        size = checkpoint.size
+        pending = [p for p in self._pending if p.first < size]
+        self._pending = [p for p in self._pending if p.first >= size]
+        if self._desynced:
+            return
+        if self._root() == checkpoint.root:
+            self.checkpoints_verified += 1
+            self.matched.add(size)
+            for item in pending:  # the events are genuine: the stored tree is what changed
+                if item.problem is not None:
+                    item.problem.kind = "tree"
+                    item.problem.message = (
+                        f"the stored Merkle tree's {item.what} for "
+                        + (f"seq {item.first}" if item.first == item.last
+                           else f"seqs {item.first}..{item.last}")
+                        + f" is damaged (the events match the signed checkpoint of size {size})"
+                    )  # fmt: skip
+        else:
+            for item in pending:
+                if item.problem is not None:
+                    item.problem.message += f"; the signed checkpoint of size {size} confirms it"
+            if not pending and not self._interval_guessed:
+                start = self._interval_start
+                self._add(
+                    Problem(
+                        start,
+                        "altered",
+                        f"the signed checkpoint of size {size} does not match the stored "
+                        f"events: an event in seqs {start}..{size - 1} was altered and its "
+                        "leaf_hash and the stored Merkle tree rewritten to match",
+                        size - 1,
+                    )
+                )
+            self._resync(size, checkpoint.root)
+        self._interval_start = size
+        self._interval_guessed = False
+
+    def _resync(self, size: int, root: bytes) -> None:
+        """After a mismatch, continue from the stored tree's edge if it matches the signed
+        root, so later checkpoints still check later events on their own."""
+        nodes = range_nodes(0, size)
+        try:
+            tiles = self._read_tiles({tile_key(n) for n in nodes})
+            edge = [node_from_tiles(n, tiles) for n in nodes]
+        except IntegrityError:
+            self._desynced = True
+            return
+        digest = edge[-1]
+        for left in reversed(edge[:-1]):
+            digest = sha256(b"\x01" + left + digest).digest()
+        if digest == root:
+            self._stack = edge
+        else:
+            self._desynced = True
+
+    def _check_tree_state(self, tree: TreeState) -> None:
+        if self._last_diff >= 0 or self._desynced or self._interval_guessed:
+            return  # the recomputed tree already differs for reasons reported
+        if self._root() != tree.root or tuple(self._stack) != tuple(tree.edge):
+            self._add(
+                Problem(
+                    None,
+                    "tree",
+                    f"the stored tree state (size {tree.size}) does not match the tree "
+                    "recomputed from the events: integration would continue from a damaged edge",
+                )
+            )
+
+    # end ------------------------------------------------------------------------------
+    def finish(self) -> list[Problem]:
+        """Close the check: a log shorter than what was integrated or signed lost its tail."""
+        for item in self._pending:
+            if item.problem is not None:
+                item.problem.message += (
+                    " (no signed checkpoint covers it yet, so the stored tree may be what changed)"
+                )
+        self._pending = []
+        end = self._expected
+        if end < self._covered and not self._guess_rest:
+            by = (
+                f"the signed checkpoint of size {self._last_cp_size}"
+                if self._last_cp_size == self._covered
+                else f"the Merkle tree integrated up to size {self._covered}"
+            )
+            self._add(
+                Problem(
+                    end,
+                    "truncated",
+                    f"the log ends after seq {end - 1} but {by} covers {self._covered:,} "
+                    f"events: {_gap(end, self._covered)} missing (deleted from the end)",
+                    self._covered - 1,
+                )
+            )
+        self.problems.sort(key=_sort_key)
+        return self.problems
+
+    @property
+    def log_size(self) -> int:
+        return self._expected
+
+
+def check_checkpoints(
+    records: Sequence[CheckpointRecord], verifier: Verifier, tenant: str
+) -> tuple[list[TrustedCheckpoint], list[Problem]]:
+    """Verify every stored checkpoint's signature and origin, and that the stored size and
+    root are those the note signs. Returns the trusted ones and the problems."""
+    origin = origin_for_tenant(tenant)
+    trusted: list[TrustedCheckpoint] = []
+    problems: list[Problem] = []
+    for record in records:
+        try:
+            signed = open_checkpoint(record.note, verifier, origin=origin)
+        except IntegrityError as exc:
+            problems.append(
+                Problem(
+                    None,
+                    "checkpoint",
+                    f"the stored checkpoint of size {record.size} is not validly signed by "
+                    f"{verifier.name}+{verifier.key_id:08x} for {origin}: {exc}",
+                )
+            )
+            continue
+        if signed.size != record.size or signed.root_hash != record.root:
+            problems.append(
+                Problem(
+                    None,
+                    "checkpoint",
+                    f"the stored checkpoint of size {record.size} has a size or root column that "
+                    f"differs from its signed note (size {signed.size})",
+                )
+            )
+        trusted.append(TrustedCheckpoint(signed.size, signed.root_hash))
+    unique = {c.size: c for c in trusted}
+    return sorted(unique.values(), key=lambda c: c.size), problems
+
+
+def _consistency_problems(
+    store: Store, tenant_id: int, checkpoints: Sequence[TrustedCheckpoint], matched: set[int]
+) -> Iterator[Problem]:
+    """Consecutive checkpoints that both match the events must also be consistent by a proof
+    built from the stored tiles, exactly as ``GET /v1/proofs/consistency`` serves it."""
+    for first, second in pairwise(checkpoints):
+        if first.size not in matched or second.size not in matched:
+            continue  # already reported: a root that does not match the events
+        plan = consistency_plan(first.size, second.size)
+        try:
+            tiles = store.read_tiles(tenant_id, {tile_key(n) for n in plan.node_ids})
+            proof = plan.assemble([node_from_tiles(n, tiles) for n in plan.node_ids])
+            verify_consistency(first.size, second.size, proof, first.root, second.root)
+        except IntegrityError as exc:
+            yield Problem(
+                None,
+                "tree",
+                f"no valid consistency proof from checkpoint {first.size} to {second.size} can "
+                f"be built from the stored Merkle tree: {exc}",
+            )
+
+
+class _Guarded:
+    """The store's rows, stopping (and keeping the error) where a row cannot be decoded."""
+
+    def __init__(self, rows: Iterator[Row]) -> None:
+        self._rows = rows
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[Row]:
+        rows = self._rows
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+                self.error = exc
+                return
+            yield row
+
+    def close(self) -> None:
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()
+
+
+def verify_tenant(
+    store: Store,
+    tenant: Tenant,
+    verifier: Verifier,
+    progress: ProgressCallback | None = None,
+    *,
+    workers: int = 0,
+    max_problems: int = MAX_PROBLEMS,
+) -> VerificationReport:
+    """Re-check one tenant's whole stored log: rows, tree and signed checkpoints.
+
+    With ``workers`` > 0 and a large log, leaf and pii recomputation runs in that many worker
+    processes while this one reads rows and checks the tree."""
+    started = time.perf_counter()
+    # what was signed and integrated is read before the rows, so every row it covers is
+    # in the scan's snapshot even while events keep arriving
+    records = store.checkpoints(tenant.id)
+    tree = store.tree_state(tenant.id)
+    trusted, problems = check_checkpoints(records, verifier, tenant.name)
+    checker = LogVerifier(
+        checkpoints=trusted,
+        tree=tree,
+        read_tiles=lambda keys: store.read_tiles(tenant.id, keys),
+        max_problems=max_problems,
+    )
+    rows = _Guarded(store.scan(tenant.id))
+    pool = None
+    if workers > 0 and max(tree.size, *(c.size for c in trusted), 0) >= PARALLEL_MIN_ROWS:
+        # spawn, not fork: this process may hold database connections and their threads
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    try:
+        checker.run(rows, progress, pool, depth=2 * workers)
+    finally:
+        rows.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if rows.error is not None:
+        checker.unreadable(rows.error)
+    problems.extend(checker.finish())
+    problems.extend(_consistency_problems(store, tenant.id, trusted, checker.matched))
+    problems.sort(key=_sort_key)
+    return VerificationReport(
+        tenant=tenant.name,
+        events=checker.rows,
+        log_size=checker.log_size,
+        checkpoints=len(records),
+        checkpoints_verified=checker.checkpoints_verified,
+        latest_checkpoint=records[-1].size if records else None,
+        integrated=tree.size,
+        problems=problems[:max_problems],
+        problem_count=checker.problem_count + len(problems) - len(checker.problems),
+        seconds=time.perf_counter() - started,
+    )
