@@ -4,6 +4,7 @@ processes writing to one database never produce seq gaps or duplicates."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,31 @@ def test_two_server_processes_never_gap_or_duplicate_seq(
     produced = [e for e in stored if e["category"] != "trailkeeper"]
     assert len(produced) == 4 * 15 * 40
     assert [e["seq"] for e in stored] == list(range(len(stored)))
+
+
+def test_serve_publishes_checkpoints_while_events_arrive(tmp_path: Path) -> None:
+    """The background worker inside ``serve`` integrates and signs on its own."""
+    settings = Settings(data_dir=tmp_path / "data", secret_key=SESSION_SECRET_KEY)
+    token = _tenant(settings, "ticking")
+    server = ServerProcess(
+        settings.data_dir, None, SESSION_SECRET_KEY, ("--checkpoint-interval", "0.5")
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        sizes = []
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            for round_ in range(3):
+                events = [make_event(round_ * 10 + i) for i in range(10)]
+                assert http.post("/v1/events", json={"events": events}, headers=auth).is_success
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    latest = http.get("/v1/checkpoints/latest", headers=auth)
+                    if latest.status_code == 200 and latest.json()["tree_size"] == 1 + 10 * (
+                        round_ + 1
+                    ):
+                        sizes.append(latest.json()["tree_size"])
+                        break
+                    time.sleep(0.1)
+        assert sizes == [11, 21, 31]
+    finally:
+        server.stop()

@@ -74,6 +74,16 @@ def serve(
         str | None,
         typer.Option(help="Deployment key, base64 (prefer the environment variable)"),
     ] = None,
+    key_name: Annotated[
+        str | None, typer.Option(help="Name in the signing key [default: trailkeeper]")
+    ] = None,
+    signing_key: Annotated[
+        str | None,
+        typer.Option(help="Checkpoint signer key PRIVATE+KEY+… (prefer the environment)"),
+    ] = None,
+    checkpoint_interval: Annotated[
+        float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -92,6 +102,9 @@ def serve(
         pool_size=pool_size,
         public_url=public_url,
         secret_key=secret_key,
+        key_name=key_name,
+        signing_key=signing_key,
+        checkpoint_interval=checkpoint_interval,
     )
     import uvicorn  # imported here: the other commands should start fast
 
