@@ -51,7 +51,7 @@ TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "re
 
 
 _KNOWN_PARAMS = frozenset(
-    (*FILTER_NAMES, "q", "start", "end", "order", "limit", "cursor", "format", "proof")
+    (*FILTER_NAMES, "q", "start", "end", "order", "limit", "cursor", "format")
 )
 Values = Annotated[list[str] | None, Query()]
 

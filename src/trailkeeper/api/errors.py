@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from trailkeeper.api.responses import JSON
 from trailkeeper.errors import TrailkeeperError
+from trailkeeper.integrity import IntegrityError
 
 __all__ = ["install_error_handlers"]
 
@@ -102,6 +103,17 @@ async def _storage_unavailable(request: Request, exc: Exception) -> JSON:
     )
 
 
+async def _integrity_failure(request: Request, exc: Exception) -> JSON:
+    """The stored tree is damaged: the server's problem, said plainly."""
+    log.error("integrity failure on %s %s: %s", request.method, request.url.path, exc)
+    return envelope(
+        500,
+        "integrity_failure",
+        f"The stored Merkle tree failed a check ({exc}); an operator should run "
+        "`trailkeeper verify`",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSON:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(
@@ -115,4 +127,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     for storage_error in (psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError):
         app.add_exception_handler(storage_error, _storage_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_failure)
     app.add_exception_handler(Exception, _unexpected)

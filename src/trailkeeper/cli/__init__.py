@@ -7,6 +7,7 @@ import typer
 from trailkeeper.cli.admin import migrate, tenants, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.serve import serve
+from trailkeeper.cli.verify import verify
 from trailkeeper.cli.workers import keys, worker
 
 __all__ = ["app", "main"]
@@ -22,6 +23,7 @@ app.command()(serve)
 app.command()(worker)
 app.command()(migrate)
 app.command()(ingest)
+app.command()(verify)
 app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")

@@ -16,6 +16,7 @@ from rich.markup import escape
 from trailkeeper.deployment_key import DeploymentKeyError
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
+from trailkeeper.signing import SigningKeyError
 
 __all__ = ["DataDir", "DatabaseUrl", "JsonOut", "console", "open_service", "settings_from"]
 
@@ -53,7 +54,7 @@ def open_service(settings: Settings) -> Trailkeeper:
     """Open the service, turning setup problems into one clear line and exit code 2."""
     try:
         return Trailkeeper.open(settings)
-    except DeploymentKeyError as exc:
+    except (DeploymentKeyError, SigningKeyError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
     except (psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError) as exc:
         console.print(f"[red]error:[/] cannot open the database: {escape(str(exc))}")

@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 from types import FrameType
+from typing import Annotated
 
 import orjson
 import typer
@@ -19,17 +20,43 @@ from trailkeeper.cli.options import (
     settings_from,
 )
 from trailkeeper.service.worker import BackgroundWorker
-from trailkeeper.signing import load_signer
+from trailkeeper.signing import SigningKeyError, load_signer
 
 __all__ = ["keys", "worker"]
 
 keys = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True, rich_markup_mode=None)
 
 
-def worker(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def worker(
+    checkpoint_interval: Annotated[
+        float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
+    ] = None,
+    key_name: Annotated[
+        str | None, typer.Option(help="Name in the signing key [default: trailkeeper]")
+    ] = None,
+    signing_key: Annotated[
+        str | None, typer.Option(help="Checkpoint signer key (prefer the environment)")
+    ] = None,
+    secret_key: Annotated[
+        str | None, typer.Option(help="Deployment key, base64 (prefer the environment)")
+    ] = None,
+    pool_size: Annotated[
+        int | None, typer.Option(help="PostgreSQL connections [default: 8]")
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Run the background workers (integrate and sign checkpoints) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    settings = settings_from(
+        data_dir=data_dir,
+        database_url=database_url,
+        checkpoint_interval=checkpoint_interval,
+        key_name=key_name,
+        signing_key=signing_key,
+        secret_key=secret_key,
+        pool_size=pool_size,
+    )
     service = open_service(settings)
     stop = threading.Event()
 
@@ -49,9 +76,17 @@ def worker(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 
 
 @keys.command("show")
-def keys_show(data_dir: DataDir = None, json: JsonOut = False) -> None:
-    """Print the verifier key (name+id+key) that checks checkpoint signatures."""
-    signer = load_signer(settings_from(data_dir=data_dir))
+def keys_show(
+    data_dir: DataDir = None, database_url: DatabaseUrl = None, json: JsonOut = False
+) -> None:
+    """Print the verifier key (name+id+key) that checks checkpoint signatures.
+
+    Made on first use under the data dir unless TRAILKEEPER_SIGNING_KEY is set."""
+    try:
+        signer = load_signer(settings_from(data_dir=data_dir, database_url=database_url))
+    except SigningKeyError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     verifier = signer.verifier().key_string
     if json:
         typer.echo(orjson.dumps({"verifier_key": verifier, "key_name": signer.name}).decode())

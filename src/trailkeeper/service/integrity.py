@@ -123,15 +123,15 @@ class IntegrityService:
             root = hash_children(left, root)
         return root
 
-    def _check_size(self, tenant_id: int, size: int, name: str) -> None:
+    def _check_size(self, tenant_id: int, size: int, name: str, least: int = 0) -> None:
         integrated = self._store.tree_state(tenant_id).size
-        if size < 0 or size > integrated:
+        if size < least or size > integrated:
             raise InvalidRequest(
-                f"'{name}' must be between 0 and the integrated tree size {integrated}"
+                f"'{name}' must be between {least} and the integrated tree size {integrated}"
             )
 
     def inclusion_hashes(self, tenant_id: int, seq: int, size: int) -> list[bytes]:
-        self._check_size(tenant_id, size, "tree_size")
+        self._check_size(tenant_id, size, "tree_size", least=1)
         if not 0 <= seq < size:
             raise InvalidRequest(f"'seq' must be at least 0 and less than tree_size {size}")
         plan = inclusion_plan(seq, size)

@@ -62,6 +62,7 @@ __all__ = [
     "ProblemKind",
     "TrustedCheckpoint",
     "VerificationReport",
+    "all_tenants",
     "check_checkpoints",
     "verify_tenant",
 ]
@@ -80,8 +81,8 @@ MAX_PROBLEMS = 1000
 """Problems kept with their details; more are only counted (memory stays bounded)."""
 REORDER_WINDOW = 16
 """A row that hashes correctly under a seq this close to its own is called reordered."""
-TILE_BATCH = 64
-"""Level-0 tiles (256 leaf hashes each) read at a time."""
+TILE_BATCH = 256
+"""Level-0 tiles (TILE_WIDTH leaf hashes each) read at a time."""
 PROGRESS_EVERY = 8192
 CHUNK_ROWS = 2048
 """Rows per chunk handed to a worker process."""
@@ -175,7 +176,10 @@ class _Pending:
     problem: Problem | None
     first: int
     last: int
-    what: str
+    altered: str
+    """The message when a signed checkpoint confirms the events changed."""
+    damaged: str
+    """The message when a signed checkpoint vouches for the events."""
 
 
 def _float_free(view: View) -> bool:
@@ -469,14 +473,14 @@ class LogVerifier:
                 return
             # fields and leaf_hash agree but differ from the tree: both rewritten, or the
             # tree damaged; the next checkpoint tells which
-            message = (
+            altered = (
                 f"the event at seq {seq} ({_describe(view)}) was altered and its stored "
                 "leaf_hash rewritten to match: both differ from the leaf recorded in the "
                 "Merkle tree when it was integrated"
             )
-            self._pending.append(
-                _Pending(self._add(Problem(seq, "altered", message)), seq, seq, "leaf")
-            )
+            damaged = f"the stored Merkle tree's leaf for seq {seq} is damaged"
+            problem = self._add(Problem(seq, "altered", altered))
+            self._pending.append(_Pending(problem, seq, seq, altered, damaged))
             self._feed(leaf, diff=True)
             return
         # the row does not hash to its own leaf_hash
@@ -612,13 +616,15 @@ class LogVerifier:
                     )
                 )
             return
-        message = (
-            f"the stored Merkle tree's node over seqs {first}..{end - 1} differs from the one "
-            "recomputed from the events, although every event matches its recorded leaf"
+        span = f"seqs {first}..{end - 1}"
+        altered = (
+            f"an event in {span} was altered, with its leaf_hash and the Merkle tree's leaf "
+            f"rewritten to match: the stored tree node over {span} differs from the one "
+            "recomputed from the events"
         )
-        self._pending.append(
-            _Pending(self._add(Problem(first, "altered", message, end - 1)), first, end - 1, "node")
-        )
+        damaged = f"the stored Merkle tree's node over {span} is damaged"
+        problem = self._add(Problem(first, "altered", altered, end - 1))
+        self._pending.append(_Pending(problem, first, end - 1, altered, damaged))
 
     def _feed(self, leaf: bytes, *, guessed: bool = False, diff: bool = False) -> None:
         """Append the leaf of the next position; beyond what was integrated or signed there
@@ -637,7 +643,7 @@ class LogVerifier:
             digest = sha256(b"\x01" + stack.pop() + digest).digest()
             index >>= 1
             level += 1
-            if not level & 7:
+            if not level % TILE_HEIGHT:
                 self._check_node(level, index, digest)
         stack.append(digest)
         self._size += 1
@@ -675,15 +681,14 @@ class LogVerifier:
                 if item.problem is not None:
                     item.problem.kind = "tree"
                     item.problem.message = (
-                        f"the stored Merkle tree's {item.what} for "
-                        + (f"seq {item.first}" if item.first == item.last
-                           else f"seqs {item.first}..{item.last}")
-                        + f" is damaged (the events match the signed checkpoint of size {size})"
-                    )  # fmt: skip
+                        f"{item.damaged} (the events match the signed checkpoint of size {size})"
+                    )
         else:
             for item in pending:
                 if item.problem is not None:
-                    item.problem.message += f"; the signed checkpoint of size {size} confirms it"
+                    item.problem.message = (
+                        f"{item.altered}; the signed checkpoint of size {size} confirms it"
+                    )
             if not pending and not self._interval_guessed:
                 start = self._interval_start
                 self._add(
@@ -819,6 +824,24 @@ def _consistency_problems(
                 f"no valid consistency proof from checkpoint {first.size} to {second.size} can "
                 f"be built from the stored Merkle tree: {exc}",
             )
+
+
+MAX_TENANT_ID_GAP = 100
+
+
+def all_tenants(store: Store) -> Iterator[Tenant]:
+    """Every tenant, by id. The store protocol lists none; ids are dense (SQLite row ids, a
+    PostgreSQL identity), but a failed insert can leave holes in an identity, so only a long
+    run of unknown ids ends the walk."""
+    tenant_id, misses = 1, 0
+    while misses < MAX_TENANT_ID_GAP:
+        tenant = store.tenant_by_id(tenant_id)
+        if tenant is None:
+            misses += 1
+        else:
+            misses = 0
+            yield tenant
+        tenant_id += 1
 
 
 class _Guarded:

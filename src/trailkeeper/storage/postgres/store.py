@@ -15,7 +15,6 @@ from typing import Any
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.integrity.tiles import extend_tile
@@ -25,19 +24,17 @@ from trailkeeper.storage.dictionaries import (
     upsert_actions_sql,
     upsert_actors_sql,
 )
-from trailkeeper.storage.facets import facet_select, facet_value
-from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
+from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
-from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
-    Facet,
     IntegrateStep,
     Receipt,
     Tenant,
     TokenRecord,
     TreeState,
 )
+from trailkeeper.storage.reads import SqlReads
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -81,8 +78,18 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore:
+class PostgresStore(SqlReads):
     backend = "postgresql"
+    dialect = DIALECT
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._rows(sql, params)
+
+    def _timestamp(self, value: Any) -> str:
+        return format_timestamp(value)
+
+    def _text_search(self, q: str) -> tuple[str, list[Any]]:
+        return _text_search(q)
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
@@ -123,7 +130,7 @@ class PostgresStore:
         return bytes(row[0])
 
     def ping(self) -> None:
-        with self.pool.connection() as conn:
+        with self.pool.connection(timeout=min(5.0, self.pool.timeout)) as conn:
             conn.execute("SELECT 1")
 
     def close(self) -> None:
@@ -208,58 +215,6 @@ class PostgresStore:
             (tenant_id, event_id),
         )
         return view_from_row(rows[0], format_timestamp) if rows else None
-
-    def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
-        """The WHERE clause for ``query``, or None when it can match nothing."""
-        resolved = Resolved()
-        if query.actor or query.q or query.action:
-            resolved = resolve(
-                lambda sql, params: self._rows(sql, params), "%s", tenant_id, query, 0, _text_search
-            )
-            if resolved.empty:
-                return None
-        return where_clause(tenant_id, query, DIALECT, resolved)
-
-    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return []
-        where, params = clause
-        if after is not None:
-            where += " AND seq > %s" if query.order == "asc" else " AND seq < %s"
-            params.append(after)
-        rows = self._rows(
-            f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT %s",
-            (*params, limit),
-        )
-        return [view_from_row(row, format_timestamp) for row in rows]
-
-    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return 0
-        where, params = clause
-        rows = self._rows(
-            f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT %s) AS capped",
-            (*params, cap),
-        )
-        return int(rows[0][0])
-
-    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return []
-        where, params = clause
-        rows = self._rows(facet_select(name, where, "%s"), (*params, limit))
-        return [facet_value(name, row) for row in rows]
-
-    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
-        rows = self._rows(
-            f"SELECT {_SELECT} FROM events WHERE tenant_id = %s AND run_id = %s "
-            "ORDER BY seq LIMIT %s",
-            (tenant_id, run_id, limit),
-        )
-        return [view_from_row(row, format_timestamp) for row in rows]
 
     # integrity ----------------------------------------------------------
     def tenants_to_integrate(self) -> list[int]:

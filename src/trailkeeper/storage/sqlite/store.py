@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
 from trailkeeper.integrity.tiles import extend_tile
@@ -20,19 +19,17 @@ from trailkeeper.storage.dictionaries import (
     upsert_actions_sql,
     upsert_actors_sql,
 )
-from trailkeeper.storage.facets import facet_select, facet_value
-from trailkeeper.storage.filters import Dialect, like_pattern, where_clause
+from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
-from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
-    Facet,
     IntegrateStep,
     Receipt,
     Tenant,
     TokenRecord,
     TreeState,
 )
+from trailkeeper.storage.reads import SqlReads
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -74,8 +71,22 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore:
+class SQLiteStore(SqlReads):
     backend = "sqlite"
+    dialect = DIALECT
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.conns.connection().execute(sql, params).fetchall()
+
+    def _timestamp(self, value: Any) -> str:
+        return _timestamp(value)
+
+    def _text_search(self, q: str) -> tuple[str, list[Any]]:
+        return _text_search(q)
+
+    def _event_total(self, tenant_id: int) -> int:
+        rows = self._fetch("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))
+        return int(rows[0][0]) if rows else 0
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,68 +176,6 @@ class SQLiteStore:
             .fetchone()
         )
         return None if row is None else view_from_row(row, _timestamp)
-
-    def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
-        """The WHERE clause for ``query``, or None when it can match nothing."""
-        resolved = Resolved()
-        if query.actor or query.q or query.action:
-            conn = self.conns.connection()
-            total = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))
-            resolved = resolve(
-                lambda sql, params: conn.execute(sql, params).fetchall(),
-                "?",
-                tenant_id,
-                query,
-                int(total.fetchone()[0]),
-                _text_search,
-            )
-            if resolved.empty:
-                return None
-        return where_clause(tenant_id, query, DIALECT, resolved)
-
-    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return []
-        where, params = clause
-        if after is not None:
-            where += " AND seq > ?" if query.order == "asc" else " AND seq < ?"
-            params.append(after)
-        sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT ?"
-        rows = self.conns.connection().execute(sql, (*params, limit)).fetchall()
-        return [view_from_row(row, _timestamp) for row in rows]
-
-    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return 0
-        where, params = clause
-        sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT ?)"
-        return int(self.conns.connection().execute(sql, (*params, cap)).fetchone()[0])
-
-    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
-        clause = self._where(tenant_id, query)
-        if clause is None:
-            return []
-        where, params = clause
-        rows = (
-            self.conns.connection()
-            .execute(facet_select(name, where, "?"), (*params, limit))
-            .fetchall()
-        )
-        return [facet_value(name, row) for row in rows]
-
-    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
-        rows = (
-            self.conns.connection()
-            .execute(
-                f"SELECT {_SELECT} FROM events WHERE tenant_id = ? AND run_id = ? "
-                "ORDER BY seq LIMIT ?",
-                (tenant_id, run_id, limit),
-            )
-            .fetchall()
-        )
-        return [view_from_row(row, _timestamp) for row in rows]
 
     # integrity ----------------------------------------------------------
     def tenants_to_integrate(self) -> list[int]:

@@ -1,0 +1,176 @@
+"""``verify [--tenant T]``: re-check the whole stored log against its signed checkpoints.
+
+Exit 0 only when every tenant checked is intact, 1 when anything was altered, inserted,
+removed or reordered (the first bad ``seq`` is named), 2 when verification could not start."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from trailkeeper.cli.options import (
+    DatabaseUrl,
+    DataDir,
+    JsonOut,
+    console,
+    open_service,
+    settings_from,
+)
+from trailkeeper.errors import TrailkeeperError
+from trailkeeper.integrity import IntegrityError, Verifier, parse_verifier_key
+from trailkeeper.service import Trailkeeper
+from trailkeeper.service.verification import VerificationReport, all_tenants, verify_tenant
+from trailkeeper.storage.protocols import Tenant
+
+__all__ = ["verify"]
+
+SHOWN = 20
+"""Problems listed per tenant."""
+SHOWN_JSON = 100
+
+
+def _default_workers() -> int:
+    """Worker processes for leaf recomputation: one core stays for reading rows."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def verify(
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Tenant name (default: every tenant)")
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            help="Verifier key (name+id+key) the checkpoints must be signed with "
+            "(default: this deployment's own, as `keys show` prints it)",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Processes that recompute leaf hashes beside the one reading rows "
+            "(default: CPUs - 1, at most 4; 0 checks in one process)",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    json: JsonOut = False,
+) -> None:
+    """Re-check the stored log: every leaf, checkpoint and the tree between them.
+
+    Exit 0 only if intact; otherwise names the first bad seq and what is wrong."""
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
+    try:
+        verifier = _verifier(service, public_key)
+        processes = _default_workers() if workers is None else workers
+        reports = [
+            _verify_one(service, target, verifier, processes, quiet=json)
+            for target in _targets(service, tenant)
+        ]
+    finally:
+        service.close()
+    ok = all(r.ok for r in reports)
+    if json:
+        typer.echo(
+            orjson.dumps(
+                {
+                    "ok": ok,
+                    "verifier_key": verifier.key_string,
+                    "tenants": [r.as_dict(SHOWN_JSON) for r in reports],
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+    else:
+        if not reports:
+            console.print("no tenants to verify")
+        for report in reports:
+            _print(report)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _verifier(service: Trailkeeper, public_key: str | None) -> Verifier:
+    key = service.integrity.verifier_key if public_key is None else public_key.strip()
+    try:
+        return parse_verifier_key(key)
+    except (IntegrityError, ValueError) as exc:
+        console.print(f"[red]error:[/] --public-key is not a verifier key: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+
+
+def _targets(service: Trailkeeper, name: str | None) -> list[Tenant]:
+    if name is None:
+        return list(all_tenants(service.store))
+    try:
+        return [service.tenancy.tenant(name)]
+    except TrailkeeperError as exc:
+        console.print(f"[red]error:[/] {escape(exc.message)}")
+        raise typer.Exit(2) from None
+
+
+def _verify_one(
+    service: Trailkeeper, tenant: Tenant, verifier: Verifier, workers: int, *, quiet: bool
+) -> VerificationReport:
+    store = service.store
+    latest = store.checkpoint(tenant.id)
+    expected = max(store.tree_state(tenant.id).size, 0 if latest is None else latest.size)
+    columns = (
+        TextColumn(f"[bold]verify[/] {escape(tenant.name)}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:,} events"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=quiet, transient=True) as progress:
+        task = progress.add_task("verify", total=expected or None)
+
+        def advance(done: int) -> None:
+            progress.update(task, completed=done, total=max(expected, done) or None)
+
+        return verify_tenant(store, tenant, verifier, advance, workers=workers)
+
+
+def _print(report: VerificationReport) -> None:
+    name = escape(report.tenant)
+    rate = f"{report.events_per_second:,.0f} events/s" if report.seconds > 0 else ""
+    if report.latest_checkpoint is None:
+        signed = "no checkpoint yet"
+    else:
+        signed = (
+            f"{report.checkpoints_verified:,} of {report.checkpoints:,} checkpoints verified "
+            f"(latest: tree size {report.latest_checkpoint:,})"
+        )
+    if report.ok:
+        console.print(
+            f"[green]OK[/] tenant {name}: intact — {report.events:,} events, {signed}; "
+            f"{report.seconds:.1f} s, {rate}"
+        )
+        return
+    first = report.first_problem
+    assert first is not None
+    where = "" if first.seq is None else f"first bad seq {first.seq}: "
+    console.print(f"[red]FAILED[/] tenant {name}: {where}{first.kind}: {escape(first.message)}")
+    console.print(f"  {report.problem_count:,} problem(s); {report.events:,} events read, {signed}")
+    for problem in report.problems[:SHOWN]:
+        seq = "-" if problem.seq is None else str(problem.seq)
+        console.print(f"  seq {seq:>8}  {problem.kind:<10}  {escape(problem.message)}")
+    if report.problem_count > SHOWN:
+        more = report.problem_count - SHOWN
+        console.print(f"  … and {more:,} more (--json lists up to {SHOWN_JSON})")

@@ -1,0 +1,97 @@
+"""The read queries of both backends, written once.
+
+A backend supplies how to fetch rows, its SQL dialect, how it decodes stored
+timestamps, its substring search over ``actor_texts``, and (for planning) how
+many events a tenant has; the filters, planning and shapes are shared."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from trailkeeper.events.query import EventQuery
+from trailkeeper.storage.facets import facet_select, facet_value
+from trailkeeper.storage.filters import Dialect, where_clause
+from trailkeeper.storage.planning import Resolved, resolve
+from trailkeeper.storage.protocols import Facet
+from trailkeeper.storage.rows import EVENT_COLUMNS, view_from_row
+
+__all__ = ["SqlReads"]
+
+View = dict[str, Any]
+SELECT_EVENT = ", ".join(EVENT_COLUMNS)
+
+
+class SqlReads:
+    dialect: Dialect
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _timestamp(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def _text_search(self, q: str) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    def _event_total(self, tenant_id: int) -> int:
+        """Events in the tenant's log, for planning (0 where the planner needs none)."""
+        return 0
+
+    def _views(self, rows: list[tuple[Any, ...]]) -> list[View]:
+        return [view_from_row(row, self._timestamp) for row in rows]
+
+    def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
+        """The WHERE clause for ``query``, or None when it can match nothing."""
+        resolved = Resolved()
+        if query.actor or query.q or query.action:
+            resolved = resolve(
+                self._fetch,
+                self.dialect.placeholder,
+                tenant_id,
+                query,
+                self._event_total(tenant_id),
+                self._text_search,
+            )
+            if resolved.empty:
+                return None
+        return where_clause(tenant_id, query, self.dialect, resolved)
+
+    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
+        p = self.dialect.placeholder
+        if after is not None:
+            where += f" AND seq > {p}" if query.order == "asc" else f" AND seq < {p}"
+            params.append(after)
+        sql = (
+            f"SELECT {SELECT_EVENT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT {p}"
+        )
+        return self._views(self._fetch(sql, (*params, limit)))
+
+    def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return 0
+        where, params = clause
+        p = self.dialect.placeholder
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT {p}) AS capped"
+        return int(self._fetch(sql, (*params, cap))[0][0])
+
+    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
+        rows = self._fetch(facet_select(name, where, self.dialect.placeholder), (*params, limit))
+        return [facet_value(name, row) for row in rows]
+
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
+        p = self.dialect.placeholder
+        sql = (
+            f"SELECT {SELECT_EVENT} FROM events WHERE tenant_id = {p} AND run_id = {p} "
+            f"ORDER BY seq LIMIT {p}"
+        )
+        return self._views(self._fetch(sql, (tenant_id, run_id, limit)))
