@@ -16,7 +16,7 @@ from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import Facet
 from trailkeeper.storage.rows import EVENT_COLUMNS, view_from_row
 
-__all__ = ["SqlReads"]
+__all__ = ["SELECT_EVENT", "SqlReads"]
 
 View = dict[str, Any]
 SELECT_EVENT = ", ".join(EVENT_COLUMNS)
@@ -66,10 +66,12 @@ class SqlReads:
         if after is not None:
             where += f" AND seq > {p}" if query.order == "asc" else f" AND seq < {p}"
             params.append(after)
-        sql = (
-            f"SELECT {SELECT_EVENT} FROM events WHERE {where} ORDER BY seq {query.order} LIMIT {p}"
-        )
-        return self._views(self._fetch(sql, (*params, limit)))
+        return self._views(self._fetch(self._page_sql(where, query), (*params, limit)))
+
+    def _page_sql(self, where: str, query: EventQuery) -> str:
+        order = query.order
+        p = self.dialect.placeholder
+        return f"SELECT {SELECT_EVENT} FROM events WHERE {where} ORDER BY seq {order} LIMIT {p}"
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
         clause = self._where(tenant_id, query)

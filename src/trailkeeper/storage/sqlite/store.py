@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
 from trailkeeper.integrity.tiles import extend_tile
@@ -29,7 +30,7 @@ from trailkeeper.storage.protocols import (
     TokenRecord,
     TreeState,
 )
-from trailkeeper.storage.reads import SqlReads
+from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -83,6 +84,19 @@ class SQLiteStore(SqlReads):
 
     def _text_search(self, q: str) -> tuple[str, list[Any]]:
         return _text_search(q)
+
+    def _page_sql(self, where: str, query: EventQuery) -> str:
+        """With a date range, find the page's rows in the (occurred_at, seq) index
+        first and read only those rows, instead of sorting every row in the range.
+        (Without one, the seq-ordered indexes already stop after one page.)"""
+        if query.start is None and query.end is None:
+            return super()._page_sql(where, query)
+        order = query.order
+        return (
+            f"SELECT {SELECT_EVENT} FROM events WHERE pk IN "
+            f"(SELECT pk FROM events WHERE {where} ORDER BY seq {order} LIMIT ?) "
+            f"ORDER BY seq {order}"
+        )
 
     def _event_total(self, tenant_id: int) -> int:
         rows = self._fetch("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))

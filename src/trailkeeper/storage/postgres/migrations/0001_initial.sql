@@ -63,7 +63,7 @@ CREATE INDEX events_action ON events (tenant_id, action, seq);
 CREATE INDEX events_category ON events (tenant_id, category, seq);
 CREATE INDEX events_resource ON events (tenant_id, resource_type, resource_id, seq);
 CREATE INDEX events_resource_id ON events (tenant_id, resource_id, seq);
-CREATE INDEX events_occurred ON events (tenant_id, occurred_at);
+CREATE INDEX events_occurred ON events (tenant_id, occurred_at, seq);
 CREATE INDEX events_run ON events (tenant_id, run_id, seq) WHERE run_id IS NOT NULL;
 CREATE INDEX events_ip ON events (tenant_id, ip, seq) WHERE ip IS NOT NULL;
 
