@@ -41,8 +41,9 @@ SHOWN_JSON = 100
 
 
 def _default_workers() -> int:
-    """Worker processes for leaf recomputation: one core stays for reading rows."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+    """Worker processes for leaf recomputation. One core reads rows and one is left to the
+    database and everything else: on two cores, a worker only competes with the reader."""
+    return max(0, min(4, (os.cpu_count() or 1) - 2))
 
 
 def verify(
@@ -64,7 +65,7 @@ def verify(
             "--workers",
             min=0,
             help="Processes that recompute leaf hashes beside the one reading rows "
-            "(default: CPUs - 1, at most 4; 0 checks in one process)",
+            "(default: CPUs - 2, at most 4; 0 checks in one process)",
             show_default=False,
         ),
     ] = None,
@@ -168,6 +169,12 @@ def _print(report: VerificationReport) -> None:
     where = "" if first.seq is None else f"first bad seq {first.seq}: "
     console.print(f"[red]FAILED[/] tenant {name}: {where}{first.kind}: {escape(first.message)}")
     console.print(f"  {report.problem_count:,} problem(s); {report.events:,} events read, {signed}")
+    if report.checkpoints and not report.checkpoints_signed:
+        console.print(
+            "  none of the stored checkpoints is signed by the verifier key: if they are "
+            "genuine, this process has another signing key than the deployment (give "
+            "--public-key, or the deployment's TRAILKEEPER_SIGNING_KEY or signing.key)"
+        )
     for problem in report.problems[:SHOWN]:
         seq = "-" if problem.seq is None else str(problem.seq)
         console.print(f"  seq {seq:>8}  {problem.kind:<10}  {escape(problem.message)}")

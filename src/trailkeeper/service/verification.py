@@ -18,8 +18,18 @@ Problems are classified as ``altered``, ``missing``, ``inserted``, ``reordered``
 and ``unreadable`` (a row the store cannot decode). Each names the first ``seq`` concerned.
 
 A row whose fields were changed together with its stored ``leaf_hash`` still differs from the
-leaf kept in the tree's tiles; if the tiles were rewritten too, the signed checkpoint's root no
-longer matches and the report names the range between the last good checkpoint and that one.
+leaf kept in the tree's tiles; if that leaf was rewritten too, the tile node above it and the
+signed checkpoint no longer match, and the report names the seqs under that node (or, with
+every tile rewritten, those between the last good checkpoint and the failing one).
+
+For a bad row the tree is fed the leaf the tiles recorded for its position, so one bad row
+does not hide the rest: the next checkpoint still checks every other row.
+
+Known limits: rows that neither a checkpoint nor the integrated tree covers yet (the newest
+few seconds) are checked against their own ``leaf_hash`` and ``pii`` only, so deleting the
+newest of them, or appending a row that hashes correctly, goes unnoticed (the store exposes no
+``next_seq`` to compare with); and an event without ``pii_salt`` and personal data is taken
+as erased.
 
 The classification is pure (:class:`LogVerifier` takes rows, checkpoints and a tile reader);
 :func:`verify_tenant` wires it to a store.
@@ -64,6 +74,9 @@ __all__ = [
     "VerificationReport",
     "all_tenants",
     "check_checkpoints",
+    "pii_problem",
+    "recompute",
+    "recompute_leaf",
     "verify_tenant",
 ]
 
@@ -88,6 +101,8 @@ CHUNK_ROWS = 2048
 """Rows per chunk handed to a worker process."""
 PARALLEL_MIN_ROWS = 50_000
 """Smaller logs are checked in-process: starting workers would cost more than it saves."""
+MAX_GROUP = 64
+"""Rows held at once for one seq; more are reported inserted at once (memory stays flat)."""
 _CLASSIFY_LIMIT = 200
 """Beyond this many problems, stop the (costlier) search for where a row belongs."""
 
@@ -126,6 +141,8 @@ class VerificationReport:
     """Where the log ends: one past the last seq seen."""
     checkpoints: int = 0
     """Stored checkpoints."""
+    checkpoints_signed: int = 0
+    """Stored checkpoints whose signature verified with the verifier key."""
     checkpoints_verified: int = 0
     """Checkpoints whose signature verified and whose root matched the recomputed tree."""
     latest_checkpoint: int | None = None
@@ -154,6 +171,7 @@ class VerificationReport:
             "events": self.events,
             "log_size": self.log_size,
             "checkpoints": self.checkpoints,
+            "checkpoints_signed": self.checkpoints_signed,
             "checkpoints_verified": self.checkpoints_verified,
             "latest_checkpoint": self.latest_checkpoint,
             "first_bad_seq": None if first is None else first.seq,
@@ -173,7 +191,7 @@ class _Pending:
     matches its own ``leaf_hash``: the event *or* the stored tree was changed. The next
     checkpoint decides which."""
 
-    problem: Problem | None
+    problem: Problem
     first: int
     last: int
     altered: str
@@ -350,7 +368,8 @@ class LogVerifier:
         # level-0 tiles of the current batch, and the latest tile of each higher level
         self._tile_first = 0
         self._tile_blobs: list[bytes] = []
-        self._reported_tiles: set[TileKey] = set()
+        self._reported_tiles: dict[int, int] = {}
+        """Per tile level, the last tile reported missing (each is reported once)."""
         self._upper: dict[int, tuple[int, bytes]] = {}
 
     # problems -------------------------------------------------------------------------
@@ -389,7 +408,14 @@ class LogVerifier:
                 group = [row]
                 group_seq = seq
             else:
-                group.append(row)
+                if len(group) < MAX_GROUP:
+                    group.append(row)
+                else:  # a flood of rows under one seq: report, do not hold them
+                    self._row_problem(
+                        seq,
+                        "inserted",
+                        f"an extra row ({_describe(row[0])}) was inserted at seq {seq}",
+                    )
             count += 1
             if count >= tick:
                 self.rows = count
@@ -404,12 +430,13 @@ class LogVerifier:
 
     def unreadable(self, error: BaseException) -> None:
         """The store could not decode the next row: report it where it should have been."""
+        after = self._expected - 1
+        where = "the first row" if after < 0 else f"the row after seq {after}"
         self._row_problem(
             self._expected,
             "unreadable",
-            f"the row after seq {self._expected - 1} cannot be read ({type(error).__name__}: "
-            f"{error}); it holds a value trailkeeper never writes, and the rest of the log was "
-            "not checked",
+            f"{where} cannot be read ({type(error).__name__}: {error}); it holds a value "
+            "trailkeeper never writes, and the rest of the log was not checked",
         )
         self._guess_rest = True
 
@@ -480,7 +507,8 @@ class LogVerifier:
             )
             damaged = f"the stored Merkle tree's leaf for seq {seq} is damaged"
             problem = self._add(Problem(seq, "altered", altered))
-            self._pending.append(_Pending(problem, seq, seq, altered, damaged))
+            if problem is not None:  # beyond the cap it is only counted
+                self._pending.append(_Pending(problem, seq, seq, altered, damaged))
             self._feed(leaf, diff=True)
             return
         # the row does not hash to its own leaf_hash
@@ -512,9 +540,11 @@ class LogVerifier:
             )
             if personal is not None:
                 self._row_problem(seq, "altered", f"the event at seq {seq} was altered: {personal}")
-        # feed what the position held as far as anything stored says
+        # feed what the position held as far as anything stored says: the tree's leaf,
+        # a guess only when neither the fields nor the leaf_hash column agree with it
         if stored_tree is not None:
-            self._feed(stored_tree, guessed=stored_row != stored_tree)
+            unsure = belongs is None and stored_tree != leaf and stored_tree != stored_row
+            self._feed(stored_tree, guessed=unsure)
         elif stored_row is not None and len(stored_row) == HASH_SIZE and belongs is None:
             self._feed(stored_row, guessed=True, diff=seq < self._integrated)
         else:
@@ -560,8 +590,8 @@ class LogVerifier:
         found = blob[at : at + HASH_SIZE]
         if len(found) == HASH_SIZE:
             return found
-        if position < self._integrated and (0, tile) not in self._reported_tiles:
-            self._reported_tiles.add((0, tile))
+        if position < self._integrated and self._reported_tiles.get(0) != tile:
+            self._reported_tiles[0] = tile
             self._add(
                 Problem(
                     position,
@@ -604,8 +634,8 @@ class LogVerifier:
         self._last_diff = end - 1
         if stored is None:
             key = (level // TILE_HEIGHT, index >> TILE_HEIGHT)
-            if key not in self._reported_tiles:
-                self._reported_tiles.add(key)
+            if self._reported_tiles.get(key[0]) != key[1]:
+                self._reported_tiles[key[0]] = key[1]
                 self._add(
                     Problem(
                         first,
@@ -624,7 +654,8 @@ class LogVerifier:
         )
         damaged = f"the stored Merkle tree's node over {span} is damaged"
         problem = self._add(Problem(first, "altered", altered, end - 1))
-        self._pending.append(_Pending(problem, first, end - 1, altered, damaged))
+        if problem is not None:
+            self._pending.append(_Pending(problem, first, end - 1, altered, damaged))
 
     def _feed(self, leaf: bytes, *, guessed: bool = False, diff: bool = False) -> None:
         """Append the leaf of the next position; beyond what was integrated or signed there
@@ -678,17 +709,15 @@ class LogVerifier:
             self.checkpoints_verified += 1
             self.matched.add(size)
             for item in pending:  # the events are genuine: the stored tree is what changed
-                if item.problem is not None:
-                    item.problem.kind = "tree"
-                    item.problem.message = (
-                        f"{item.damaged} (the events match the signed checkpoint of size {size})"
-                    )
+                item.problem.kind = "tree"
+                item.problem.message = (
+                    f"{item.damaged} (the events match the signed checkpoint of size {size})"
+                )
         else:
             for item in pending:
-                if item.problem is not None:
-                    item.problem.message = (
-                        f"{item.altered}; the signed checkpoint of size {size} confirms it"
-                    )
+                item.problem.message = (
+                    f"{item.altered}; the signed checkpoint of size {size} confirms it"
+                )
             if not pending and not self._interval_guessed:
                 start = self._interval_start
                 self._add(
@@ -740,10 +769,9 @@ class LogVerifier:
     def finish(self) -> list[Problem]:
         """Close the check: a log shorter than what was integrated or signed lost its tail."""
         for item in self._pending:
-            if item.problem is not None:
-                item.problem.message += (
-                    " (no signed checkpoint covers it yet, so the stored tree may be what changed)"
-                )
+            item.problem.message += (
+                " (no signed checkpoint covers it yet, so the stored tree may be what changed)"
+            )
         self._pending = []
         end = self._expected
         if end < self._covered and not self._guess_rest:
@@ -756,8 +784,9 @@ class LogVerifier:
                 Problem(
                     end,
                     "truncated",
-                    f"the log ends after seq {end - 1} but {by} covers {self._covered:,} "
-                    f"events: {_gap(end, self._covered)} missing (deleted from the end)",
+                    ("no row is left" if end == 0 else f"the log ends after seq {end - 1}")
+                    + f" but {by} covers {self._covered:,} events: "
+                    f"{_gap(end, self._covered)} missing (deleted from the end)",
                     self._covered - 1,
                 )
             )
@@ -771,12 +800,14 @@ class LogVerifier:
 
 def check_checkpoints(
     records: Sequence[CheckpointRecord], verifier: Verifier, tenant: str
-) -> tuple[list[TrustedCheckpoint], list[Problem]]:
+) -> tuple[list[TrustedCheckpoint], list[Problem], int]:
     """Verify every stored checkpoint's signature and origin, and that the stored size and
-    root are those the note signs. Returns the trusted ones and the problems."""
+    root are those the note signs. Returns what they sign (by size), the problems, and how
+    many were validly signed."""
     origin = origin_for_tenant(tenant)
     trusted: list[TrustedCheckpoint] = []
     problems: list[Problem] = []
+    signed_count = 0
     for record in records:
         try:
             signed = open_checkpoint(record.note, verifier, origin=origin)
@@ -790,6 +821,7 @@ def check_checkpoints(
                 )
             )
             continue
+        signed_count += 1
         if signed.size != record.size or signed.root_hash != record.root:
             problems.append(
                 Problem(
@@ -801,7 +833,7 @@ def check_checkpoints(
             )
         trusted.append(TrustedCheckpoint(signed.size, signed.root_hash))
     unique = {c.size: c for c in trusted}
-    return sorted(unique.values(), key=lambda c: c.size), problems
+    return sorted(unique.values(), key=lambda c: c.size), problems, signed_count
 
 
 def _consistency_problems(
@@ -887,7 +919,7 @@ def verify_tenant(
     # in the scan's snapshot even while events keep arriving
     records = store.checkpoints(tenant.id)
     tree = store.tree_state(tenant.id)
-    trusted, problems = check_checkpoints(records, verifier, tenant.name)
+    trusted, problems, signed = check_checkpoints(records, verifier, tenant.name)
     checker = LogVerifier(
         checkpoints=trusted,
         tree=tree,
@@ -915,6 +947,7 @@ def verify_tenant(
         events=checker.rows,
         log_size=checker.log_size,
         checkpoints=len(records),
+        checkpoints_signed=signed,
         checkpoints_verified=checker.checkpoints_verified,
         latest_checkpoint=records[-1].size if records else None,
         integrated=tree.size,
