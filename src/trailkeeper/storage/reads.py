@@ -35,8 +35,10 @@ class SqlReads:
         raise NotImplementedError
 
     def _event_total(self, tenant_id: int) -> int:
-        """Events in the tenant's log, for planning (0 where the planner needs none)."""
-        return 0
+        """Events in the tenant's log, to tell common filters from rare ones."""
+        p = self.dialect.placeholder
+        rows = self._fetch(f"SELECT next_seq FROM tenants WHERE id = {p}", (tenant_id,))
+        return int(rows[0][0]) if rows else 0
 
     def _views(self, rows: list[tuple[Any, ...]]) -> list[View]:
         return [view_from_row(row, self._timestamp) for row in rows]

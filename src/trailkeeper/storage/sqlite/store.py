@@ -98,10 +98,6 @@ class SQLiteStore(SqlReads):
             f"ORDER BY seq {order}"
         )
 
-    def _event_total(self, tenant_id: int) -> int:
-        rows = self._fetch("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))
-        return int(rows[0][0]) if rows else 0
-
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conns = SQLiteConnections(path)
