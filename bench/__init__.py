@@ -1,0 +1,1 @@
+"""Benchmarks for trailkeeper: ``python -m bench --help`` (see docs/benchmarks.md)."""
