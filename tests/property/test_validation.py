@@ -477,3 +477,11 @@ def test_parse_rfc3339_returns_utc_or_value_error(text: str) -> None:
         assert parsed.tzinfo == UTC
         return
     assert message.startswith(("must be", "is not")), message
+
+
+@given(st.integers(min_value=-62135596800 * 10**6, max_value=253402300799999999))
+def test_fast_micros_formatting_matches_datetime(micros: int) -> None:
+    """The read path's fast formatter agrees with the datetime-based one."""
+    from trailkeeper.events.timestamps import format_micros, format_timestamp, from_micros
+
+    assert format_micros(micros) == format_timestamp(from_micros(micros))

@@ -12,7 +12,7 @@ import orjson
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
-from trailkeeper.events.timestamps import format_timestamp, from_micros, to_micros
+from trailkeeper.events.timestamps import format_micros, from_micros, to_micros
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import (
     action_rows,
@@ -53,7 +53,7 @@ _ID_CHUNK = 500
 
 
 def _timestamp(micros: int) -> str:
-    return format_timestamp(from_micros(micros))
+    return format_micros(micros)
 
 
 def _text_search(q: str) -> tuple[str, list[Any]]:
