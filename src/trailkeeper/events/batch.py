@@ -5,6 +5,7 @@ producer can fix a whole batch in one round trip."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ __all__ = ["MAX_BATCH", "MAX_EVENT_BYTES", "drafts_from_body", "drafts_from_even
 
 MAX_BATCH = 1000
 MAX_EVENT_BYTES = 64 * 1024
+SALT_BYTES = 16
 
 _FRIENDLY = {
     "extra_forbidden": "is not a field of the event schema",
@@ -63,9 +65,10 @@ def drafts_from_events(events: list[Any]) -> list[Draft]:
     """Validate and normalize; raise ``InvalidEvent`` listing every problem."""
     drafts: list[Draft] = []
     problems: list[dict[str, Any]] = []
+    salts = os.urandom(SALT_BYTES * len(events))
     for index, raw in enumerate(events):
         try:
-            drafts.append(_draft(raw))
+            drafts.append(_draft(raw, salts[index * SALT_BYTES : (index + 1) * SALT_BYTES]))
         except _EventProblems as exc:
             problems.extend({"index": index, **p} for p in exc.problems)
     if problems:
@@ -83,7 +86,7 @@ class _EventProblems(Exception):
         self.problems = problems
 
 
-def _draft(raw: Any) -> Draft:
+def _draft(raw: Any, salt: bytes) -> Draft:
     if not isinstance(raw, dict):
         raise _EventProblems([{"field": "", "message": "an event must be a JSON object"}])
     try:
@@ -99,7 +102,7 @@ def _draft(raw: Any) -> Draft:
     if b"\\u0000" in encoded:
         raise _EventProblems([{"field": "", "message": "strings may not contain NUL (\\u0000)"}])
     try:
-        return draft_from_input(EventIn.model_validate(raw))
+        return draft_from_input(EventIn.model_validate(raw), salt)
     except ValidationError as exc:
         raise _EventProblems([_problem(e) for e in exc.errors()]) from None
     except CanonicalizationError as exc:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-import uuid6
+import uuid_utils
 
 from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
 from trailkeeper.events.model import EventIn
@@ -92,12 +92,15 @@ class Draft:
         return view
 
 
-def draft_from_input(event: EventIn) -> Draft:
-    """Normalize a validated event: defaults, UTC timestamps, salt and commitments."""
+def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
+    """Normalize a validated event: defaults, UTC timestamps, salt and commitments.
+
+    ``salt`` (16 random bytes) may come from a batch-wide draw: one system call
+    for a thousand events instead of one each."""
     actor = event.actor
     resource = event.resource
     view: View = {
-        "id": event.id or str(uuid6.uuid7()),
+        "id": event.id or str(uuid_utils.uuid7()),
         "action": event.action,
         "category": event.category or event.action.split(".", 1)[0],
         "occurred_at": format_timestamp(event.occurred_at),
@@ -126,9 +129,9 @@ def draft_from_input(event: EventIn) -> Draft:
     # Compared only with itself (idempotent retries), so any deterministic encoding
     # will do: orjson with sorted keys is, and is cheaper than JCS.
     content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
-    salt = os.urandom(16).hex()
+    salt_hex = (salt if salt is not None else os.urandom(16)).hex()
     view["pii"] = pii_commitment(
-        salt,
+        salt_hex,
         name=actor.name,
         email=actor.email,
         ip=event.ip,
@@ -136,7 +139,7 @@ def draft_from_input(event: EventIn) -> Draft:
     )
     return Draft(
         view=view,
-        pii_salt=salt,
+        pii_salt=salt_hex,
         content_hash=content_hash,
         occurred_at=event.occurred_at,
         float_free=float_free,
