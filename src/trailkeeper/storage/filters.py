@@ -42,9 +42,11 @@ def where_clause(
 
     if resolved.actor_ids is not None:
         parts.append(any_of(column("actor_id"), resolved.actor_ids))
-        ids = any_of("actor_id", query.actor)
-        emails = any_of("actor_email", query.actor)
-        parts.append(f"({ids} OR {emails})")
+        if not set(resolved.actor_ids) <= set(query.actor):
+            # An email matched: an actor seen with it may also appear with another one.
+            ids = any_of("actor_id", query.actor)
+            emails = any_of("actor_email", query.actor)
+            parts.append(f"({ids} OR {emails})")
     if resolved.texts is not None:
         parts.append(any_of(column("actor_id"), tuple(sorted({t[0] for t in resolved.texts}))))
         triples = ", ".join(f"({p}, {p}, {p})" for _ in resolved.texts)

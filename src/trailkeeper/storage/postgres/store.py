@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
+from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.integrity.tiles import extend_tile
@@ -34,7 +35,7 @@ from trailkeeper.storage.protocols import (
     TokenRecord,
     TreeState,
 )
-from trailkeeper.storage.reads import SqlReads
+from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
@@ -48,6 +49,7 @@ __all__ = ["PostgresStore"]
 
 View = dict[str, Any]
 _SELECT = ", ".join(EVENT_COLUMNS)
+SHORT_RANGE = timedelta(days=7)
 _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
 _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
@@ -93,6 +95,21 @@ class PostgresStore(SqlReads):
 
     def _text_search(self, q: str) -> tuple[str, list[Any]]:
         return _text_search(q)
+
+    def _page_sql(self, where: str, query: EventQuery) -> str:
+        """For a date range of a week or less, sort the range's rows (found through the
+        (occurred_at, seq) index) instead of walking the whole log newest-first."""
+        short = (
+            query.start is not None
+            and query.end is not None
+            and query.end - query.start <= SHORT_RANGE
+        )
+        if not short:
+            return super()._page_sql(where, query)
+        return (
+            f"SELECT {SELECT_EVENT} FROM events WHERE {where} "
+            f"ORDER BY seq + 0 {query.order} LIMIT %s"
+        )
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
