@@ -50,6 +50,33 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL used in links (default: request URL)"
     )
+    object_store: str | None = Field(
+        None,
+        description="Where exported files go: s3://bucket/prefix (with the usual AWS_* "
+        "variables; AWS_ENDPOINT_URL for S3-compatible stores); default: the data dir",
+    )
+    export_max_days: int = Field(30, ge=1, description="Longest export window, in days")
+    export_history_days: int = Field(
+        180, ge=1, description="How far back an export may start, in days before today"
+    )
+    export_daily_quota: int = Field(
+        6, ge=1, description="Export requests per token per resource per UTC day"
+    )
+    download_url_ttl: int = Field(
+        3600, ge=60, le=7 * 86400, description="Seconds a download URL stays valid"
+    )
+    outbound_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds before a webhook or stream request times out"
+    )
+
+    @field_validator("object_store")
+    @classmethod
+    def _s3_only(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("s3://") or len(value) <= len("s3://"):
+            raise ValueError("object_store must be s3://bucket[/prefix] (the data dir is the default)")
+        return value
 
     @field_validator("database_url")
     @classmethod

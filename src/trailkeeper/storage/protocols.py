@@ -18,6 +18,11 @@ __all__ = [
     "FACETS",
     "CheckpointRecord",
     "EventStore",
+    "ExportRecord",
+    "ExportStore",
+    "NewDelivery",
+    "WebhookDelivery",
+    "WebhookStore",
     "Facet",
     "IntegrateStep",
     "IntegrityStore",
@@ -150,7 +155,100 @@ class IntegrityStore(Protocol):
         what ``verify`` re-checks. Streams; memory stays flat."""
 
 
-class Store(EventStore, TenantStore, RateLimitStore, IntegrityStore, Protocol):
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """One export job as stored. ``spec`` is the validated request (format,
+    compression, start, end, resource, filters) as JSON-ready data."""
+
+    id: str
+    tenant_id: int
+    token_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    spec: dict[str, Any]
+    webhook_url_sealed: bytes | None
+    created_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    attempts: int = 0
+    event_count: int | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    object_key: str | None = None
+    manifest_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A webhook to send, queued in the same transaction as what it announces."""
+
+    id: str  # the Standard Webhooks ``webhook-id``, the same on every attempt
+    tenant_id: int
+    url_sealed: bytes
+    payload: bytes  # the exact JSON body
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    id: str
+    tenant_id: int
+    url_sealed: bytes
+    payload: bytes
+    created_at: datetime
+    attempts: int  # attempts made before this one
+
+
+class ExportStore(Protocol):
+    def create_export(self, record: ExportRecord) -> None: ...
+
+    def export_page(
+        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
+    ) -> list[View]:
+        """Like ``page`` in ascending seq order, each view with its ``pii_salt``
+        (hex, or None once erased): what export files carry."""
+
+    def get_export(self, tenant_id: int, export_id: str) -> ExportRecord | None: ...
+
+    def list_exports(
+        self, tenant_id: int, limit: int, before: str | None = None
+    ) -> list[ExportRecord]:
+        """Newest first; ``before`` is an export id to continue after."""
+
+    def claim_export(self, worker: str, lease_seconds: float) -> ExportRecord | None:
+        """Take the oldest queued job, or a running one whose lease expired (its
+        worker died), and lease it to ``worker``. Safe with many processes."""
+
+    def renew_export_lease(self, export_id: str, worker: str, lease_seconds: float) -> bool:
+        """Extend the lease; False when the job is no longer this worker's."""
+
+    def finish_export(
+        self, record: ExportRecord, worker: str, delivery: NewDelivery | None
+    ) -> bool:
+        """Store the final state (succeeded or failed) and queue its webhook in one
+        transaction; False (and nothing stored) when the lease was lost."""
+
+
+class WebhookStore(Protocol):
+    def claim_deliveries(self, lease_seconds: float, limit: int) -> list[WebhookDelivery]:
+        """Pending deliveries that are due, leased so that no other process sends
+        them until ``lease_seconds`` pass."""
+
+    def delivery_attempted(
+        self,
+        delivery_id: str,
+        *,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+        status_code: int | None,
+        error: str | None,
+    ) -> None:
+        """Record an attempt: delivered, retry at ``next_attempt_at``, or given up (None)."""
+
+
+class Store(
+    EventStore, TenantStore, RateLimitStore, IntegrityStore, ExportStore, WebhookStore, Protocol
+):
     """Everything one deployment keeps, behind one connection pool."""
 
     backend: str
