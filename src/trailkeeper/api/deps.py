@@ -13,7 +13,16 @@ from trailkeeper.errors import Forbidden, InvalidRequest
 from trailkeeper.events.query import FILTER_NAMES, EventQuery
 from trailkeeper.service import Trailkeeper
 
-__all__ = ["Filters", "Reader", "Service", "TokenManager", "Writer", "caller_with"]
+__all__ = [
+    "Exporter",
+    "Filters",
+    "Reader",
+    "Service",
+    "TokenManager",
+    "Writer",
+    "base_url",
+    "caller_with",
+]
 
 
 def _service(request: Request) -> Trailkeeper:
@@ -48,6 +57,13 @@ def caller_with(scope: Scope, bucket: str) -> Callable[..., Principal]:
 Writer = Annotated[Principal, Depends(caller_with(Scope.EVENTS_WRITE, "ingest"))]
 Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))]
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
+Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
+
+
+def base_url(request: Request) -> str:
+    """Where this deployment is reached: ``public_url`` if set, else as requested."""
+    service: Trailkeeper = request.app.state.trailkeeper
+    return (service.settings.public_url or str(request.base_url)).rstrip("/")
 
 
 _KNOWN_PARAMS = frozenset(

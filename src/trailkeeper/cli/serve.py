@@ -122,7 +122,7 @@ def serve(
             )
         worker = None
         if not no_workers:
-            worker = BackgroundWorker(service.integrity, settings.checkpoint_interval)
+            worker = BackgroundWorker.for_service(service)
             worker.start()
         try:
             if processes == 1:

@@ -65,7 +65,7 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    background = BackgroundWorker(service.integrity, settings.checkpoint_interval)
+    background = BackgroundWorker.for_service(service)
     background.start()
     console.print(f"worker running ({service.store.backend}); Ctrl-C to stop")
     try:

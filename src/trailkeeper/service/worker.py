@@ -1,39 +1,66 @@
-"""The background loop that integrates and publishes while ``serve`` or
-``worker`` runs. Several processes may run it: the tree lock makes one of them
-integrate a tenant at a time, and checkpoints are unique per tree size."""
+"""The background loops that run while ``serve`` or ``worker`` runs: integrate
+and publish checkpoints, run export jobs, send webhooks.
+
+Each loop has its own thread, so a long export never delays a checkpoint. Any
+number of processes may run them: the tree lock makes one process integrate a
+tenant at a time, and jobs and webhooks are claimed under leases."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from trailkeeper.service.integrity import IntegrityService
+if TYPE_CHECKING:
+    from trailkeeper.service import Trailkeeper
 
-__all__ = ["BackgroundWorker"]
+__all__ = ["BackgroundWorker", "Loop"]
 
 log = logging.getLogger("trailkeeper.worker")
 
 
-class BackgroundWorker:
-    def __init__(self, integrity: IntegrityService, interval: float) -> None:
-        self._integrity = integrity
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="trailkeeper-worker", daemon=True)
+@dataclass(frozen=True, slots=True)
+class Loop:
+    name: str
+    step: Callable[[], object]  # a truthy result means "there may be more: go again"
+    idle: float  # seconds to wait after a pass that found nothing (or failed)
+    eager: bool = True  # go again at once after a pass that did work
 
-    def run(self) -> None:
+
+class BackgroundWorker:
+    def __init__(self, loops: Sequence[Loop]) -> None:
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(loop,), name=f"trailkeeper-{loop.name}", daemon=True
+            )
+            for loop in loops
+        ]
+
+    @classmethod
+    def for_service(cls, service: Trailkeeper) -> BackgroundWorker:
+        interval = service.settings.checkpoint_interval
+        return cls([Loop("integrity", service.integrity.run_once, interval, eager=False)])
+
+    def _run(self, loop: Loop) -> None:
         """Run until stopped; a failing pass is logged and retried, never fatal."""
         while not self._stop.is_set():
             try:
-                self._integrity.run_once()
+                busy = loop.step()
             except Exception:
-                log.exception("integration pass failed; retrying in %.1f s", self._interval)
-            self._stop.wait(self._interval)
+                log.exception("%s pass failed; retrying in %.1f s", loop.name, loop.idle)
+                busy = False
+            if not (busy and loop.eager):
+                self._stop.wait(loop.idle)
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=30)

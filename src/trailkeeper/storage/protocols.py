@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from trailkeeper.events.query import EventQuery
@@ -20,12 +20,10 @@ __all__ = [
     "EventStore",
     "ExportRecord",
     "ExportStore",
-    "NewDelivery",
-    "WebhookDelivery",
-    "WebhookStore",
     "Facet",
     "IntegrateStep",
     "IntegrityStore",
+    "NewDelivery",
     "RateLimitStore",
     "Receipt",
     "Store",
@@ -33,6 +31,8 @@ __all__ = [
     "TenantStore",
     "TokenRecord",
     "TreeState",
+    "WebhookDelivery",
+    "WebhookStore",
 ]
 
 View = dict[str, Any]
@@ -200,7 +200,11 @@ class WebhookDelivery:
 
 
 class ExportStore(Protocol):
-    def create_export(self, record: ExportRecord) -> None: ...
+    def create_export(
+        self, record: ExportRecord, quota_key: tuple[str, str, date], quota: int
+    ) -> bool:
+        """Count the request against ``quota_key`` (token, resource, UTC day) and
+        store the job, in one transaction; False (nothing stored) over ``quota``."""
 
     def export_page(
         self, tenant_id: int, query: EventQuery, after: int | None, limit: int

@@ -7,6 +7,7 @@ many events a tenant has; the filters, planning and shapes are shared."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from trailkeeper.events.query import EventQuery
@@ -70,10 +71,29 @@ class SqlReads:
             params.append(after)
         return self._views(self._fetch(self._page_sql(where, query), (*params, limit)))
 
-    def _page_sql(self, where: str, query: EventQuery) -> str:
+    def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
         order = query.order
         p = self.dialect.placeholder
-        return f"SELECT {SELECT_EVENT} FROM events WHERE {where} ORDER BY seq {order} LIMIT {p}"
+        return f"SELECT {columns} FROM events WHERE {where} ORDER BY seq {order} LIMIT {p}"
+
+    def export_page(
+        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
+    ) -> list[View]:
+        query = replace(query, order="asc")
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
+        if after is not None:
+            where += f" AND seq > {self.dialect.placeholder}"
+            params.append(after)
+        sql = self._page_sql(where, query, f"{SELECT_EVENT}, pii_salt")
+        views = []
+        for row in self._fetch(sql, (*params, limit)):
+            view = view_from_row(row, self._timestamp)
+            view["pii_salt"] = row[-1]
+            views.append(view)
+        return views
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
         clause = self._where(tenant_id, query)

@@ -27,6 +27,7 @@ from trailkeeper.storage.dictionaries import (
 )
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     IntegrateStep,
@@ -83,7 +84,7 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(SqlReads):
+class PostgresStore(PostgresExports, SqlReads):
     backend = "postgresql"
     dialect = DIALECT
 
@@ -96,7 +97,7 @@ class PostgresStore(SqlReads):
     def _text_search(self, q: str) -> tuple[str, list[Any]]:
         return _text_search(q)
 
-    def _page_sql(self, where: str, query: EventQuery) -> str:
+    def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
         """For a date range of a week or less, sort the range's rows (found through the
         (occurred_at, seq) index) instead of walking the whole log newest-first."""
         short = (
@@ -105,11 +106,8 @@ class PostgresStore(SqlReads):
             and query.end - query.start <= SHORT_RANGE
         )
         if not short:
-            return super()._page_sql(where, query)
-        return (
-            f"SELECT {SELECT_EVENT} FROM events WHERE {where} "
-            f"ORDER BY seq + 0 {query.order} LIMIT %s"
-        )
+            return super()._page_sql(where, query, columns)
+        return f"SELECT {columns} FROM events WHERE {where} ORDER BY seq + 0 {query.order} LIMIT %s"
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(

@@ -39,6 +39,7 @@ from trailkeeper.storage.rows import (
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
@@ -72,7 +73,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SqlReads):
+class SQLiteStore(SQLiteExports, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
@@ -85,15 +86,15 @@ class SQLiteStore(SqlReads):
     def _text_search(self, q: str) -> tuple[str, list[Any]]:
         return _text_search(q)
 
-    def _page_sql(self, where: str, query: EventQuery) -> str:
+    def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
         """With a date range, find the page's rows in the (occurred_at, seq) index
         first and read only those rows, instead of sorting every row in the range.
         (Without one, the seq-ordered indexes already stop after one page.)"""
         if query.start is None and query.end is None:
-            return super()._page_sql(where, query)
+            return super()._page_sql(where, query, columns)
         order = query.order
         return (
-            f"SELECT {SELECT_EVENT} FROM events WHERE pk IN "
+            f"SELECT {columns} FROM events WHERE pk IN "
             f"(SELECT pk FROM events WHERE {where} ORDER BY seq {order} LIMIT ?) "
             f"ORDER BY seq {order}"
         )

@@ -1,0 +1,246 @@
+"""Running export jobs: claim one, stream its events into a file, sign a
+manifest with a checkpoint that covers the file, store both, and queue the
+webhook in the same transaction that marks the job done.
+
+A worker holds a job through a lease it renews while writing; if it dies the
+lease runs out and another worker starts the job again from scratch (the file
+is only published once complete, so a half-written one is never seen)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import uuid_utils
+
+from trailkeeper.events.query import EventQuery
+from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.exports.files import content_type, file_extension, write_export
+from trailkeeper.exports.manifest import build_manifest, sign_manifest
+from trailkeeper.exports.request import ExportSpec
+from trailkeeper.integrity import Signer
+from trailkeeper.objectstores import ObjectStore, object_key
+from trailkeeper.service.exports import export_view
+from trailkeeper.service.integrity import IntegrityService
+from trailkeeper.settings import Settings
+from trailkeeper.storage.protocols import CheckpointRecord, ExportRecord, NewDelivery, Store
+
+__all__ = ["ExportRunner"]
+
+log = logging.getLogger("trailkeeper.exports")
+
+CHUNK = 5_000
+LEASE_SECONDS = 60.0
+RENEW_EVERY = 15.0
+MAX_ATTEMPTS = 3
+CHECKPOINT_WAIT = 60.0
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over (this one was presumed dead)."""
+
+
+@dataclass(slots=True)
+class _Edges:
+    """The first and last events written, for the manifest's inclusion proofs."""
+
+    first: tuple[int, str] | None = None
+    last: tuple[int, str] | None = None
+
+
+class ExportRunner:
+    def __init__(
+        self,
+        store: Store,
+        integrity: IntegrityService,
+        signer: Signer,
+        objects: ObjectStore,
+        settings: Settings,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self._store = store
+        self._integrity = integrity
+        self._signer = signer
+        self._objects = objects
+        self._settings = settings
+        self.lease_seconds = lease_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
+
+    @property
+    def base_url(self) -> str:
+        settings = self._settings
+        return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+    def run_once(self) -> bool:
+        """Run one job if there is one; True when a job was taken."""
+        job = self._store.claim_export(self.worker_id, self.lease_seconds)
+        if job is None:
+            return False
+        if job.attempts > MAX_ATTEMPTS:
+            final = self._failed(
+                job,
+                f"Gave up after {MAX_ATTEMPTS} attempts: the worker running this export "
+                "stopped each time (see the server logs)",
+            )
+        else:
+            try:
+                final = self._produce(job)
+            except LeaseLost:
+                log.warning("export %s was taken over by another worker", job.id)
+                return True
+            except Exception as exc:
+                log.exception("export %s failed", job.id)
+                final = self._failed(job, f"Writing the export failed: {exc}"[:500])
+        if not self._store.finish_export(final, self.worker_id, self._delivery(final)):
+            log.warning("export %s finished after its lease was lost; result dropped", job.id)
+        return True
+
+    def run_all(self) -> int:
+        """Run jobs until none is queued (for the CLI and tests)."""
+        done = 0
+        while self.run_once():
+            done += 1
+        return done
+
+    # one job ---------------------------------------------------------------
+    def _produce(self, job: ExportRecord) -> ExportRecord:
+        spec = ExportSpec.from_json(job.spec)
+        tenant = self._store.tenant_by_id(job.tenant_id)
+        if tenant is None:
+            return self._failed(job, "The tenant no longer exists")
+        scratch = self._settings.data_dir / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        part = scratch / f"{job.id}.part"
+        edges = _Edges()
+        try:
+            with part.open("wb") as out:
+                events = self._events(job, spec.query(), edges)
+                summary = write_export(events, spec.format, spec.compression, out)
+                out.flush()
+                os.fsync(out.fileno())
+            self._renew(job)
+            checkpoint = self._checkpoint_covering(job.tenant_id, summary.last_seq)
+            proofs = self._proofs(job.tenant_id, checkpoint, edges)
+            extension = file_extension(spec.format, spec.compression)
+            key = object_key(tenant.name, spec.resource, spec.start, spec.end, job.id, extension)
+            manifest_key = f"{key}.manifest.json"
+            manifest = build_manifest(
+                export_id=job.id,
+                tenant=tenant.name,
+                format=spec.format,
+                compression=spec.compression,
+                file=key.rsplit("/", 1)[-1],
+                file_sha256=summary.sha256,
+                bytes=summary.bytes,
+                event_count=summary.event_count,
+                first_seq=summary.first_seq,
+                last_seq=summary.last_seq,
+                window={"start": spec.start.isoformat(), "end": spec.end.isoformat()},
+                resource=spec.resource,
+                filters=spec.filters,
+                created_at=format_timestamp(job.created_at),
+                checkpoint=None if checkpoint is None else checkpoint.note,
+                proofs=proofs,
+            )
+            signed = sign_manifest(manifest, self._signer)
+            self._objects.put_file(key, part, content_type(spec.format, spec.compression))
+            self._objects.put_bytes(
+                manifest_key, orjson.dumps(signed, option=orjson.OPT_INDENT_2), "application/json"
+            )
+        finally:
+            part.unlink(missing_ok=True)
+        return replace(
+            job,
+            status="succeeded",
+            completed_at=datetime.now(UTC),
+            event_count=summary.event_count,
+            bytes=summary.bytes,
+            sha256=summary.sha256,
+            error=None,
+            object_key=key,
+            manifest_key=manifest_key,
+        )
+
+    def _events(self, job: ExportRecord, query: EventQuery, edges: _Edges) -> Iterator[Any]:
+        """The job's events, a chunk at a time (memory stays flat), renewing the lease."""
+        after: int | None = None
+        renewed = time.monotonic()
+        while True:
+            rows = self._store.export_page(job.tenant_id, query, after, CHUNK)
+            if not rows:
+                return
+            if edges.first is None:
+                edges.first = (rows[0]["seq"], rows[0]["leaf_hash"])
+            edges.last = (rows[-1]["seq"], rows[-1]["leaf_hash"])
+            yield from rows
+            if len(rows) < CHUNK:
+                return
+            after = rows[-1]["seq"]
+            if time.monotonic() - renewed > RENEW_EVERY:
+                self._renew(job)
+                renewed = time.monotonic()
+
+    def _renew(self, job: ExportRecord) -> None:
+        if not self._store.renew_export_lease(job.id, self.worker_id, self.lease_seconds):
+            raise LeaseLost(job.id)
+
+    def _checkpoint_covering(self, tenant_id: int, last_seq: int | None) -> CheckpointRecord | None:
+        """A signed checkpoint whose tree holds ``last_seq`` (signed now if need be)."""
+        deadline = time.monotonic() + CHECKPOINT_WAIT
+        while True:
+            latest = self._store.checkpoint(tenant_id)
+            if last_seq is None or (latest is not None and latest.size > last_seq):
+                return latest
+            if time.monotonic() > deadline:
+                raise RuntimeError("no checkpoint covers the export's last event yet")
+            if self._integrity.sync(tenant_id) is None:
+                time.sleep(0.2)  # another process is integrating this tenant
+
+    def _proofs(
+        self, tenant_id: int, checkpoint: CheckpointRecord | None, edges: _Edges
+    ) -> list[dict[str, Any]]:
+        if checkpoint is None:
+            return []
+        proofs = []
+        for edge in dict.fromkeys(e for e in (edges.first, edges.last) if e is not None):
+            seq, leaf_hash = edge
+            hashes = self._integrity.inclusion_hashes(tenant_id, seq, checkpoint.size)
+            proofs.append(
+                {
+                    "seq": seq,
+                    "leaf_hash": leaf_hash,
+                    "tree_size": checkpoint.size,
+                    "hashes": [h.hex() for h in hashes],
+                }
+            )
+        return proofs
+
+    # outcomes ----------------------------------------------------------------
+    @staticmethod
+    def _failed(job: ExportRecord, error: str) -> ExportRecord:
+        return replace(job, status="failed", completed_at=datetime.now(UTC), error=error)
+
+    def _delivery(self, final: ExportRecord) -> NewDelivery | None:
+        if final.webhook_url_sealed is None:
+            return None
+        now = datetime.now(UTC)
+        payload = {
+            "type": f"export.{final.status}",
+            "timestamp": format_timestamp(now),
+            "data": export_view(final, self._objects, self.base_url),
+        }
+        return NewDelivery(
+            id=f"msg_{final.id}",
+            tenant_id=final.tenant_id,
+            url_sealed=final.webhook_url_sealed,
+            payload=orjson.dumps(payload),
+            created_at=now,
+        )

@@ -1,0 +1,231 @@
+"""SQLite: export jobs, their quotas, and the webhook queue.
+
+One process owns a SQLite file, but ``serve`` and ``worker`` may both run on
+it, so claims still happen inside ``BEGIN IMMEDIATE`` (SQLite's writer lock)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+
+from trailkeeper.events.timestamps import from_micros, to_micros
+from trailkeeper.storage.protocols import ExportRecord, NewDelivery, WebhookDelivery
+from trailkeeper.storage.sqlite.connections import SQLiteConnections
+
+__all__ = ["SQLiteExports"]
+
+EXPORT_COLUMNS = (
+    "id, tenant_id, token_id, status, spec, webhook_url, created_at, started_at, "
+    "completed_at, attempts, event_count, bytes, sha256, error, object_key, manifest_key"
+)
+_DELIVERY_COLUMNS = "id, tenant_id, url, payload, created_at, attempts"
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else to_micros(moment)
+
+
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
+def _now() -> int:
+    return to_micros(datetime.now(UTC))
+
+
+def export_record(row: Sequence[Any]) -> ExportRecord:
+    created = from_micros(row[6])
+    return ExportRecord(
+        id=row[0],
+        tenant_id=int(row[1]),
+        token_id=row[2],
+        status=row[3],
+        spec=orjson.loads(row[4]),
+        webhook_url_sealed=None if row[5] is None else bytes(row[5]),
+        created_at=created,
+        started_at=_moment(row[7]),
+        completed_at=_moment(row[8]),
+        attempts=int(row[9]),
+        event_count=row[10],
+        bytes=row[11],
+        sha256=row[12],
+        error=row[13],
+        object_key=row[14],
+        manifest_key=row[15],
+    )
+
+
+class SQLiteExports:
+    conns: SQLiteConnections
+
+    def create_export(
+        self, record: ExportRecord, quota_key: tuple[str, str, date], quota: int
+    ) -> bool:
+        token_id, resource, day = quota_key
+        with self.conns.write() as conn:
+            (used,) = conn.execute(
+                "INSERT INTO export_quota (token_id, resource, day, used) VALUES (?, ?, ?, 1) "
+                "ON CONFLICT (token_id, resource, day) DO UPDATE SET used = used + 1 "
+                "RETURNING used",
+                (token_id, resource, day.isoformat()),
+            ).fetchone()
+            if used > quota:
+                conn.execute(
+                    "UPDATE export_quota SET used = used - 1 "
+                    "WHERE token_id = ? AND resource = ? AND day = ?",
+                    (token_id, resource, day.isoformat()),
+                )
+                return False
+            conn.execute(
+                f"INSERT INTO exports ({EXPORT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id, record.tenant_id, record.token_id, record.status,
+                    orjson.dumps(record.spec).decode(), record.webhook_url_sealed,
+                    to_micros(record.created_at), _micros(record.started_at),
+                    _micros(record.completed_at), record.attempts, record.event_count,
+                    record.bytes, record.sha256, record.error, record.object_key,
+                    record.manifest_key,
+                ),
+            )  # fmt: skip
+        return True
+
+    def get_export(self, tenant_id: int, export_id: str) -> ExportRecord | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                f"SELECT {EXPORT_COLUMNS} FROM exports WHERE tenant_id = ? AND id = ?",
+                (tenant_id, export_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else export_record(row)
+
+    def list_exports(
+        self, tenant_id: int, limit: int, before: str | None = None
+    ) -> list[ExportRecord]:
+        sql = f"SELECT {EXPORT_COLUMNS} FROM exports WHERE tenant_id = ?"
+        params: list[Any] = [tenant_id]
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        rows = self.conns.connection().execute(f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [export_record(row) for row in rows]
+
+    def claim_export(self, worker: str, lease_seconds: float) -> ExportRecord | None:
+        due = "status = 'queued' OR (status = 'running' AND lease_until < ?)"
+        # Look before taking the writer lock: idle workers poll often.
+        now = _now()
+        if self.conns.connection().execute(f"SELECT 1 FROM exports WHERE {due}", (now,)).fetchone():
+            with self.conns.write() as conn:
+                row = conn.execute(
+                    f"SELECT id FROM exports WHERE {due} ORDER BY created_at LIMIT 1", (now,)
+                ).fetchone()
+                if row is None:
+                    return None
+                conn.execute(
+                    "UPDATE exports SET status = 'running', worker = ?, lease_until = ?, "
+                    "attempts = attempts + 1, started_at = coalesce(started_at, ?) WHERE id = ?",
+                    (worker, now + int(lease_seconds * 1e6), now, row[0]),
+                )
+                claimed = conn.execute(
+                    f"SELECT {EXPORT_COLUMNS} FROM exports WHERE id = ?", (row[0],)
+                ).fetchone()
+            return export_record(claimed)
+        return None
+
+    def renew_export_lease(self, export_id: str, worker: str, lease_seconds: float) -> bool:
+        with self.conns.write(durable=False) as conn:
+            cursor = conn.execute(
+                "UPDATE exports SET lease_until = ? "
+                "WHERE id = ? AND worker = ? AND status = 'running'",
+                (_now() + int(lease_seconds * 1e6), export_id, worker),
+            )
+            return cursor.rowcount == 1
+
+    def finish_export(
+        self, record: ExportRecord, worker: str, delivery: NewDelivery | None
+    ) -> bool:
+        with self.conns.write() as conn:
+            cursor = conn.execute(
+                "UPDATE exports SET status = ?, completed_at = ?, event_count = ?, bytes = ?, "
+                "sha256 = ?, error = ?, object_key = ?, manifest_key = ?, lease_until = NULL "
+                "WHERE id = ? AND worker = ? AND status = 'running'",
+                (
+                    record.status, _micros(record.completed_at), record.event_count,
+                    record.bytes, record.sha256, record.error, record.object_key,
+                    record.manifest_key, record.id, worker,
+                ),
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                return False
+            if delivery is not None:
+                created = to_micros(delivery.created_at)
+                conn.execute(
+                    "INSERT INTO webhook_deliveries (id, tenant_id, url, payload, created_at, "
+                    "status, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', ?) "
+                    "ON CONFLICT (id) DO NOTHING",
+                    (
+                        delivery.id, delivery.tenant_id, delivery.url_sealed,
+                        delivery.payload, created, created,
+                    ),
+                )  # fmt: skip
+        return True
+
+    # webhooks ------------------------------------------------------------
+    def claim_deliveries(self, lease_seconds: float, limit: int) -> list[WebhookDelivery]:
+        due = "status = 'pending' AND next_attempt_at <= ?"
+        now = _now()
+        if (
+            not self.conns.connection()
+            .execute(f"SELECT 1 FROM webhook_deliveries WHERE {due}", (now,))
+            .fetchone()
+        ):
+            return []
+        with self.conns.write() as conn:
+            rows = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {due} "
+                "ORDER BY next_attempt_at LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            lease = now + int(lease_seconds * 1e6)
+            conn.executemany(
+                "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+                [(lease, row[0]) for row in rows],
+            )
+        return [_delivery(row) for row in rows]
+
+    def delivery_attempted(
+        self,
+        delivery_id: str,
+        *,
+        delivered: bool,
+        next_attempt_at: datetime | None,
+        status_code: int | None,
+        error: str | None,
+    ) -> None:
+        status = "delivered" if delivered else "pending" if next_attempt_at else "failed"
+        with self.conns.write() as conn:
+            conn.execute(
+                "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, "
+                "next_attempt_at = ?, last_attempt_at = ?, last_status = ?, last_error = ? "
+                "WHERE id = ?",
+                (
+                    status, None if delivered else _micros(next_attempt_at), _now(),
+                    status_code, error, delivery_id,
+                ),
+            )  # fmt: skip
+
+
+def _delivery(row: Sequence[Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row[0],
+        tenant_id=int(row[1]),
+        url_sealed=bytes(row[2]),
+        payload=bytes(row[3]),
+        created_at=from_micros(row[4]),
+        attempts=int(row[5]),
+    )
