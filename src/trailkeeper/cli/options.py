@@ -18,7 +18,21 @@ from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
 from trailkeeper.signing import SigningKeyError
 
-__all__ = ["DataDir", "DatabaseUrl", "JsonOut", "console", "open_service", "settings_from"]
+__all__ = [
+    "AllowPrivateDestinations",
+    "DataDir",
+    "DatabaseUrl",
+    "DownloadUrlTtl",
+    "ExportDailyQuota",
+    "ExportHistoryDays",
+    "ExportMaxDays",
+    "JsonOut",
+    "ObjectStoreUrl",
+    "OutboundTimeout",
+    "console",
+    "open_service",
+    "settings_from",
+]
 
 console = Console(stderr=True)
 
@@ -37,6 +51,35 @@ DatabaseUrl = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+ObjectStoreUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--object-store",
+        help="s3://bucket/prefix for exported files (AWS_* variables apply) [default: data dir]",
+        show_default=False,
+    ),
+]
+ExportMaxDays = Annotated[
+    int | None, typer.Option(help="Longest export window in days [default: 30]")
+]
+ExportHistoryDays = Annotated[
+    int | None, typer.Option(help="How many days back an export may start [default: 180]")
+]
+ExportDailyQuota = Annotated[
+    int | None, typer.Option(help="Export requests per token per resource per day [default: 6]")
+]
+DownloadUrlTtl = Annotated[
+    int | None, typer.Option(help="Seconds a download URL stays valid [default: 3600]")
+]
+OutboundTimeout = Annotated[
+    float | None, typer.Option(help="Seconds before a webhook request times out [default: 10]")
+]
+AllowPrivateDestinations = Annotated[
+    bool | None,
+    typer.Option(
+        "--allow-private-destinations", help="Allow loopback/private webhook and stream targets"
+    ),
+]
 
 
 def settings_from(**flags: Any) -> Settings:

@@ -8,7 +8,20 @@ from typing import Annotated
 
 import typer
 
-from trailkeeper.cli.options import DatabaseUrl, DataDir, console, open_service, settings_from
+from trailkeeper.cli.options import (
+    AllowPrivateDestinations,
+    DatabaseUrl,
+    DataDir,
+    DownloadUrlTtl,
+    ExportDailyQuota,
+    ExportHistoryDays,
+    ExportMaxDays,
+    ObjectStoreUrl,
+    OutboundTimeout,
+    console,
+    open_service,
+    settings_from,
+)
 from trailkeeper.events.batch import MAX_BATCH
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.worker import BackgroundWorker
@@ -51,10 +64,7 @@ def serve(
     no_workers: Annotated[
         bool, typer.Option("--no-workers", help="Serve the API only; run workers elsewhere")
     ] = False,
-    allow_private_destinations: Annotated[
-        bool | None,
-        typer.Option("--allow-private-destinations", help="Allow loopback/private webhook targets"),
-    ] = None,
+    allow_private_destinations: AllowPrivateDestinations = None,
     read_rate_limit: Annotated[
         int | None, typer.Option(help="Read requests per token per minute [default: 60]")
     ] = None,
@@ -84,6 +94,12 @@ def serve(
     checkpoint_interval: Annotated[
         float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
     ] = None,
+    object_store: ObjectStoreUrl = None,
+    export_max_days: ExportMaxDays = None,
+    export_history_days: ExportHistoryDays = None,
+    export_daily_quota: ExportDailyQuota = None,
+    download_url_ttl: DownloadUrlTtl = None,
+    outbound_timeout: OutboundTimeout = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -105,6 +121,12 @@ def serve(
         key_name=key_name,
         signing_key=signing_key,
         checkpoint_interval=checkpoint_interval,
+        object_store=object_store,
+        export_max_days=export_max_days,
+        export_history_days=export_history_days,
+        export_daily_quota=export_daily_quota,
+        download_url_ttl=download_url_ttl,
+        outbound_timeout=outbound_timeout,
     )
     import uvicorn  # imported here: the other commands should start fast
 

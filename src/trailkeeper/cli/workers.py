@@ -12,9 +12,16 @@ import orjson
 import typer
 
 from trailkeeper.cli.options import (
+    AllowPrivateDestinations,
     DatabaseUrl,
     DataDir,
+    DownloadUrlTtl,
+    ExportDailyQuota,
+    ExportHistoryDays,
+    ExportMaxDays,
     JsonOut,
+    ObjectStoreUrl,
+    OutboundTimeout,
     console,
     open_service,
     settings_from,
@@ -43,10 +50,17 @@ def worker(
     pool_size: Annotated[
         int | None, typer.Option(help="PostgreSQL connections [default: 8]")
     ] = None,
+    allow_private_destinations: AllowPrivateDestinations = None,
+    object_store: ObjectStoreUrl = None,
+    export_max_days: ExportMaxDays = None,
+    export_history_days: ExportHistoryDays = None,
+    export_daily_quota: ExportDailyQuota = None,
+    download_url_ttl: DownloadUrlTtl = None,
+    outbound_timeout: OutboundTimeout = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background workers (integrate and sign checkpoints) until stopped."""
+    """Run the background workers (checkpoints, exports, webhooks) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = settings_from(
         data_dir=data_dir,
@@ -56,6 +70,13 @@ def worker(
         signing_key=signing_key,
         secret_key=secret_key,
         pool_size=pool_size,
+        allow_private_destinations=allow_private_destinations,
+        object_store=object_store,
+        export_max_days=export_max_days,
+        export_history_days=export_history_days,
+        export_daily_quota=export_daily_quota,
+        download_url_ttl=download_url_ttl,
+        outbound_timeout=outbound_timeout,
     )
     service = open_service(settings)
     stop = threading.Event()
