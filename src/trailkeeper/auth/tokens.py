@@ -6,6 +6,7 @@ constant-time."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -63,7 +64,9 @@ def new_token_id() -> str:
 
 
 def new_webhook_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+    """Standard Webhooks secrets are ``whsec_`` + *standard* base64 of the key bytes:
+    that is how every verifier library decodes them."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def well_formed(token: str) -> bool:
