@@ -75,7 +75,9 @@ class Settings(BaseSettings):
         if value is None or value == "":
             return None
         if not value.startswith("s3://") or len(value) <= len("s3://"):
-            raise ValueError("object_store must be s3://bucket[/prefix] (the data dir is the default)")
+            raise ValueError(
+                "object_store must be s3://bucket[/prefix] (the data dir is the default)"
+            )
         return value
 
     @field_validator("database_url")

@@ -8,7 +8,7 @@ from trailkeeper import __version__
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
-from trailkeeper.api.routes import events, integrity, ops, tokens
+from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
 
@@ -31,6 +31,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
+            {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "tokens", "description": "API tokens of a tenant"},
             {"name": "operations", "description": "Health and metrics"},
         ],
@@ -43,6 +44,8 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(events.router)
     app.include_router(integrity.router)
     app.include_router(tokens.router)
+    app.include_router(exports.router)
+    app.include_router(downloads.router)
     app.include_router(ops.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)

@@ -65,8 +65,16 @@ class WindowRules:
         """Whole UTC days, inclusive. Omitted, the last ``max_days`` complete days."""
         latest = today - timedelta(days=1)  # D-1: today is not complete yet
         first_allowed = today - timedelta(days=self.history_days)
-        end_day = _day(end, "end") if end is not None else None
-        start_day = _day(start, "start") if start is not None else None
+        allowed = (
+            f"Exports cover whole UTC days from {first_allowed.isoformat()} "
+            f"({self.history_days} days ago) to {latest.isoformat()} (yesterday), "
+            f"at most {self.max_days} days at a time"
+        )
+        try:
+            end_day = _day(end, "end") if end is not None else None
+            start_day = _day(start, "start") if start is not None else None
+        except InvalidWindow as exc:
+            raise InvalidWindow(f"{exc.message}. {allowed}") from None
         if end_day is None:
             end_day = (
                 latest
@@ -75,11 +83,6 @@ class WindowRules:
             )
         if start_day is None:
             start_day = end_day - timedelta(days=self.max_days - 1)
-        allowed = (
-            f"Exports cover whole UTC days from {first_allowed.isoformat()} "
-            f"({self.history_days} days ago) to {latest.isoformat()} (yesterday), "
-            f"at most {self.max_days} days at a time"
-        )
         if start_day > end_day:
             raise InvalidWindow(f"'start' ({start_day}) is after 'end' ({end_day}). {allowed}")
         if end_day > latest:

@@ -12,7 +12,10 @@ from trailkeeper.cursors import CursorCodec
 from trailkeeper.deployment_key import DeploymentKey, DeploymentKeyMismatch, load_deployment_key
 from trailkeeper.events.batch import drafts_from_body, drafts_from_events
 from trailkeeper.integrity import Signer
+from trailkeeper.objectstores import open_object_store
 from trailkeeper.ratelimit import RateLimiter
+from trailkeeper.service.export_jobs import ExportRunner
+from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
 from trailkeeper.service.tenancy import TenancyService
@@ -20,6 +23,7 @@ from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
 from trailkeeper.storage import Store, open_store
 from trailkeeper.storage.protocols import Receipt, Tenant
+from trailkeeper.webhooks.dispatcher import WebhookDispatcher
 
 __all__ = ["Trailkeeper"]
 
@@ -35,6 +39,10 @@ class Trailkeeper:
         self.tenancy = TenancyService(store, key)
         self.reads = ReadService(store, CursorCodec(key.derive(b"trailkeeper cursors v1")))
         self.limiter = RateLimiter(store)
+        self.objects = open_object_store(settings, key)
+        self.exports = ExportService(store, key, self.objects, settings)
+        self.export_runner = ExportRunner(store, self.integrity, signer, self.objects, settings)
+        self.webhooks = WebhookDispatcher(store, key, settings)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:

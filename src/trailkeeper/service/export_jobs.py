@@ -23,7 +23,7 @@ import uuid_utils
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.exports.files import content_type, file_extension, write_export
-from trailkeeper.exports.manifest import build_manifest, sign_manifest
+from trailkeeper.exports.manifest import build_manifest, encode_manifest, sign_manifest
 from trailkeeper.exports.request import ExportSpec
 from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import ObjectStore, object_key
@@ -143,18 +143,17 @@ class ExportRunner:
                 event_count=summary.event_count,
                 first_seq=summary.first_seq,
                 last_seq=summary.last_seq,
-                window={"start": spec.start.isoformat(), "end": spec.end.isoformat()},
+                start=spec.start,
+                end=spec.end,
                 resource=spec.resource,
                 filters=spec.filters,
-                created_at=format_timestamp(job.created_at),
+                created_at=job.created_at,
                 checkpoint=None if checkpoint is None else checkpoint.note,
                 proofs=proofs,
             )
             signed = sign_manifest(manifest, self._signer)
             self._objects.put_file(key, part, content_type(spec.format, spec.compression))
-            self._objects.put_bytes(
-                manifest_key, orjson.dumps(signed, option=orjson.OPT_INDENT_2), "application/json"
-            )
+            self._objects.put_bytes(manifest_key, encode_manifest(signed), "application/json")
         finally:
             part.unlink(missing_ok=True)
         return replace(

@@ -42,7 +42,13 @@ class BackgroundWorker:
     @classmethod
     def for_service(cls, service: Trailkeeper) -> BackgroundWorker:
         interval = service.settings.checkpoint_interval
-        return cls([Loop("integrity", service.integrity.run_once, interval, eager=False)])
+        return cls(
+            [
+                Loop("integrity", service.integrity.run_once, interval, eager=False),
+                Loop("exports", service.export_runner.run_once, 1.0),
+                Loop("webhooks", service.webhooks.run_once, 1.0),
+            ]
+        )
 
     def _run(self, loop: Loop) -> None:
         """Run until stopped; a failing pass is logged and retried, never fatal."""

@@ -90,7 +90,7 @@ class SqlReads:
         sql = self._page_sql(where, query, f"{SELECT_EVENT}, pii_salt")
         views = []
         for row in self._fetch(sql, (*params, limit)):
-            view = view_from_row(row, self._timestamp)
+            view = view_from_row(row[:-1], self._timestamp)
             view["pii_salt"] = row[-1]
             views.append(view)
         return views
