@@ -12,11 +12,16 @@ from typing import Any
 
 import orjson
 
+from standardwebhooks import Webhook
+
+from receiver import Receiver
 from support import make_event
 from trailkeeper.auth.tokens import Principal
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.export_jobs import MAX_ATTEMPTS, ExportRunner
 from trailkeeper.settings import Settings
+from trailkeeper.webhooks.dispatcher import WebhookDispatcher
+from trailkeeper.webhooks.schedule import RetrySchedule
 
 
 def _principal(service: Trailkeeper) -> Principal:
@@ -159,3 +164,30 @@ def test_outcome_and_webhook_are_stored_together(settings: Settings) -> None:
         assert service.key.open(mine[0].url_sealed) == "http://127.0.0.1:9/hook"
         # Leased: a second claim does not hand it out again.
         assert all(d.id != mine[0].id for d in service.store.claim_deliveries(60, 10))
+
+
+def test_export_webhook_reaches_a_real_receiver_signed(settings: Settings) -> None:
+    """The whole path: request with a webhook, the worker writes the file, the
+    dispatcher POSTs a Standard Webhooks message the receiver verifies."""
+    allowing = settings.model_copy(update={"allow_private_destinations": True})
+    with closing(Trailkeeper.open(allowing)) as service, Receiver(500, 200) as receiver:
+        name = f"hooks-{time.monotonic_ns()}"
+        created = service.tenancy.create_tenant(name)
+        principal = service.tenancy.authenticate(f"Bearer {created['admin_token']}")
+        _ingest_recent(service, principal, 4)
+        export_id = _request(service, principal, webhook_url=receiver.url)
+        assert _runner(service).run_once()
+        dispatcher = WebhookDispatcher(
+            service.store, service.key, allowing, schedule=RetrySchedule(delays=(0.0, 0.0))
+        )
+        deadline = time.monotonic() + 30
+        while len(receiver.requests) < 2 and time.monotonic() < deadline:
+            dispatcher.run_once()
+            time.sleep(0.05)
+        first, second = receiver.requests[:2]
+        assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{export_id}"
+        verified = Webhook(created["webhook_secret"]).verify(second.body, second.headers)
+        assert verified["type"] == "export.succeeded"
+        assert verified["data"]["id"] == export_id
+        assert verified["data"]["status"] == "succeeded"
+        assert verified["data"]["download_url"]
