@@ -27,7 +27,7 @@ from trailkeeper.settings import Settings
 
 EXE = Path(sys.executable).parent / "trailkeeper"
 TOKEN = re.compile(r"^tk_[A-Za-z0-9_-]{32,}$")
-WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{32,}$")
+WEBHOOK_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")  # standard base64 of 32 bytes
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 

@@ -8,6 +8,7 @@ from trailkeeper.cli.admin import migrate, tenants, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.serve import serve
 from trailkeeper.cli.verify import verify
+from trailkeeper.cli.verify_export import verify_export
 from trailkeeper.cli.workers import keys, worker
 
 __all__ = ["app", "main"]
@@ -24,6 +25,7 @@ app.command()(worker)
 app.command()(migrate)
 app.command()(ingest)
 app.command()(verify)
+app.command(name="verify-export")(verify_export)
 app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")

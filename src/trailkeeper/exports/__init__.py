@@ -1,0 +1,1 @@
+"""Export files for long-term retention: requests, file formats, manifests, checks."""
