@@ -121,9 +121,7 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
             conn.execute(f'CREATE DATABASE "{db_name}"')
         database_url = args.admin_url.rpartition("/")[0] + "/" + db_name
-    settings = Settings(
-        data_dir=data_dir, database_url=database_url, export_daily_quota=1000
-    )
+    settings = Settings(data_dir=data_dir, database_url=database_url, export_daily_quota=1000)
     worker: subprocess.Popen[bytes] | None = None
     try:
         service = Trailkeeper.open(settings)

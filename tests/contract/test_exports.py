@@ -101,7 +101,9 @@ def test_invalid_requests_are_400(api: Api, body: Any, fragment: str) -> None:
 
 
 def test_garbage_json_is_400(api: Api) -> None:
-    response = api.post("/v1/exports", content=b"{nope", headers={"content-type": "application/json"})
+    response = api.post(
+        "/v1/exports", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert "not valid JSON" in _error(response, 400, "invalid_request")
 
 

@@ -4,14 +4,13 @@ and the webhook queued with the job's outcome."""
 from __future__ import annotations
 
 import threading
-from contextlib import closing
 import time
+from contextlib import closing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-
 from standardwebhooks import Webhook
 
 from receiver import Receiver

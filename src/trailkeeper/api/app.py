@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from trailkeeper import __version__
+from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
@@ -33,6 +34,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
             {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
         ],
     )
@@ -46,6 +48,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(exports.router)
     app.include_router(downloads.router)
+    app.include_router(graphql.router)
     app.include_router(ops.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)

@@ -60,6 +60,10 @@ class ReadService:
             next_cursor = None
         return Page(rows, next_cursor, has_more)
 
+    def cursor_at(self, tenant: Tenant, query: EventQuery, seq: int) -> str:
+        """A cursor resuming after ``seq`` (Relay gives every edge its own)."""
+        return self._cursors.encode(tenant.id, query, seq)
+
     def event(self, tenant: Tenant, event_id: str) -> View:
         view = self._store.get_event(tenant.id, event_id)
         if view is None:
