@@ -375,3 +375,158 @@ def test_the_cli_checks_every_tenant_by_default(tmp_path: Path) -> None:
     body = orjson.loads(done.out)
     found = {t["tenant"]: (t["ok"], t["first_bad_seq"]) for t in body["tenants"]}
     assert found == {good.tenant.name: (True, None), bad.tenant.name: (False, 120)}
+
+
+# chunks -----------------------------------------------------------------------------
+# ``verify`` checks the log in aligned chunks (in worker processes too) and re-reads a chunk
+# row by row only when it is not clean. Whatever was tampered with, and wherever a chunk
+# boundary falls, the report must be the one a single pass over the rows gives.
+
+
+class ScanOnly:
+    """The store without ``row_source``: ``verify_tenant`` then makes one pass over
+    ``scan``, the reference the chunked check is compared with."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "row_source":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def _found(report: VerificationReport) -> dict[str, Any]:
+    return {
+        "problems": [p.as_dict() for p in report.problems],
+        "problem_count": report.problem_count,
+        "events": report.events,
+        "log_size": report.log_size,
+        "checkpoints_verified": report.checkpoints_verified,
+    }
+
+
+def one_pass(log: Log) -> dict[str, Any]:
+    verifier = parse_verifier_key(log.service.integrity.verifier_key)
+    return _found(verify_tenant(ScanOnly(log.service.store), log.tenant, verifier))
+
+
+def chunked(log: Log, monkeypatch: pytest.MonkeyPatch, height: int, **kwargs: Any) -> Any:
+    from trailkeeper.service import verification
+
+    monkeypatch.setattr(verification, "CHUNK_HEIGHT", height)
+    return _found(log.verify(**kwargs))
+
+
+def _rewrite_with_tree_leaf(log: Log, seq: int) -> None:
+    view = log.event(seq)
+    view["action"] = "card.deleted"
+    forged = recompute_leaf(view)
+    log.update(seq, action="card.deleted", leaf_hash=forged)
+    [(blob,)] = log.db.query(
+        "SELECT hashes FROM tree_tiles WHERE tenant_id = ? AND level = 0 AND idx = ?",
+        (log.tenant.id, seq >> TILE_HEIGHT),
+    )
+    at = (seq & (TILE_WIDTH - 1)) * 32
+    log.db.run(
+        "UPDATE tree_tiles SET hashes = ? WHERE tenant_id = ? AND level = 0 AND idx = ?",
+        (bytes(blob[:at]) + forged + bytes(blob[at + 32 :]), log.tenant.id, seq >> TILE_HEIGHT),
+    )
+
+
+def _insert_copy(log: Log, seq: int) -> None:
+    if not log.db.postgres:
+        log.db.run("DROP INDEX events_seq")
+    forged = log.row(seq)
+    forged.update(id=f"forged-{seq}", action="user.deleted")
+    forged["received_at"] += 1 if isinstance(forged["received_at"], int) else timedelta(0, 1)
+    marks = ", ".join("?" * len(forged))
+    log.db.run(f"INSERT INTO events ({', '.join(forged)}) VALUES ({marks})", list(forged.values()))
+
+
+def _delete(log: Log, first: int, last: int) -> None:
+    log.db.run(
+        "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
+        (log.tenant.id, first, last),
+    )
+
+
+TAMPERING: dict[str, Any] = {
+    "untouched": lambda log: None,
+    "first row": lambda log: log.update(0, action="card.deleted"),
+    "last row of a chunk": lambda log: log.update(31, source="api"),
+    "first row of a chunk": lambda log: log.update(32, source="api"),
+    "chunks apart": lambda log: (log.update(40, source="api"), log.update(200, source="api")),
+    "last signed row": lambda log: log.update(299, source="api"),
+    "newest row": lambda log: log.update(309, source="api"),
+    "personal data": lambda log: log.update(80, actor_name="Someone Else"),
+    "rows across a boundary deleted": lambda log: _delete(log, 30, 33),
+    "row inserted at a boundary": lambda log: _insert_copy(log, 32),
+    "rows swapped across a boundary": lambda log: log.swap(31, 32),
+    "tail deleted": lambda log: _delete(log, 250, TOTAL),
+    "leaf_hash rewritten": lambda log: log.update(
+        90, action="card.deleted", leaf_hash=recompute_leaf({**log.event(90), "action": "x.y"})
+    ),
+    "tree leaf rewritten too": lambda log: _rewrite_with_tree_leaf(log, 90),
+    "tile damaged": lambda log: log.db.run(
+        "UPDATE tree_tiles SET hashes = ? WHERE tenant_id = ? AND level = 0 AND idx = 3",
+        (b"\x07" * 32 * TILE_WIDTH, log.tenant.id),
+    ),
+    "unreadable row": lambda log: log.update(42, metadata="{not json"),
+}
+
+
+@pytest.mark.parametrize("signed_again", [False, True], ids=["300 signed", "300+310 signed"])
+@pytest.mark.parametrize("tampering", TAMPERING)
+def test_chunked_checks_report_what_one_pass_reports(
+    log: Log, monkeypatch: pytest.MonkeyPatch, tampering: str, signed_again: bool
+) -> None:
+    """Signed again, the whole log is integrated and the checkpoint of size 300 ends
+    inside a chunk that lies inside the tree (288..303 with chunks of 16)."""
+    if signed_again:
+        log.service.integrity.sync(log.tenant.id)
+    TAMPERING[tampering](log)
+    expected = one_pass(log)
+    assert (expected["problems"] == []) is (tampering == "untouched")
+    for height in (4, 5):  # chunks of 16 and 32 rows: boundaries at 16, 32, 48, ...
+        assert chunked(log, monkeypatch, height) == expected, height
+
+
+def test_clean_chunks_are_merged_without_reading_their_rows_again(
+    log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trailkeeper.service import verification
+
+    reread: list[int] = []
+    checked = verification._rows_checked
+    monkeypatch.setattr(
+        verification,
+        "_rows_checked",
+        lambda checker, reader, task: reread.append(task.first) or checked(checker, reader, task),
+    )
+    log.service.integrity.sync(log.tenant.id)  # checkpoints of size 300 and 310
+    log.update(100, source="api")
+    report = chunked(log, monkeypatch, 4)
+    assert [(p["seq"], p["kind"]) for p in report["problems"]] == [(100, "altered")]
+    assert reread == [96]  # only the chunk holding seq 100
+    assert report["checkpoints_verified"] == 2  # 300 inside chunk 288..303, checked at once
+
+
+@pytest.mark.parametrize("bad", [[200], [40, 200], [31, 32, 290]])
+def test_worker_processes_name_the_first_bad_seq(
+    log: Log, monkeypatch: pytest.MonkeyPatch, bad: list[int]
+) -> None:
+    """Chunks checked in parallel: damage in a later chunk than the first, or on both
+    sides of a boundary, is reported in seq order, exactly as by one pass."""
+    from trailkeeper.service.verify_chunks import verification_pool
+
+    for seq in bad:
+        log.update(seq, source="api")
+    expected = one_pass(log)
+    pool = verification_pool(2)
+    try:
+        found = chunked(log, monkeypatch, 4, workers=2, pool=pool)
+    finally:
+        pool.shutdown()
+    assert found == expected
+    assert [p["seq"] for p in found["problems"]] == bad

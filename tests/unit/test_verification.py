@@ -449,3 +449,39 @@ def test_problem_as_dict() -> None:
         "last_seq": 5,
     }
     assert Problem(None, "tree", "t").as_dict() == {"seq": None, "kind": "tree", "message": "t"}
+
+
+# chunk planning -----------------------------------------------------------------------
+
+
+class LastSeq:
+    """A reader that only knows where the log ends (and learns of later rows)."""
+
+    def __init__(self, *answers: int | None) -> None:
+        self.answers = list(answers)
+
+    def last_seq(self, tenant_id: int) -> int | None:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def plan(reader: LastSeq, covered: int, checkpoints: tuple[int, ...] = ()) -> list[Any]:
+    from trailkeeper.service.verify_chunks import plan_chunks
+
+    tasks = plan_chunks(
+        reader, 7, height=4, integrated=covered, covered=covered, checkpoints=checkpoints
+    )
+    return [(t.first, t.open_start, t.open_end, t.cuts) for t in tasks]
+
+
+def test_chunks_cover_the_log_and_what_lies_around_it() -> None:
+    assert plan(LastSeq(None), 0) == [(0, True, True, ())]
+    assert plan(LastSeq(39), 40, (20, 32, 33, 40)) == [
+        (0, True, False, ()),
+        (16, False, False, (20,)),
+        (32, False, True, (33, 40)),
+    ]
+
+
+def test_rows_beyond_the_signed_tree_are_chunked_too() -> None:
+    """The tree covers 20 rows, 100 are stored, 30 more arrive while checking."""
+    assert [first for first, *_ in plan(LastSeq(99, 129), 20)] == list(range(0, 129, 16))

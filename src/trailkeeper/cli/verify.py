@@ -6,6 +6,7 @@ removed or reordered (the first bad ``seq`` is named), 2 when verification could
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor
 from typing import Annotated
 
 import orjson
@@ -31,6 +32,7 @@ from trailkeeper.errors import TrailkeeperError
 from trailkeeper.integrity import IntegrityError, Verifier, parse_verifier_key
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.verification import VerificationReport, all_tenants, verify_tenant
+from trailkeeper.service.verify_chunks import verification_pool
 from trailkeeper.storage.protocols import Tenant
 
 __all__ = ["verify"]
@@ -41,9 +43,9 @@ SHOWN_JSON = 100
 
 
 def _default_workers() -> int:
-    """Worker processes for leaf recomputation. One core reads rows and one is left to the
-    database and everything else: on two cores, a worker only competes with the reader."""
-    return max(0, min(4, (os.cpu_count() or 1) - 2))
+    """Worker processes that read and check chunks of the log: one per CPU, at most 8
+    (this process only merges what they find)."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 def verify(
@@ -64,8 +66,8 @@ def verify(
         typer.Option(
             "--workers",
             min=0,
-            help="Processes that recompute leaf hashes beside the one reading rows "
-            "(default: CPUs - 2, at most 4; 0 checks in one process)",
+            help="Processes that read and check chunks of the log in parallel "
+            "(default: one per CPU, at most 8; 0 checks in this process)",
             show_default=False,
         ),
     ] = None,
@@ -76,16 +78,23 @@ def verify(
     """Re-check the stored log: every leaf, checkpoint and the tree between them.
 
     Exit 0 only if intact; otherwise names the first bad seq and what is wrong."""
-    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    processes = _default_workers() if workers is None else workers
+    # started before the store is opened: forked workers then share none of its state
+    pool = verification_pool(processes) if processes > 0 else None
     try:
-        verifier = _verifier(service, public_key)
-        processes = _default_workers() if workers is None else workers
-        reports = [
-            _verify_one(service, target, verifier, processes, quiet=json)
-            for target in _targets(service, tenant)
-        ]
+        service = open_service(settings)
+        try:
+            verifier = _verifier(service, public_key)
+            reports = [
+                _verify_one(service, target, verifier, processes, pool, quiet=json)
+                for target in _targets(service, tenant)
+            ]
+        finally:
+            service.close()
     finally:
-        service.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     ok = all(r.ok for r in reports)
     if json:
         typer.echo(
@@ -127,7 +136,13 @@ def _targets(service: Trailkeeper, name: str | None) -> list[Tenant]:
 
 
 def _verify_one(
-    service: Trailkeeper, tenant: Tenant, verifier: Verifier, workers: int, *, quiet: bool
+    service: Trailkeeper,
+    tenant: Tenant,
+    verifier: Verifier,
+    workers: int,
+    pool: Executor | None,
+    *,
+    quiet: bool,
 ) -> VerificationReport:
     store = service.store
     latest = store.checkpoint(tenant.id)
@@ -145,7 +160,7 @@ def _verify_one(
         def advance(done: int) -> None:
             progress.update(task, completed=done, total=max(expected, done) or None)
 
-        return verify_tenant(store, tenant, verifier, advance, workers=workers)
+        return verify_tenant(store, tenant, verifier, advance, workers=workers, pool=pool)
 
 
 def _print(report: VerificationReport) -> None:

@@ -1,6 +1,9 @@
 """``trailkeeper verify``: re-check a tenant's whole stored log (CONTRACT sections 2 and 8).
 
-One pass over ``Store.scan`` in ``seq`` order, with memory O(log n) plus bounded buffers:
+The rows are checked in ``seq`` order, with memory O(log n) plus bounded buffers. The log is
+read in aligned chunks (:mod:`~trailkeeper.service.verify_chunks`), in worker processes
+when there are several: a chunk found clean there is merged at once, any other is read
+again and checked row by row here, so findings are those of one pass over the rows:
 
 * every row's leaf hash is recomputed from its stored fields and compared with its stored
   ``leaf_hash`` and with the leaf recorded in the Merkle tree's tiles when it was integrated;
@@ -63,7 +66,17 @@ from trailkeeper.integrity import (
     verify_consistency,
 )
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH, TileKey, node_from_tiles, tile_key
+from trailkeeper.service.verify_chunks import (
+    CHUNK_HEIGHT,
+    ChunkTask,
+    Leaves,
+    Outcome,
+    Subtree,
+    chunk_outcomes,
+    plan_chunks,
+)
 from trailkeeper.storage.protocols import CheckpointRecord, Store, Tenant, TreeState
+from trailkeeper.storage.rows import RowReader, RowSource, scanned_view
 
 __all__ = [
     "MAX_PROBLEMS",
@@ -583,8 +596,8 @@ class LogVerifier:
         tile = position >> TILE_HEIGHT
         offset = tile - self._tile_first
         if not 0 <= offset < len(self._tile_blobs):
-            self._load_tiles(tile)
-            offset = 0
+            offset = tile % TILE_BATCH  # windows at fixed places, whatever was read before
+            self._load_tiles(tile - offset)
         blob = self._tile_blobs[offset]
         at = (position & (TILE_WIDTH - 1)) * HASH_SIZE
         found = blob[at : at + HASH_SIZE]
@@ -679,12 +692,14 @@ class LogVerifier:
         stack.append(digest)
         self._size += 1
         if self._size == self._next_cp:
-            self._at_checkpoint()
+            self._at_checkpoint(self._root())
         if self._size == self._integrated and self._tree is not None:
             self._check_tree_state(self._tree)
 
-    def _root(self) -> bytes:
-        stack = self._stack
+    def _root(self, more: Sequence[bytes] = ()) -> bytes:
+        """The recomputed tree's root; with ``more``, of the tree that these perfect
+        subtrees (largest first) extend."""
+        stack = [*self._stack, *more]
         if not stack:
             return EMPTY_ROOT
         digest = stack[-1]
@@ -692,7 +707,7 @@ class LogVerifier:
             digest = sha256(b"\x01" + left + digest).digest()
         return digest
 
-    def _at_checkpoint(self) -> None:
+    def _at_checkpoint(self, root: bytes) -> None:
         checkpoint = self._checkpoints[self._cp_index]
         self._cp_index += 1
         self._next_cp = (
@@ -705,7 +720,7 @@ class LogVerifier:
         self._pending = [p for p in self._pending if p.first >= size]
         if self._desynced:
             return
-        if self._root() == checkpoint.root:
+        if root == checkpoint.root:
             self.checkpoints_verified += 1
             self.matched.add(size)
             for item in pending:  # the events are genuine: the stored tree is what changed
@@ -765,6 +780,72 @@ class LogVerifier:
                 )
             )
 
+    # chunks checked elsewhere --------------------------------------------------------
+    def feed_subtree(
+        self, first: int, height: int, root: bytes, covers: Mapping[int, Sequence[bytes]]
+    ) -> bool:
+        """Take the 2**height rows from seq ``first`` at once: rows found clean, inside the
+        integrated tree, whose stored tiles hold exactly their recomputed subtree, of
+        which ``root`` is the root and ``covers`` the nodes up to each checkpoint inside.
+
+        The state afterwards is the one feeding each row would leave. False, with nothing
+        changed, where that cannot be done at once (the rows do not follow on, or a
+        checkpoint inside does not match): the caller then feeds the rows themselves."""
+        end = first + (1 << height)
+        if (
+            self._guess_rest
+            or self._expected != first
+            or self._size != first
+            or first & ((1 << height) - 1)
+            or end > self._integrated
+        ):
+            return False
+        roots = []
+        index, size = self._cp_index, self._next_cp
+        while first < size < end:
+            nodes = covers.get(size)
+            if nodes is None:
+                return False
+            root_at = self._root(nodes)
+            if not self._desynced and root_at != self._checkpoints[index].root:
+                return False  # the one-pass check reports and resyncs: let it
+            roots.append(root_at)
+            index += 1
+            size = self._checkpoints[index].size if index < len(self._checkpoints) else -1
+        for root_at in roots:
+            self._at_checkpoint(root_at)
+        stack = self._stack
+        digest, index, level = root, first >> height, height
+        while index & 1:
+            digest = sha256(b"\x01" + stack.pop() + digest).digest()
+            index >>= 1
+            level += 1
+            if not level % TILE_HEIGHT:
+                self._check_node(level, index, digest)
+        stack.append(digest)
+        self._size = self._expected = end
+        self.rows += end - first
+        if self._size == self._next_cp:
+            self._at_checkpoint(self._root())
+        if self._size == self._integrated and self._tree is not None:
+            self._check_tree_state(self._tree)
+        return True
+
+    def feed_leaves(self, first: int, hashes: bytes) -> bool:
+        """Take rows from seq ``first`` on, found clean (each one's leaf equal to its
+        ``leaf_hash`` and to the leaf the tiles recorded, its pii holding), by their leaf
+        hashes: what checking each row would do. False, with nothing changed, when they
+        do not follow on."""
+        if self._guess_rest or self._expected != first:
+            return False
+        count = len(hashes) // HASH_SIZE
+        feed = self._feed
+        for at in range(0, count * HASH_SIZE, HASH_SIZE):
+            feed(hashes[at : at + HASH_SIZE])
+        self._expected = first + count
+        self.rows += count
+        return True
+
     # end ------------------------------------------------------------------------------
     def finish(self) -> list[Problem]:
         """Close the check: a log shorter than what was integrated or signed lost its tail."""
@@ -796,6 +877,16 @@ class LogVerifier:
     @property
     def log_size(self) -> int:
         return self._expected
+
+    @property
+    def integrated(self) -> int:
+        """The size of the stored tree the rows are compared with."""
+        return self._integrated
+
+    @property
+    def covered(self) -> int:
+        """Rows that must exist: up to the largest checkpoint or integrated tree."""
+        return self._covered
 
 
 def check_checkpoints(
@@ -901,6 +992,90 @@ class _Guarded:
             close()
 
 
+def _verify_scan(
+    scan: Iterator[Row],
+    checker: LogVerifier,
+    progress: ProgressCallback | None,
+    pool: Executor | None,
+    workers: int,
+) -> None:
+    rows = _Guarded(scan)
+    try:
+        checker.run(rows, progress, pool, depth=2 * workers)
+    finally:
+        rows.close()
+    if rows.error is not None:
+        checker.unreadable(rows.error)
+
+
+def _verify_chunks(
+    source: RowSource,
+    tenant_id: int,
+    checker: LogVerifier,
+    trusted: Sequence[TrustedCheckpoint],
+    progress: ProgressCallback | None,
+    pool: Executor | None,
+    workers: int,
+) -> None:
+    """Merge the chunks' outcomes in seq order; a chunk not found clean is read again here
+    and checked row by row."""
+    reader = source.open()
+    try:
+        tasks = plan_chunks(
+            reader,
+            tenant_id,
+            height=CHUNK_HEIGHT,
+            integrated=checker.integrated,
+            covered=checker.covered,
+            checkpoints=[c.size for c in trusted],
+        )
+        outcomes = chunk_outcomes(tasks, reader, source, pool, depth=2 * max(1, workers))
+        try:
+            for task, outcome in outcomes:
+                if not _merged(checker, task, outcome) and not _rows_checked(checker, reader, task):
+                    break
+                if progress is not None:
+                    progress(checker.rows)
+        finally:
+            outcomes.close()
+    finally:
+        reader.close()
+
+
+def _merged(checker: LogVerifier, task: ChunkTask, outcome: Outcome) -> bool:
+    if isinstance(outcome, Subtree):
+        return checker.feed_subtree(task.first, task.height, outcome.root, outcome.covers)
+    if isinstance(outcome, Leaves):
+        return checker.feed_leaves(task.first, outcome.hashes)
+    return False
+
+
+def _rows_checked(checker: LogVerifier, reader: RowReader, task: ChunkTask) -> bool:
+    """Check a chunk's rows one by one; False when one cannot be read (then the rest of
+    the log is not checked, as in one pass)."""
+    first = None if task.open_start else task.first
+    end = None if task.open_end else task.end
+    rows = _Guarded(_views(reader.rows(task.tenant_id, first, end)))
+    try:
+        checker.run(rows)
+    finally:
+        rows.close()
+    if rows.error is not None:
+        checker.unreadable(rows.error)
+        return False
+    return True
+
+
+def _views(rows: Iterator[tuple[Any, ...]]) -> Iterator[Row]:
+    try:
+        for row in rows:
+            yield scanned_view(row)
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+
+
 def verify_tenant(
     store: Store,
     tenant: Tenant,
@@ -908,15 +1083,17 @@ def verify_tenant(
     progress: ProgressCallback | None = None,
     *,
     workers: int = 0,
+    pool: Executor | None = None,
     max_problems: int = MAX_PROBLEMS,
 ) -> VerificationReport:
     """Re-check one tenant's whole stored log: rows, tree and signed checkpoints.
 
-    With ``workers`` > 0 and a large log, leaf and pii recomputation runs in that many worker
-    processes while this one reads rows and checks the tree."""
+    The log is checked in chunks (``verify_chunks``); with ``pool`` (``workers`` processes,
+    see :func:`~trailkeeper.service.verify_chunks.verification_pool`), or with ``workers``
+    > 0 and a large log, in worker processes while this one merges their findings."""
     started = time.perf_counter()
     # what was signed and integrated is read before the rows, so every row it covers is
-    # in the scan's snapshot even while events keep arriving
+    # in the store when the rows are read, even while events keep arriving
     records = store.checkpoints(tenant.id)
     tree = store.tree_state(tenant.id)
     trusted, problems, signed = check_checkpoints(records, verifier, tenant.name)
@@ -926,19 +1103,20 @@ def verify_tenant(
         read_tiles=lambda keys: store.read_tiles(tenant.id, keys),
         max_problems=max_problems,
     )
-    rows = _Guarded(store.scan(tenant.id))
-    pool = None
-    if workers > 0 and max(tree.size, *(c.size for c in trusted), 0) >= PARALLEL_MIN_ROWS:
+    covered = max(tree.size, *(c.size for c in trusted), 0)
+    own_pool = None
+    if pool is None and workers > 0 and covered >= PARALLEL_MIN_ROWS:
         # spawn, not fork: this process may hold database connections and their threads
-        pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        pool = own_pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     try:
-        checker.run(rows, progress, pool, depth=2 * workers)
+        source = getattr(store, "row_source", None)
+        if source is None:  # a store that only scans: one pass
+            _verify_scan(store.scan(tenant.id), checker, progress, pool, workers)
+        else:
+            _verify_chunks(source(), tenant.id, checker, trusted, progress, pool, workers)
     finally:
-        rows.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    if rows.error is not None:
-        checker.unreadable(rows.error)
+        if own_pool is not None:
+            own_pool.shutdown(cancel_futures=True)
     problems.extend(checker.finish())
     problems.extend(_consistency_problems(store, tenant.id, trusted, checker.matched))
     problems.sort(key=_sort_key)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 import orjson
 
 from trailkeeper.events.record import Draft
+from trailkeeper.events.timestamps import format_micros
 
 __all__ = [
     "EVENT_COLUMNS",
     "INSERT_COLUMNS",
+    "RowReader",
+    "RowSource",
     "insert_row",
+    "scanned_view",
     "view_from_row",
 ]
 
@@ -65,6 +69,40 @@ def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
         "pii": pii,
         "leaf_hash": bytes(leaf).hex(),
     }
+
+
+class RowReader(Protocol):
+    """Raw rows (:data:`~trailkeeper.events.leaves.ROW_COLUMNS`, timestamps as integer
+    microseconds) and tile ranges, on a connection of the reader's own: what ``verify``
+    and ``Store.scan`` read."""
+
+    def rows(
+        self, tenant_id: int, first: int | None, end: int | None, limit: int | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows with ``first <= seq < end`` in seq order, duplicates included; a None
+        bound is open (below: negative seqs too; above: anything, numbers or not)."""
+
+    def tiles(self, tenant_id: int, level: int, first: int, end: int) -> dict[int, bytes]:
+        """Stored tiles ``first <= idx < end`` of one tile level, by index."""
+
+    def last_seq(self, tenant_id: int) -> int | None:
+        """The largest seq stored, if any (and if it is an integer)."""
+
+    def close(self) -> None: ...
+
+
+class RowSource(Protocol):
+    """Where a :class:`RowReader` reads: picklable, so that worker processes open their
+    own connections."""
+
+    def open(self) -> RowReader: ...
+
+
+def scanned_view(row: Sequence[Any]) -> tuple[View, bytes | None]:
+    """The view and the decoded ``pii_salt`` of a raw row (``ValueError`` and friends
+    when a column holds what trailkeeper never writes)."""
+    salt = row[-1]
+    return view_from_row(row[:-1], format_micros), None if salt is None else bytes.fromhex(salt)
 
 
 def insert_row(

@@ -28,6 +28,7 @@ from trailkeeper.storage.dictionaries import (
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.postgres.exports import PostgresExports
+from trailkeeper.storage.postgres.rowscan import PostgresRowSource
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     IntegrateStep,
@@ -41,6 +42,7 @@ from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
     insert_row,
+    scanned_view,
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
@@ -344,21 +346,16 @@ class PostgresStore(PostgresExports, SqlReads):
         return [_checkpoint(r) for r in rows]
 
     def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
-        with (
-            self.pool.connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="trailkeeper_scan") as cur,
-        ):
-            cur.itersize = 10_000
-            cur.execute(
-                f"SELECT {_SELECT}, pii_salt FROM events WHERE tenant_id = %s "
-                "ORDER BY seq, received_at",
-                (tenant_id,),
-            )
-            for row in cur:
-                salt = row[-1]
-                view = view_from_row(row[:-1], format_timestamp)
-                yield view, None if salt is None else bytes.fromhex(salt)
+        reader = self.row_source().open()
+        try:
+            for row in reader.rows(tenant_id, None, None):
+                yield scanned_view(row)
+        finally:
+            reader.close()
+
+    def row_source(self) -> PostgresRowSource:
+        """Raw rows and tiles on connections of their own (``verify``'s worker processes)."""
+        return PostgresRowSource(str(self.pool.conninfo))
 
     # tenants and tokens --------------------------------------------------
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:

@@ -35,11 +35,13 @@ from trailkeeper.storage.rows import (
     EVENT_COLUMNS,
     INSERT_COLUMNS,
     insert_row,
+    scanned_view,
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
+from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
@@ -282,20 +284,16 @@ class SQLiteStore(SQLiteExports, SqlReads):
         return [_checkpoint(r) for r in rows]
 
     def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
-        conn = sqlite3.connect(self.conns.path, check_same_thread=False)
+        reader = self.row_source().open()
         try:
-            rows = conn.execute(
-                f"SELECT {_SELECT}, pii_salt FROM events WHERE tenant_id = ? ORDER BY seq, pk",
-                (tenant_id,),
-            )
-            for row in rows:
-                salt = row[-1]
-                yield (
-                    view_from_row(row[:-1], _timestamp),
-                    None if salt is None else bytes.fromhex(salt),
-                )
+            for row in reader.rows(tenant_id, None, None):
+                yield scanned_view(row)
         finally:
-            conn.close()
+            reader.close()
+
+    def row_source(self) -> SQLiteRowSource:
+        """Raw rows and tiles on connections of their own (``verify``'s worker processes)."""
+        return SQLiteRowSource(str(self.conns.path))
 
     # tenants and tokens --------------------------------------------------
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:

@@ -1,0 +1,154 @@
+"""Leaf bytes and pii checks straight from stored rows: ``verify``'s hot loop.
+
+``leaf_bytes(view_from_row(row))`` builds the API view (two datetimes, nested dicts) and then
+picks the leaf's fields out of it again. :func:`encode_rows` builds the same leaf object
+straight from the raw row tuple — timestamps, stored as integer microseconds, formatted from
+a day-prefix cache and a table of the day's seconds — and encodes it with the same
+:func:`~trailkeeper.events.canonical.canonical_json` call, so the bytes are the reference's
+as long as the object and the timestamps are. It answers only for rows whose personal data
+matches their ``pii`` commitment and whose values are of the kinds trailkeeper writes; for
+any other row it answers None, and the caller checks the rows the reference way.
+``tests/property/test_leaves.py`` checks with Hypothesis that every answer equals the
+reference's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from trailkeeper.events.canonical import canonical_json, is_float_free
+from trailkeeper.events.timestamps import format_micros
+
+__all__ = ["ROW_COLUMNS", "encode_rows", "seconds_of_day"]
+
+ROW_COLUMNS = (
+    "id", "seq", "action", "category", "occurred_at", "received_at",
+    "actor_id", "actor_type", "actor_name", "actor_email",
+    "resource_type", "resource_id", "resource_name",
+    "source", "ip", "user_agent", "changes", "run", "metadata", "pii", "leaf_hash",
+    "pii_salt",
+)  # fmt: skip
+"""The layout of a raw row: the event columns, then ``pii_salt``; timestamps are integer
+microseconds since the epoch (what SQLite stores)."""
+
+_DAY = 86_400_000_000
+_SECOND = 1_000_000
+_MAX_DAYS = 4096
+_hms: list[str] = []
+
+
+def seconds_of_day() -> list[str]:
+    """``"HH:MM:SS."`` for each second of a day (built once per process: ~5 MB)."""
+    if not _hms:
+        _hms.extend(
+            f"{h:02d}:{m:02d}:{s:02d}." for h in range(24) for m in range(60) for s in range(60)
+        )
+    return _hms
+
+
+def encode_rows(rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
+    """``L`` (CONTRACT section 8) of each raw row (:data:`ROW_COLUMNS`), or None as soon as
+    one row's personal data does not match its ``pii`` commitment or holds a value the
+    reference path must judge (a missing required field, a value of another type, a part
+    that is not JSON): then the caller checks the rows one by one."""
+    loads, dumps, encode, float_free = orjson.loads, orjson.dumps, canonical_json, is_float_free
+    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    hms = seconds_of_day()
+    days_seen: dict[int, str] = {}
+    last_received: Any = None
+    received_text = ""
+    out: list[bytes] = []
+    try:
+        for (
+            id_, seq, action, category, occurred, received,
+            actor_id, actor_type, name, email,
+            resource_type, resource_id, resource_name,
+            source, ip, agent, changes, run, metadata, pii, _leaf, salt,
+        ) in rows:  # fmt: skip
+            if not (
+                type(seq) is int
+                and type(received) is int
+                and type(id_) is str
+                and type(action) is str
+                and type(category) is str
+                and type(source) is str
+                and type(actor_id) is str
+                and type(actor_type) is str
+                and type(pii) is str
+            ):
+                return None
+            days, rest = divmod(occurred, _DAY)
+            prefix = days_seen.get(days)
+            if prefix is None:
+                if len(days_seen) >= _MAX_DAYS:
+                    days_seen.clear()
+                prefix = days_seen[days] = format_micros(days * _DAY)[:11]
+            second, fraction = divmod(rest, _SECOND)
+            if received != last_received:
+                received_text = format_micros(received)
+                last_received = received
+            leaf: dict[str, Any] = {
+                "action": action,
+                "actor": {"id": actor_id, "type": actor_type},
+                "category": category,
+                "id": id_,
+                "occurred_at": f"{prefix}{hms[second]}{fraction:06d}Z",
+                "pii": pii,
+                "received_at": received_text,
+                "seq": seq,
+                "source": source,
+            }
+            if changes is not None and (changes := loads(changes)) is not None:
+                leaf["changes"] = changes
+            if metadata is not None and (metadata := loads(metadata)) is not None:
+                leaf["metadata"] = metadata
+            if run is not None and (run := loads(run)) is not None:
+                leaf["run"] = run
+            if resource_type is not None:
+                if resource_id is not None and resource_name is not None:
+                    leaf["resource"] = {
+                        "id": resource_id,
+                        "name": resource_name,
+                        "type": resource_type,
+                    }
+                else:
+                    leaf["resource"] = {
+                        k: v
+                        for k, v in (
+                            ("id", resource_id),
+                            ("name", resource_name),
+                            ("type", resource_type),
+                        )
+                        if v is not None
+                    }
+            out.append(encode(leaf, float_free=float_free([changes, run, metadata])))
+            # pii: the commitment to the personal data (keys inserted in JCS order)
+            if salt is None:
+                if name is None and email is None and ip is None and agent is None:
+                    continue  # erased
+                return None
+            if email is not None and ip is not None and name is not None and agent is not None:
+                personal = {"email": email, "ip": ip, "name": name, "user_agent": agent}
+            else:
+                personal = {
+                    k: v
+                    for k, v in (
+                        ("email", email),
+                        ("ip", ip),
+                        ("name", name),
+                        ("user_agent", agent),
+                    )
+                    if v is not None
+                }
+            for text in personal.values():
+                if type(text) is not str:
+                    return None  # the reference encodes other kinds its own way
+            if sha256(fromhex(salt) + dumps(personal)).hexdigest() != pii:
+                return None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # a value trailkeeper never writes: the reference path says what it is
+    return out

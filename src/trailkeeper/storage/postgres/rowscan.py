@@ -1,0 +1,104 @@
+"""Raw event rows and tile ranges for ``verify``, read on a connection of its own.
+
+``verify`` reads the log in chunks of consecutive seqs, in worker processes too: each opens
+its own connection from a :class:`PostgresRowSource` (picklable: just the URL). Rows are
+:data:`~trailkeeper.events.leaves.ROW_COLUMNS` tuples in ``seq`` order, duplicates
+included, read in the binary format with timestamps as integer microseconds since the Unix
+epoch (PostgreSQL's own form, shifted): no datetime is built, and a value out of Python's
+range is still read (and then named unreadable by the check)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+
+from trailkeeper.events.leaves import ROW_COLUMNS
+
+__all__ = ["PostgresRowReader", "PostgresRowSource"]
+
+_SELECT = ", ".join(ROW_COLUMNS)
+_PG_EPOCH_MICROS = 946_684_800_000_000
+"""2000-01-01T00:00:00Z, PostgreSQL's timestamp zero, in microseconds since 1970."""
+_STREAM_ROWS = 4096
+
+
+class _Micros(Loader):
+    """timestamptz, binary: a big-endian int64 of microseconds since 2000-01-01."""
+
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> int:
+        return int.from_bytes(data, "big", signed=True) + _PG_EPOCH_MICROS
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresRowSource:
+    url: str = field(repr=False)  # may hold a password
+
+    def open(self) -> PostgresRowReader:
+        return PostgresRowReader(self.url)
+
+
+class PostgresRowReader:
+    def __init__(self, url: str) -> None:
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._conn.adapters.register_loader("timestamptz", _Micros)
+
+    def rows(
+        self, tenant_id: int, first: int | None, end: int | None, limit: int | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows with ``first <= seq < end`` (a None bound is open), by seq then
+        received_at. An open-ended read streams through a server-side cursor."""
+        where, params = _range(tenant_id, first, end)
+        sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq, received_at"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        if end is None and limit is None:
+            return self._stream(sql, params)
+        # the whole result arrives at once; rows become Python objects as they are read
+        return iter(self._conn.cursor(binary=True).execute(sql, params))
+
+    def _stream(self, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+        with (
+            self._conn.transaction(),
+            self._conn.cursor(name="trailkeeper_rows", binary=True) as cur,
+        ):
+            cur.itersize = _STREAM_ROWS
+            cur.execute(sql, params)
+            yield from cur
+
+    def tiles(self, tenant_id: int, level: int, first: int, end: int) -> dict[int, bytes]:
+        """Stored tiles ``first <= idx < end`` of one tile level, by index."""
+        rows = self._conn.execute(
+            "SELECT idx, hashes FROM tree_tiles "
+            "WHERE tenant_id = %s AND level = %s AND idx >= %s AND idx < %s",
+            (tenant_id, level, first, end),
+        ).fetchall()
+        return {int(idx): bytes(blob) for idx, blob in rows}
+
+    def last_seq(self, tenant_id: int) -> int | None:
+        row = self._conn.execute(
+            "SELECT max(seq) FROM events WHERE tenant_id = %s", (tenant_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _range(tenant_id: int, first: int | None, end: int | None) -> tuple[str, list[Any]]:
+    where, params = ["tenant_id = %s"], [tenant_id]
+    if first is not None:
+        where.append("seq >= %s")
+        params.append(first)
+    if end is not None:
+        where.append("seq < %s")
+        params.append(end)
+    return " AND ".join(where), params
