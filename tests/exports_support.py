@@ -6,11 +6,13 @@ Views are made the way the store makes them (validation, normalization, ``pii`` 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from hypothesis import strategies as st
 
 from support import make_event
 from trailkeeper.events.batch import drafts_from_events
@@ -155,3 +157,55 @@ def written(views: Sequence[View], fmt: str, compression: str) -> bytes:
     out = io.BytesIO()
     write_export(iter(views), fmt, compression, out)  # type: ignore[arg-type]
     return out.getvalue()
+
+
+@st.composite
+def random_event(
+    draw: st.DrawFn,
+    index: int,
+    *,
+    texts: st.SearchStrategy[str],
+    names: st.SearchStrategy[str],
+    values: st.SearchStrategy[Any],
+    moments: st.SearchStrategy[datetime],
+    stamp: Callable[[datetime], str] = datetime.isoformat,
+) -> dict[str, Any]:
+    """A random ingestible event (every optional part may be missing) for the property
+    tests of export files; ``values`` fill the free-form JSON parts."""
+
+    def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.one_of(st.none(), strategy)
+
+    run = st.fixed_dictionaries(
+        {"id": names},
+        optional={"status": texts, "input": values, "duration_ms": st.integers(0, 2**53 - 1)},
+    )
+    event: dict[str, Any] = {
+        "id": f"e-{index}",
+        "action": draw(st.from_regex(r"\A[a-z0-9_]{1,6}(\.[a-z0-9_]{1,6}){0,2}\Z")),
+        "occurred_at": stamp(draw(moments)),
+        "actor": {
+            "id": draw(names),
+            "type": draw(st.sampled_from(["user", "service_account", "system", "agent"])),
+            "name": draw(optional(texts)),
+            "email": draw(optional(texts)),
+        },
+        "category": draw(optional(names)),
+        "source": draw(st.sampled_from(["web", "api", "mcp", "cli", "system", "automation"])),
+        "ip": draw(optional(st.ip_addresses().map(str))),
+        "user_agent": draw(optional(texts)),
+        "resource": draw(
+            optional(st.fixed_dictionaries({"type": names, "id": names, "name": optional(texts)}))
+        ),
+        "changes": draw(
+            optional(
+                st.lists(
+                    st.fixed_dictionaries({"field": names, "old": values, "new": values}),
+                    max_size=2,
+                )
+            )
+        ),
+        "run": draw(optional(run)),
+        "metadata": draw(optional(st.dictionaries(texts, values, max_size=3))),
+    }
+    return {k: v for k, v in event.items() if v is not None}

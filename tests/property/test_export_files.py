@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exports_support import FORMATS, FakeLog, erased, make_views, write_file
+from exports_support import FORMATS, FakeLog, erased, make_views, random_event, write_file
 from trailkeeper.exports.checking import entry_problem, verify_export
 from trailkeeper.exports.reading import BLANKABLE, read_entries
 
@@ -46,52 +46,8 @@ moments = st.datetimes(
 )
 
 
-def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
-@st.composite
-def events(draw: st.DrawFn, index: int) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "id": f"e-{index}",
-        "action": draw(st.from_regex(r"\A[a-z0-9_]{1,6}(\.[a-z0-9_]{1,6}){0,2}\Z")),
-        "occurred_at": draw(moments).isoformat(),
-        "actor": {
-            "id": draw(names),
-            "type": draw(st.sampled_from(["user", "service_account", "system", "agent"])),
-            "name": draw(optional(texts)),
-            "email": draw(optional(texts)),
-        },
-        "category": draw(optional(names)),
-        "source": draw(st.sampled_from(["web", "api", "mcp", "cli", "system", "automation"])),
-        "ip": draw(optional(st.ip_addresses().map(str))),
-        "user_agent": draw(optional(texts)),
-        "resource": draw(
-            optional(st.fixed_dictionaries({"type": names, "id": names, "name": optional(texts)}))
-        ),
-        "changes": draw(
-            optional(
-                st.lists(
-                    st.fixed_dictionaries({"field": names, "old": json_values, "new": json_values}),
-                    max_size=2,
-                )
-            )
-        ),
-        "run": draw(
-            optional(
-                st.fixed_dictionaries(
-                    {"id": names},
-                    optional={
-                        "status": texts,
-                        "input": json_values,
-                        "duration_ms": st.integers(0, SAFE),
-                    },
-                )
-            )
-        ),
-        "metadata": draw(optional(st.dictionaries(texts, json_values, max_size=3))),
-    }
-    return {k: v for k, v in event.items() if v is not None}
+def events(index: int) -> st.SearchStrategy[dict[str, Any]]:
+    return random_event(index, texts=texts, names=names, values=json_values, moments=moments)
 
 
 @st.composite

@@ -4,36 +4,56 @@ The file is written as a stream: events are encoded a bounded batch at a time an
 byte passes once through a SHA-256, so memory stays flat whatever the export's size and the
 summary the manifest needs (size, hash, count, first and last ``seq``) comes for free.
 
-JSONL reuses the download format (:mod:`trailkeeper.formats`) with ``pii_salt`` included;
-CSV (:mod:`.csvfile`) and Parquet (:mod:`.parquet`) are built from Arrow columns. gzip
-output is a single member with no file name and mtime 0, so the same events always give the
-same bytes.
+Export jobs write from raw rows (:func:`write_export_rows`): Arrow columns made straight
+from the rows (:mod:`.rows`), JSON lines assembled by Arrow (:mod:`.jsonlines`), CSV
+(:mod:`.csvfile`) and Parquet (:mod:`.parquet`) from the same columns. :func:`write_export`
+writes API views (plus ``pii_salt``) into the same bytes: JSONL through the download format
+(:mod:`trailkeeper.formats`), CSV and Parquet through Arrow columns of the views. Both give
+the writers batches of :data:`~.columns.BUILD_ROWS` events, so that Parquet pages and row
+groups fall in the same places. gzip output is a single member with no file name and mtime
+0, so the same events always give the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Literal
+from itertools import chain, islice
+from operator import lt
+from typing import Any, Literal, Protocol, TypeVar
 
-from trailkeeper.exports.csvfile import write_csv
-from trailkeeper.exports.parquet import write_parquet
+import pyarrow as pa
+
+from trailkeeper.exports.columns import BUILD_ROWS
+from trailkeeper.exports.csvfile import csv_batch, csv_record_batch, write_csv
+from trailkeeper.exports.jsonlines import jsonl_block
+from trailkeeper.exports.parquet import columns_batch, record_batch, write_parquet
+from trailkeeper.exports.rows import TIMESTAMP, row_columns
+from trailkeeper.exports.stamps import stamp_column
 from trailkeeper.formats import JsonlWriter
+from trailkeeper.storage.exportrows import ExportRow
 
 __all__ = [
     "Compression",
     "FileSummary",
     "Format",
+    "Output",
     "content_type",
     "file_extension",
     "write_export",
+    "write_export_rows",
 ]
 
 Format = Literal["jsonl", "csv", "parquet"]
 Compression = Literal["none", "gzip"]
 View = dict[str, Any]
+_T = TypeVar("_T")
+
+ENCODE_ROWS = 4096
+"""Rows encoded at a time into JSONL or CSV: half as many Arrow calls as with
+:data:`BUILD_ROWS` (twice as many rows cost more memory than they save time)."""
 
 GZIP_LEVEL = 3
 """zlib's fast levels (1-3) compress JSONL about 2.5 times as fast as the default 6 for files
@@ -45,6 +65,14 @@ _CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
 }
+
+
+class Output(Protocol):
+    """Where a file is written (a binary file, or a wrapper of one); it stays open."""
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +102,78 @@ def content_type(fmt: Format, compression: Compression) -> str:
 
 
 def write_export(
-    views: Iterable[View], fmt: Format, compression: Compression, out: BinaryIO
+    views: Iterable[View], fmt: Format, compression: Compression, out: Output
 ) -> FileSummary:
     """Write ``views`` (API views plus ``pii_salt``, in ascending ``seq``) to ``out``.
 
     Raises ValueError for an unknown format, Parquet with gzip, or views out of order; after
     an error ``out`` holds a partial file, to be discarded."""
     _check(fmt, compression)
-    sink = _HashingSink(out)
-    target: _HashingSink | _GzipSink = _GzipSink(sink) if compression == "gzip" else sink
     tally = _Tally()
     events = tally.watch(views)
-    if fmt == "parquet":
-        write_parquet(events, sink)
-    elif fmt == "csv":
-        write_csv(events, target)
+    if fmt == "jsonl":
+        blocks: Iterator[Any] = JsonlWriter().chunks(events, include_salt=True)
     else:
-        for chunk in JsonlWriter().chunks(events, include_salt=True):
-            target.write(chunk)
+        build = csv_batch if fmt == "csv" else record_batch
+        blocks = map(build, _batches(events, BUILD_ROWS))
+    return _write(blocks, fmt, compression, out, tally)
+
+
+def write_export_rows(
+    batches: Iterable[Sequence[ExportRow]], fmt: Format, compression: Compression, out: Output
+) -> FileSummary:
+    """Write raw rows (in ascending ``seq``) to ``out``: the same bytes as
+    :func:`write_export` of their views, several times faster (see :mod:`.rows`)."""
+    _check(fmt, compression)
+    tally = _Tally()
+    size = BUILD_ROWS if fmt == "parquet" else ENCODE_ROWS
+    chunks = _batches(chain.from_iterable(batches), size)
+    columns = (row_columns(tally.rows(c)) for c in chunks)
+    if fmt == "jsonl":
+        blocks: Iterator[Any] = map(jsonl_block, columns)
+    elif fmt == "csv":
+        blocks = (csv_record_batch(_stamped(c)) for c in columns)
+    else:
+        blocks = (columns_batch(_typed(c)) for c in columns)
+    return _write(blocks, fmt, compression, out, tally)
+
+
+def _stamped(columns: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Timestamps as the API's text (CSV)."""
+    for name in ("occurred_at", "received_at"):
+        columns[name] = stamp_column(columns[name])
+    return columns
+
+
+def _typed(columns: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """Timestamps as UTC timestamps (Parquet)."""
+    for name in ("occurred_at", "received_at"):
+        columns[name] = columns[name].view(TIMESTAMP)
+    return columns
+
+
+def _batches(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    """Lists of ``size`` items (the last may be shorter). Parquet's are
+    :data:`BUILD_ROWS` long in both paths, so that pages and row groups fall in the same
+    places; JSONL and CSV bytes do not depend on how rows are grouped."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _write(
+    blocks: Iterator[Any], fmt: Format, compression: Compression, out: Output, tally: _Tally
+) -> FileSummary:
+    """Bytes (JSONL) or record batches (CSV, Parquet) into ``out``, hashed on the way."""
+    sink = _HashingSink(out)
+    target: _HashingSink | _GzipSink = _GzipSink(sink) if compression == "gzip" else sink
+    if fmt == "parquet":
+        write_parquet(blocks, sink)
+    elif fmt == "csv":
+        write_csv(blocks, target)
+    else:
+        for block in blocks:
+            target.write(block)
     target.close()
     return FileSummary(tally.count, sink.size, sink.hexdigest(), tally.first, tally.last)
 
@@ -115,16 +197,23 @@ class _Tally:
 
     def watch(self, views: Iterable[View]) -> Iterator[View]:
         for view in views:
-            seq = view["seq"]
-            if self.last is None:
-                self.first = seq
-            elif seq <= self.last:
-                raise ValueError(
-                    f"export events must come in ascending seq: {seq} after {self.last}"
-                )
-            self.last = seq
-            self.count += 1
+            self._seqs([view["seq"]])
             yield view
+
+    def rows(self, rows: list[ExportRow]) -> list[ExportRow]:
+        self._seqs([row[1] for row in rows])
+        return rows
+
+    def _seqs(self, seqs: list[int]) -> None:
+        checked = seqs if self.last is None else [self.last, *seqs]
+        if not all(map(lt, checked, islice(checked, 1, None))):
+            i = next(i for i in range(1, len(checked)) if checked[i] <= checked[i - 1])
+            seq, previous = checked[i], checked[i - 1]
+            raise ValueError(f"export events must come in ascending seq: {seq} after {previous}")
+        if self.first is None:
+            self.first = seqs[0]
+        self.last = seqs[-1]
+        self.count += len(seqs)
 
 
 class _HashingSink:
@@ -133,7 +222,7 @@ class _HashingSink:
     pyarrow wraps it as a Python file, which needs ``write``, ``tell``, ``flush`` and
     ``closed``; closing it leaves ``out`` open (the caller owns it)."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: Output) -> None:
         self._out = out
         self._hash = hashlib.sha256()
         self.size = 0

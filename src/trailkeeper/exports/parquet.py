@@ -40,8 +40,7 @@ bounded while writing and reading), compressed with zstd. The file's key-value m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from itertools import islice
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import orjson
@@ -49,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trailkeeper.exports.columns import BUILD_ROWS, COLUMNS, view_columns
+from trailkeeper.exports.columns import COLUMNS, view_columns
 
 __all__ = [
     "COMPRESSION",
@@ -57,6 +56,7 @@ __all__ = [
     "SCHEMA",
     "ParquetLayoutError",
     "check_layout",
+    "columns_batch",
     "parquet_views",
     "record_batch",
     "write_parquet",
@@ -89,23 +89,31 @@ class ParquetLayoutError(ValueError):
 
 
 def record_batch(views: Sequence[View]) -> pa.RecordBatch:
-    """One batch of rows for :data:`SCHEMA` (keep it to about :data:`BUILD_ROWS` views)."""
-    columns = view_columns(views)
+    """One batch of rows for :data:`SCHEMA` (keep it to about
+    :data:`~trailkeeper.exports.columns.BUILD_ROWS` views)."""
+    return columns_batch(view_columns(views))
+
+
+def columns_batch(columns: Mapping[str, pa.Array]) -> pa.RecordBatch:
+    """One batch of rows for :data:`SCHEMA` from a batch's
+    :data:`~trailkeeper.exports.columns.COLUMNS` (timestamps as strings or UTC timestamps)."""
     arrays = [columns[f.name].cast(_TS) if f.type == _TS else columns[f.name] for f in SCHEMA]
     return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)
 
 
-def write_parquet(views: Iterator[View], sink: Any) -> None:
-    """Row groups of ``ROW_GROUP_ROWS`` rows, each built from small batches of views.
+def write_parquet(batches: Iterable[pa.RecordBatch], sink: Any) -> None:
+    """Row groups of ``ROW_GROUP_ROWS`` rows made of the batches given (of :data:`SCHEMA`,
+    :data:`~trailkeeper.exports.columns.BUILD_ROWS` rows each but the last: the same batches
+    give the same bytes).
 
     ``sink`` is a writable binary file (pyarrow needs ``write``, ``tell``, ``flush`` and
     ``closed``); it stays open."""
     with pq.ParquetWriter(sink, SCHEMA, compression=COMPRESSION) as writer:
         group: list[pa.RecordBatch] = []
         rows = 0
-        while batch := list(islice(views, BUILD_ROWS)):
-            group.append(record_batch(batch))
-            rows += len(batch)
+        for batch in batches:
+            group.append(batch)
+            rows += batch.num_rows
             if rows >= ROW_GROUP_ROWS:
                 writer.write_table(pa.Table.from_batches(group), row_group_size=rows)
                 group, rows = [], 0

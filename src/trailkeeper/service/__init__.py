@@ -75,4 +75,5 @@ class Trailkeeper:
         return self.store.append(tenant.id, drafts_from_events(list(events)))
 
     def close(self) -> None:
+        self.export_runner.close()  # its reader thread holds a connection of the store
         self.store.close()

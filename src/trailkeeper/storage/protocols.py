@@ -6,13 +6,14 @@ contract test suite runs against both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
+from trailkeeper.storage.exportrows import ExportRow
 
 __all__ = [
     "FACETS",
@@ -206,11 +207,12 @@ class ExportStore(Protocol):
         """Count the request against ``quota_key`` (token, resource, UTC day) and
         store the job, in one transaction; False (nothing stored) over ``quota``."""
 
-    def export_page(
-        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
-    ) -> list[View]:
-        """Like ``page`` in ascending seq order, each view with its ``pii_salt``
-        (hex, or None once erased): what export files carry."""
+    def export_rows(
+        self, tenant_id: int, query: EventQuery, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """The events ``query`` matches, in ascending seq, as raw rows (what export files
+        are written from; see :mod:`trailkeeper.storage.exportrows`), ``batch_rows`` at a
+        time. Close the iterator when stopping early: it may hold a connection."""
 
     def get_export(self, tenant_id: int, export_id: str) -> ExportRecord | None: ...
 

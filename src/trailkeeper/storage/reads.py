@@ -6,11 +6,12 @@ many events a tenant has; the filters, planning and shapes are shared."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from trailkeeper.events.query import EventQuery
+from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, where_clause
 from trailkeeper.storage.planning import Resolved, resolve
@@ -24,6 +25,7 @@ SELECT_EVENT = ", ".join(EVENT_COLUMNS)
 
 
 class SqlReads:
+    backend: Literal["sqlite", "postgresql"]
     dialect: Dialect
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -76,24 +78,25 @@ class SqlReads:
         p = self.dialect.placeholder
         return f"SELECT {columns} FROM events WHERE {where} ORDER BY seq {order} LIMIT {p}"
 
-    def export_page(
-        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
-    ) -> list[View]:
+    def export_rows(
+        self, tenant_id: int, query: EventQuery, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """The events ``query`` matches in ascending seq, as raw rows
+        (:data:`~trailkeeper.storage.exportrows.EXPORT_ROW_COLUMNS`), ``batch_rows`` at a
+        time. The filters are planned once, before the first row is read."""
         query = replace(query, order="asc")
         clause = self._where(tenant_id, query)
         if clause is None:
-            return []
+            return
         where, params = clause
-        if after is not None:
-            where += f" AND seq > {self.dialect.placeholder}"
-            params.append(after)
-        sql = self._page_sql(where, query, f"{SELECT_EVENT}, pii_salt")
-        views = []
-        for row in self._fetch(sql, (*params, limit)):
-            view = view_from_row(row[:-1], self._timestamp)
-            view["pii_salt"] = row[-1]
-            views.append(view)
-        return views
+        yield from self._export_batches(tenant_id, where, params, query, batch_rows)
+
+    def _export_batches(
+        self, tenant_id: int, where: str, params: list[Any], query: EventQuery, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """The rows ``where`` matches in ascending seq: each backend reads them its own
+        way (``sqlite/exports.py``, ``postgres/exports.py``)."""
+        raise NotImplementedError
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
         clause = self._where(tenant_id, query)

@@ -1,4 +1,4 @@
-"""PostgreSQL: export jobs, their quotas, and the webhook queue.
+"""PostgreSQL: export jobs, their quotas, the webhook queue, and the rows exports read.
 
 Any number of ``serve``/``worker`` processes claim work here: ``FOR UPDATE SKIP
 LOCKED`` hands each job (or webhook) to one of them, and a lease that runs out
@@ -6,13 +6,16 @@ hands a dead worker's job to another."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from itertools import islice
+from typing import Any, cast
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from trailkeeper.events.query import EventQuery
+from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.protocols import ExportRecord, NewDelivery, WebhookDelivery
 
 __all__ = ["PostgresExports"]
@@ -21,6 +24,9 @@ EXPORT_COLUMNS = (
     "id, tenant_id, token_id, status, spec, webhook_url, created_at, started_at, "
     "completed_at, attempts, event_count, bytes, sha256, error, object_key, manifest_key"
 )
+WEEK = timedelta(days=7)
+"""Date ranges up to this long are sorted (few rows), longer ones walked in seq order
+(``SHORT_RANGE`` of the store's pages)."""
 _DELIVERY_COLUMNS = "id, tenant_id, url, payload, created_at, attempts"
 
 
@@ -51,6 +57,31 @@ def _lease(seconds: float) -> datetime:
 
 class PostgresExports:
     pool: ConnectionPool
+
+    def _export_batches(
+        self, tenant_id: int, where: str, params: list[Any], query: EventQuery, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """One query streamed in chunks (libpq's chunked rows mode): the server sends
+        the next rows while these are written, where keyset pages would wait for each
+        page's round trip and re-plan it; the file holds one snapshot of the log.
+
+        Over more than a week the rows are walked in seq order (as the API's pages
+        are): before the table is analyzed, the planner would otherwise sort the whole
+        range on disk first, and the export would wait for it, doing nothing."""
+        sql = f"SELECT {export_select('postgresql')} FROM events WHERE {where} ORDER BY seq"
+        short = (
+            query.start is not None and query.end is not None and query.end - query.start <= WEEK
+        )
+        with self.pool.connection() as conn, conn.transaction():
+            if not short:
+                conn.execute("SET LOCAL enable_sort = off")
+            stream = conn.cursor(binary=True).stream(sql.encode(), params, size=batch_rows)
+            rows = cast("Generator[ExportRow]", stream)
+            try:
+                while batch := list(islice(rows, batch_rows)):
+                    yield batch
+            finally:
+                rows.close()  # cancels an abandoned query before the connection goes back
 
     def create_export(
         self, record: ExportRecord, quota_key: tuple[str, str, date], quota: int

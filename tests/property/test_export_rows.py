@@ -1,0 +1,286 @@
+"""Export files written straight from raw rows (what export jobs do) are byte for byte the
+files written from API views (CONTRACT section 5): on both databases, in every format, for
+random events, erased ones too; and the two shortcuts the row path takes are checked on
+their own: stored JSON text embedded as it is equals parsing and dumping it again, text
+columns become the JSON strings orjson writes, and timestamp columns the API's text."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exports_support import FORMATS, erased, make_views, random_event
+from support import BASE_TIME, make_event
+from trailkeeper.events.query import EventQuery
+from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
+from trailkeeper.exports.csvfile import _defused
+from trailkeeper.exports.files import write_export, write_export_rows
+from trailkeeper.exports.jsonlines import json_strings
+from trailkeeper.exports.parquet import ROW_GROUP_ROWS
+from trailkeeper.exports.stamps import stamp_column
+from trailkeeper.formats import defuse
+from trailkeeper.service import Trailkeeper
+from trailkeeper.storage.exportrows import (
+    EXPORT_ROW_COLUMNS,
+    LEAF_HASH,
+    OCCURRED_AT,
+    RECEIVED_AT,
+    SEQ,
+    ExportRow,
+)
+from trailkeeper.storage.rows import view_from_row
+
+View = dict[str, Any]
+SAFE = 2**53 - 1
+characters = st.one_of(  # NUL is refused at ingest
+    st.characters(codec="utf-8", exclude_characters="\x00"),
+    st.sampled_from("=+-@'\t\r\n\x1f\x7f,\"\\; é日\U0001f600\u2028"),
+)
+texts = st.text(characters, max_size=10)
+names = st.text(characters, min_size=1, max_size=10)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    texts,
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+ingestible = st.recursive(  # what ingest takes: floats, and integers a float can hold
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-SAFE, max_value=SAFE),
+        st.floats(allow_nan=False, allow_infinity=False).filter(
+            lambda f: not (f.is_integer() and abs(f) >= 2**63)
+        ),
+        texts,
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
+    ),
+    max_leaves=6,
+)
+moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(2025, 12, 31))
+
+
+def events(index: int) -> st.SearchStrategy[dict[str, Any]]:
+    return random_event(
+        index,
+        texts=texts,
+        names=names,
+        values=ingestible,
+        moments=moments,
+        stamp=lambda m: m.isoformat() + "Z",
+    )
+
+
+def erase_in_database(service: Trailkeeper, tenant_id: int, seqs: Sequence[int]) -> None:
+    """What erasure leaves in a row (CONTRACT section 5): personal data and salt gone."""
+    sql = (
+        "UPDATE events SET actor_name = NULL, actor_email = NULL, ip = NULL, "
+        "user_agent = NULL, pii_salt = NULL WHERE tenant_id = {p} AND seq = {p}"
+    )
+    store: Any = service.store
+    if service.store.backend == "sqlite":
+        with store.conns.write() as conn:
+            conn.executemany(sql.format(p="?"), [(tenant_id, s) for s in seqs])
+    else:
+        with store.pool.connection() as conn, conn.cursor() as cursor:
+            cursor.executemany(sql.format(p="%s"), [(tenant_id, s) for s in seqs])
+
+
+def stored_views(service: Trailkeeper, tenant_id: int) -> list[View]:
+    """The reference: the API views of the tenant's events, each with its ``pii_salt``."""
+    return [
+        {**view, "pii_salt": None if salt is None else salt.hex()}
+        for view, salt in service.store.scan(tenant_id)
+    ]
+
+
+def from_views(views: Sequence[View], fmt: str, compression: str) -> bytes:
+    out = io.BytesIO()
+    write_export(iter(views), fmt, compression, out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+def from_rows(batches: Any, fmt: str, compression: str) -> bytes:
+    out = io.BytesIO()
+    write_export_rows(batches, fmt, compression, out)  # type: ignore[arg-type]
+    return out.getvalue()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_rows_from_the_database_write_the_views_bytes(
+    service: Trailkeeper, data: st.DataObject
+) -> None:
+    count = data.draw(st.integers(0, 7), label="count")
+    batch_rows = data.draw(st.integers(1, 4), label="batch_rows")
+    created = service.tenancy.create_tenant(f"rows-{time.monotonic_ns()}")
+    tenant = service.tenancy.authenticate(f"Bearer {created['admin_token']}").tenant
+    service.ingest_events(tenant, [data.draw(events(i)) for i in range(count)])
+    erase = data.draw(st.lists(st.integers(0, max(count - 1, 0)), max_size=3), label="erase")
+    erase_in_database(service, tenant.id, erase if count else [])
+    views = stored_views(service, tenant.id)
+    batches = list(service.store.export_rows(tenant.id, EventQuery(), batch_rows))
+    assert all(0 < len(batch) <= batch_rows for batch in batches)
+    rows = [row for batch in batches for row in batch]
+    assert [(row[SEQ], row[LEAF_HASH].decode()) for row in rows] == [
+        (v["seq"], v["leaf_hash"]) for v in views
+    ]
+    for fmt, compression in FORMATS:
+        assert from_rows(batches, fmt, compression) == from_views(views, fmt, compression)
+
+
+@pytest.mark.parametrize(
+    ("query", "count"),
+    [
+        (EventQuery(action=("card.created",)), 3),
+        (
+            EventQuery(
+                start=BASE_TIME + timedelta(minutes=2), end=BASE_TIME + timedelta(minutes=6)
+            ),
+            5,
+        ),
+        (EventQuery(actor=("u_1",), start=BASE_TIME + timedelta(minutes=2)), 2),
+        (EventQuery(start=BASE_TIME + timedelta(days=1), end=BASE_TIME + timedelta(days=2)), 0),
+    ],
+)
+def test_filters_select_the_rows_the_api_lists(
+    service: Trailkeeper, query: EventQuery, count: int
+) -> None:
+    created = service.tenancy.create_tenant(f"rows-{time.monotonic_ns()}")
+    tenant = service.tenancy.authenticate(f"Bearer {created['admin_token']}").tenant
+    events = [make_event(i, action="card.moved" if i % 3 else "card.created") for i in range(9)]
+    service.ingest_events(tenant, events)
+    rows = [row for batch in service.store.export_rows(tenant.id, query, 2) for row in batch]
+    listed = service.store.page(tenant.id, query, None, 100)  # newest first
+    assert [row[SEQ] for row in rows] == [view["seq"] for view in reversed(listed)]
+    assert len(rows) == count
+
+
+def as_row(view: View) -> ExportRow:
+    """The raw row a store returns for ``view`` (as it stores the event)."""
+    run = view["run"]
+    resource = view["resource"] or {}
+    actor = view["actor"]
+
+    def text(value: str | None) -> bytes | None:
+        return None if value is None else value.encode()
+
+    def json(value: Any) -> bytes | None:
+        return None if value is None else orjson.dumps(value)
+
+    return (
+        view["id"].encode(), view["seq"], view["action"].encode(), view["category"].encode(),
+        to_micros(parse_rfc3339(view["occurred_at"])),
+        to_micros(parse_rfc3339(view["received_at"])),
+        actor["id"].encode(), actor["type"].encode(), text(actor["name"]), text(actor["email"]),
+        text(resource.get("type")), text(resource.get("id")), text(resource.get("name")),
+        view["source"].encode(), text(view["ip"]), text(view["user_agent"]),
+        json(view["changes"]), json(run), json(view["metadata"]),
+        view["pii"].encode(), view["leaf_hash"].encode(), text(view["pii_salt"]),
+        None if run is None else run["id"].encode(),
+    )  # fmt: skip
+
+
+def stored_view(row: ExportRow) -> View:
+    """The view (plus ``pii_salt``) the store reads from ``row``."""
+    texts = [v.decode() if isinstance(v, bytes) else v for v in row]
+    stored = (*texts[:LEAF_HASH], bytes.fromhex(row[LEAF_HASH].decode()))
+    return {**view_from_row(stored, format_micros), "pii_salt": texts[LEAF_HASH + 1]}
+
+
+@pytest.fixture(scope="module")
+def many() -> list[View]:
+    """More events than a Parquet row group, over a few days, some erased."""
+    made = make_views(
+        [
+            make_event(i, occurred_at=f"2026-11-{10 + i // 7000:02d}T0{i % 10}:00:00.{i:06d}Z")
+            for i in range(ROW_GROUP_ROWS + 2_500)
+        ]
+    )
+    return [erased(v) if v["seq"] % 11 == 0 else v for v in made]
+
+
+@pytest.mark.parametrize(("fmt", "compression"), FORMATS)
+@pytest.mark.parametrize("batch_rows", [5_000, 777])
+def test_many_rows_in_any_batches_write_the_views_bytes(
+    many: list[View], fmt: str, compression: str, batch_rows: int
+) -> None:
+    rows = [as_row(v) for v in many]
+    batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
+    views = [stored_view(row) for row in rows]  # in the store's key order, as exports read
+    assert from_rows(iter(batches), fmt, compression) == from_views(views, fmt, compression)
+
+
+def test_rows_out_of_seq_order_are_refused(many: list[View]) -> None:
+    rows = [as_row(v) for v in many[:10]]
+    with pytest.raises(ValueError, match="ascending seq: 3 after 4"):
+        from_rows(iter([rows[:5], [rows[3], *rows[5:]]]), "jsonl", "none")
+    with pytest.raises(ValueError, match="ascending seq: 2 after 2"):
+        from_rows(iter([[rows[0], rows[1], rows[2], rows[2]]]), "csv", "none")
+
+
+def test_the_row_layout_positions_name_their_columns() -> None:
+    named = {SEQ: "seq", OCCURRED_AT: "occurred_at", RECEIVED_AT: "received_at"}
+    assert {i: EXPORT_ROW_COLUMNS[i] for i in named} == named
+    assert EXPORT_ROW_COLUMNS[LEAF_HASH] == "leaf_hash"
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values)
+def test_stored_json_text_is_what_parsing_and_dumping_it_again_gives(value: Any) -> None:
+    try:
+        text = orjson.dumps(value).decode()  # how the store writes the free-form parts
+    except orjson.JSONEncodeError:
+        return  # not storable (e.g. an integer beyond 64 bits): never in a row
+    again = orjson.dumps({"part": orjson.loads(text)})
+    assert orjson.dumps({"part": orjson.Fragment(text)}) == again
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999),
+        max_size=20,
+    ).map(lambda values: values + values[:3] + sorted(values))
+)
+def test_timestamp_columns_are_format_micros(values: list[int]) -> None:
+    column = stamp_column(pa.array(values, pa.int64()))
+    assert column.to_pylist() == [format_micros(v) for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), texts), max_size=8), st.integers(0, 3))
+def test_json_string_columns_are_what_orjson_dumps(values: list[str | None], skip: int) -> None:
+    column = pa.array(['"x\\', *values], pa.string()).slice(1 + min(skip, len(values)))
+    expected = [orjson.dumps(v).decode() for v in values[min(skip, len(values)) :]]
+    assert json_strings(column).to_pylist() == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), texts), max_size=8))
+def test_csv_columns_are_defused_as_the_download_format_does(values: list[str | None]) -> None:
+    column = pa.array(values, pa.string())
+    assert _defused(column).to_pylist() == [None if v is None else defuse(v) for v in values]
