@@ -163,10 +163,11 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
                     )
                 )  # fmt: skip
         peak = rss.max_rss / MiB
+        phases = ", ".join(f"{k} {v / MiB:,.0f}" for k, v in rss.max_by_phase.items())
         figures.append(
             Figure(
                 backend, "worker RSS, max during exports", peak, "MB", None, "", "",
-                f"≤ {RSS_LIMIT_MB}", peak <= RSS_LIMIT_MB,
+                f"≤ {RSS_LIMIT_MB}", peak <= RSS_LIMIT_MB, note=f"max MB: {phases}",
             )
         )  # fmt: skip
         service.close()

@@ -29,13 +29,13 @@ from trailkeeper.objectstores import (
     InvalidObjectKey,
     LocalObjectStore,
     ObjectStore,
-    S3ObjectStore,
     check_key,
     object_key,
     open_object_store,
 )
 from trailkeeper.objectstores.keys import MAX_SEGMENT
 from trailkeeper.objectstores.links import PURPOSE, LinkSigner
+from trailkeeper.objectstores.s3 import S3ObjectStore
 from trailkeeper.settings import Settings
 
 pytest_plugins = ["moto_s3"]

@@ -9,7 +9,6 @@ from trailkeeper.objectstores.keys import InvalidObjectKey, check_key, file_name
 from trailkeeper.objectstores.links import PURPOSE
 from trailkeeper.objectstores.local import LocalObjectStore
 from trailkeeper.objectstores.media import content_disposition, media_type
-from trailkeeper.objectstores.s3 import S3ObjectStore
 from trailkeeper.settings import Settings
 
 __all__ = [
@@ -17,7 +16,6 @@ __all__ = [
     "InvalidObjectKey",
     "LocalObjectStore",
     "ObjectStore",
-    "S3ObjectStore",
     "check_key",
     "content_disposition",
     "file_name",
@@ -32,6 +30,9 @@ EXPORTS_DIR = "exports"
 def open_object_store(settings: Settings, key: DeploymentKey) -> ObjectStore:
     """S3 when ``object_store`` is ``s3://bucket/prefix``, else ``<data_dir>/exports``."""
     if settings.object_store:
+        # boto3 costs ~25 MB of RSS: only processes that use S3 import it
+        from trailkeeper.objectstores.s3 import S3ObjectStore
+
         return S3ObjectStore.from_url(settings.object_store, ttl=settings.download_url_ttl)
     return LocalObjectStore(
         settings.data_dir / EXPORTS_DIR, key.derive(PURPOSE), settings.download_url_ttl
