@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import threading
 import time
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import rfc8785
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -197,3 +199,19 @@ class ServerProcess:
             self.process.kill()
         if self.process.stderr is not None:
             self.process.stderr.close()
+
+
+def independent_leaf_hash(event: dict[str, Any]) -> str:
+    """CONTRACT section 8, written from the text, with the reference JCS package: the
+    leaf hash of an event as the API returns it."""
+    leaf = {
+        k: v
+        for k, v in event.items()
+        if v is not None and k not in ("ip", "user_agent", "leaf_hash", "actor", "resource")
+    }
+    leaf["actor"] = {
+        k: v for k, v in event["actor"].items() if v is not None and k not in ("name", "email")
+    }
+    if event["resource"] is not None:
+        leaf["resource"] = {k: v for k, v in event["resource"].items() if v is not None}
+    return hashlib.sha256(b"\x00" + rfc8785.dumps(leaf)).hexdigest()

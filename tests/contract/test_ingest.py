@@ -10,7 +10,7 @@ import orjson
 import pytest
 import rfc8785
 
-from support import Api, make_event
+from support import Api, independent_leaf_hash, make_event
 
 
 def test_batch_gets_gapless_seqs_in_request_order(api: Api) -> None:
@@ -51,21 +51,6 @@ def test_normalization_and_defaults(api: Api) -> None:
     assert "pii_salt" not in stored
 
 
-def _independent_leaf_hash(event: dict[str, Any]) -> str:
-    """CONTRACT section 8, written from the text, with the reference JCS package."""
-    leaf = {
-        k: v
-        for k, v in event.items()
-        if v is not None and k not in ("ip", "user_agent", "leaf_hash", "actor", "resource")
-    }
-    leaf["actor"] = {
-        k: v for k, v in event["actor"].items() if v is not None and k not in ("name", "email")
-    }
-    if event["resource"] is not None:
-        leaf["resource"] = {k: v for k, v in event["resource"].items() if v is not None}
-    return hashlib.sha256(b"\x00" + rfc8785.dumps(leaf)).hexdigest()
-
-
 def test_leaf_hash_follows_the_contract(api: Api) -> None:
     run = {"id": "run_1", "flow": "SLA", "step": "send", "status": "failed", "error": "boom"}
     receipts = api.ingest(
@@ -74,7 +59,7 @@ def test_leaf_hash_follows_the_contract(api: Api) -> None:
     )
     for receipt in receipts:
         event = api.get(f"/v1/events/{receipt['id']}").json()
-        assert event["leaf_hash"] == receipt["leaf_hash"] == _independent_leaf_hash(event)
+        assert event["leaf_hash"] == receipt["leaf_hash"] == independent_leaf_hash(event)
 
 
 def test_pii_commitment_uses_the_stored_salt(api: Api, service: Any) -> None:

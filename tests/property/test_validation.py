@@ -20,6 +20,7 @@ import rfc8785
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from support import independent_leaf_hash
 from trailkeeper.errors import InvalidEvent, InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_EVENT_BYTES, drafts_from_body
 from trailkeeper.events.record import Draft
@@ -353,6 +354,26 @@ def test_valid_events_validate_and_normalize(generated: dict[str, Any]) -> None:
     [again] = drafts_from_body(orjson.dumps(resent))
     assert {k: v for k, v in again.view.items() if k != "pii"} == resent
     assert again.content_hash == draft.content_hash
+
+
+@settings(PROPERTY, max_examples=400)
+@given(
+    valid_events(),
+    st.integers(0, SAFE),
+    st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31), timezones=st.just(UTC)),
+)
+def test_leaf_hash_joined_at_sequencing_is_rfc8785(
+    generated: dict[str, Any], seq: int, received: datetime
+) -> None:
+    """The leaf is encoded before the event has a seq, in parts joined around
+    ``received_at`` and ``seq`` (``leaf_parts``): the join is RFC 8785 of the whole."""
+    body = orjson.dumps(generated["event"])
+    assume(len(body) <= MAX_EVENT_BYTES)
+    [draft] = drafts_from_body(body)
+    received_at = format_timestamp(received)
+    expected = independent_leaf_hash({**draft.view, "seq": seq, "received_at": received_at})
+    assert draft.leaf_hash(seq, orjson.dumps(received_at)).hex() == expected
+    assert draft.sequenced(seq, received_at)["leaf_hash"] == expected
 
 
 @settings(PROPERTY, max_examples=30)

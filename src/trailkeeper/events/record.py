@@ -23,9 +23,11 @@ from trailkeeper.events.timestamps import format_timestamp
 __all__ = [
     "PII_FIELDS",
     "Draft",
+    "LeafParts",
     "draft_from_input",
     "leaf_bytes",
     "leaf_hash",
+    "leaf_parts",
     "pii_commitment",
 ]
 
@@ -63,6 +65,39 @@ def leaf_hash(view: View, *, float_free: bool | None = None) -> bytes:
     return hashlib.sha256(b"\x00" + leaf_bytes(view, float_free=float_free)).digest()
 
 
+# Members of L before "received_at", between it and "seq", and after "seq", in JCS order
+# (every top-level key is ASCII, so code point order is UTF-16 order).
+_BEFORE_RECEIVED = ("action", "category", "changes", "id", "metadata", "occurred_at", "pii")
+_BEFORE_SEQ = ("run",)  # and "resource", filtered like the actor
+LeafParts = tuple[bytes, bytes, bytes]
+"""``0x00 || L`` cut where ``received_at`` and ``seq`` go (see :func:`leaf_parts`)."""
+
+
+def leaf_parts(view: View, *, float_free: bool | None = None) -> LeafParts:
+    """``L`` of a view that has no ``seq`` and ``received_at`` yet, in three pieces, so
+    that ``head + JCS(received_at) + middle + JCS(seq) + tail`` is ``0x00 || L``.
+
+    JCS writes an object's members in key order, each the same wherever it sits, so
+    the members that sort before ``received_at``, between it and ``seq`` and after
+    ``seq`` are encoded apart (with :func:`canonical_json`) and joined around them.
+    Done before a batch is sequenced, it leaves only a join and a SHA-256 per event
+    for the write transaction. ``tests/property/test_validation.py`` checks it
+    against RFC 8785 over the whole leaf."""
+    first = {key: view[key] for key in _BEFORE_RECEIVED if view.get(key) is not None}
+    actor = view["actor"]
+    first["actor"] = {
+        k: v for k, v in actor.items() if v is not None and k not in ("name", "email")
+    }
+    second: View = {key: view[key] for key in _BEFORE_SEQ if view.get(key) is not None}
+    resource = view.get("resource")
+    if resource is not None:
+        second["resource"] = {k: v for k, v in resource.items() if v is not None}
+    head = b"\x00" + canonical_json(first, float_free=float_free)[:-1] + b',"received_at":'
+    middle = canonical_json(second, float_free=float_free)[1:-1]
+    source = canonical_json({"source": view["source"]}, float_free=True)
+    return head, b"," + middle + b',"seq":' if middle else b',"seq":', b"," + source[1:]
+
+
 @dataclass(slots=True)
 class Draft:
     """A validated, normalized event waiting for its ``seq``.
@@ -76,10 +111,21 @@ class Draft:
     occurred_at: datetime
     float_free: bool
     """Whether the free-form parts (changes, run, metadata) hold no floats."""
+    leaf: LeafParts
+    """``0x00 || L`` but for ``received_at`` and ``seq`` (:func:`leaf_parts`)."""
 
     @property
     def id(self) -> str:
         return str(self.view["id"])
+
+    def leaf_hash(self, seq: int, received_at: bytes) -> bytes:
+        """The RFC 9162 leaf hash once the log has given the event its place.
+
+        ``received_at`` comes as its JSON string (``orjson.dumps(format_timestamp(…))``):
+        one batch shares it."""
+        head, middle, tail = self.leaf
+        joined = b"".join((head, received_at, middle, str(seq).encode(), tail))
+        return hashlib.sha256(joined).digest()
 
     def sequenced(self, seq: int, received_at: str) -> View:
         """The full view once the log has given the event its place.
@@ -88,7 +134,7 @@ class Draft:
         view = dict(self.view)
         view["seq"] = seq
         view["received_at"] = received_at
-        view["leaf_hash"] = leaf_hash(view, float_free=self.float_free).hex()
+        view["leaf_hash"] = self.leaf_hash(seq, orjson.dumps(received_at)).hex()
         return view
 
 
@@ -143,4 +189,5 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
         content_hash=content_hash,
         occurred_at=event.occurred_at,
         float_free=float_free,
+        leaf=leaf_parts(view, float_free=float_free),
     )

@@ -8,12 +8,21 @@ query planning in ``planning.py``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["action_rows", "actor_rows", "upsert_actions_sql", "upsert_actors_sql"]
+from trailkeeper.events.record import Draft
+
+__all__ = [
+    "DictionaryRows",
+    "action_rows",
+    "actor_rows",
+    "upsert_actions_sql",
+    "upsert_actors_sql",
+]
 
 View = dict[str, Any]
+Rows = list[tuple[Any, ...]]
 
 
 def actor_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
@@ -29,6 +38,25 @@ def actor_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
 def action_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
     counts = Counter(view["action"] for view in views)
     return [(tenant_id, action, n) for action, n in sorted(counts.items())]
+
+
+class DictionaryRows:
+    """The dictionary rows of a batch, counted before its write transaction; again
+    inside it only when some events turn out to be retries and are not stored."""
+
+    def __init__(self, tenant_id: int, drafts: Sequence[Draft]) -> None:
+        self.tenant_id = tenant_id
+        self.drafts = drafts
+        views = [d.view for d in drafts]
+        self.actors = actor_rows(tenant_id, views)
+        self.actions = action_rows(tenant_id, views)
+
+    def of(self, new: Sequence[tuple[int, int, bytes]]) -> tuple[Rows, Rows]:
+        """(actor rows, action rows) of the events stored (``Sequenced.new``)."""
+        if len(new) == len(self.drafts):
+            return self.actors, self.actions
+        views = [self.drafts[index].view for index, _, _ in new]
+        return actor_rows(self.tenant_id, views), action_rows(self.tenant_id, views)
 
 
 def upsert_actors_sql(p: str) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "RowSource",
     "insert_row",
     "scanned_view",
+    "sequenced_rows",
     "view_from_row",
 ]
 
@@ -105,25 +106,22 @@ def scanned_view(row: Sequence[Any]) -> tuple[View, bytes | None]:
     return view_from_row(row[:-1], format_micros), None if salt is None else bytes.fromhex(salt)
 
 
-def insert_row(
-    tenant_id: int,
-    draft: Draft,
-    view: View,
-    occurred_at: Any,
-    received_at: Any,
-) -> tuple[Any, ...]:
-    """The values for ``INSERT_COLUMNS`` of one sequenced event."""
+def insert_row(tenant_id: int, draft: Draft, occurred_at: Any) -> list[Any]:
+    """The values for ``INSERT_COLUMNS`` of one event, made before the write
+    transaction; ``seq``, ``received_at`` and ``leaf_hash`` are None until
+    :func:`sequenced_rows` fills them in."""
+    view = draft.view
     actor = view["actor"]
     resource = view["resource"] or {}
     run = view["run"]
-    return (
+    return [
         tenant_id,
         view["id"],
-        view["seq"],
+        None,
         view["action"],
         view["category"],
         occurred_at,
-        received_at,
+        None,
         actor["id"],
         actor["type"],
         actor["name"],
@@ -138,8 +136,28 @@ def insert_row(
         _dump_or_none(run),
         _dump_or_none(view["metadata"]),
         view["pii"],
-        bytes.fromhex(view["leaf_hash"]),
+        None,
         None if run is None else run["id"],
         draft.pii_salt,
         draft.content_hash,
-    )
+    ]
+
+
+_SEQ = INSERT_COLUMNS.index("seq")
+_RECEIVED_AT = INSERT_COLUMNS.index("received_at")
+_LEAF_HASH = INSERT_COLUMNS.index("leaf_hash")
+
+
+def sequenced_rows(
+    rows: Sequence[list[Any]], new: Sequence[tuple[int, int, bytes]], received_at: Any
+) -> list[list[Any]]:
+    """The rows of the events a batch stores (``Sequenced.new``: index in the batch,
+    seq, leaf hash), completed in place."""
+    out = []
+    for index, seq, leaf in new:
+        row = rows[index]
+        row[_SEQ] = seq
+        row[_RECEIVED_AT] = received_at
+        row[_LEAF_HASH] = leaf
+        out.append(row)
+    return out

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+import orjson
 
 from trailkeeper.errors import Conflict
 from trailkeeper.events.record import Draft
@@ -29,7 +30,8 @@ class Existing:
 @dataclass(slots=True)
 class Sequenced:
     receipts: list[Receipt] = field(default_factory=list)
-    new: list[tuple[Draft, dict[str, Any]]] = field(default_factory=list)
+    new: list[tuple[int, int, bytes]] = field(default_factory=list)
+    """``(index in the batch, seq, leaf hash)`` of each event to store."""
     next_seq: int = 0
 
 
@@ -40,7 +42,7 @@ def sequence_batch(
     received_at: datetime,
 ) -> Sequenced:
     out = Sequenced(next_seq=next_seq)
-    received = format_timestamp(received_at)
+    received = orjson.dumps(format_timestamp(received_at))
     in_batch: dict[str, tuple[bytes, Receipt]] = {}
     for index, draft in enumerate(drafts):
         event_id = draft.id
@@ -54,11 +56,11 @@ def sequence_batch(
             _same_or_conflict(index, event_id, earlier[0], draft.content_hash, earlier[1].seq)
             out.receipts.append(earlier[1])
             continue
-        view = draft.sequenced(out.next_seq, received)
-        receipt = Receipt(event_id, out.next_seq, view["leaf_hash"])
+        leaf = draft.leaf_hash(out.next_seq, received)
+        receipt = Receipt(event_id, out.next_seq, leaf.hex())
         in_batch[event_id] = (draft.content_hash, receipt)
         out.receipts.append(receipt)
-        out.new.append((draft, view))
+        out.new.append((index, out.next_seq, leaf))
         out.next_seq += 1
     return out
 

@@ -20,8 +20,7 @@ from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import (
-    action_rows,
-    actor_rows,
+    DictionaryRows,
     upsert_actions_sql,
     upsert_actors_sql,
 )
@@ -43,6 +42,7 @@ from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     insert_row,
     scanned_view,
+    sequenced_rows,
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
@@ -177,6 +177,10 @@ class PostgresStore(PostgresExports, SqlReads):
     # events --------------------------------------------------------------
     def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
         self._ensure_partitions(datetime.now(UTC))
+        # Made before the tenant row is locked, so that it overlaps with another
+        # batch's transaction.
+        rows = [insert_row(tenant_id, d, d.occurred_at) for d in drafts]
+        dictionaries = DictionaryRows(tenant_id, drafts)
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
                 "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
@@ -187,7 +191,13 @@ class PostgresStore(PostgresExports, SqlReads):
                 drafts, self._existing(conn, tenant_id, drafts), row[0], received_at
             )
             if plan.new:
-                self._copy_rows(conn, tenant_id, plan.new, received_at)
+                with conn.cursor() as cur:
+                    with cur.copy(f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
+                        for values in sequenced_rows(rows, plan.new, received_at):
+                            copy.write_row(values)
+                    actors, actions = dictionaries.of(plan.new)
+                    cur.executemany(upsert_actors_sql("%s"), actors)
+                    cur.executemany(upsert_actions_sql("%s"), actions)
                 conn.execute(
                     "UPDATE tenants SET next_seq = %s WHERE id = %s", (plan.next_seq, tenant_id)
                 )
@@ -204,23 +214,6 @@ class PostgresStore(PostgresExports, SqlReads):
             (tenant_id, ids),
         )
         return {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in rows}
-
-    @staticmethod
-    def _copy_rows(
-        conn: Connection[Any],
-        tenant_id: int,
-        new: Sequence[tuple[Draft, View]],
-        received_at: datetime,
-    ) -> None:
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
-                for draft, view in new:
-                    copy.write_row(
-                        insert_row(tenant_id, draft, view, draft.occurred_at, received_at)
-                    )
-            views = [view for _, view in new]
-            cur.executemany(upsert_actors_sql("%s"), actor_rows(tenant_id, views))
-            cur.executemany(upsert_actions_sql("%s"), action_rows(tenant_id, views))
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:

@@ -15,8 +15,7 @@ from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, from_micros, to_micros
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import (
-    action_rows,
-    actor_rows,
+    DictionaryRows,
     upsert_actions_sql,
     upsert_actors_sql,
 )
@@ -36,6 +35,7 @@ from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     insert_row,
     scanned_view,
+    sequenced_rows,
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
@@ -140,6 +140,10 @@ class SQLiteStore(SQLiteExports, SqlReads):
 
     # events --------------------------------------------------------------
     def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
+        # Everything that does not depend on the log's state is done before the write
+        # lock, so that it overlaps with another batch's transaction.
+        rows = [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts]
+        dictionaries = DictionaryRows(tenant_id, drafts)
         with self.conns.write() as conn:
             row = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
             received_at = datetime.now(UTC)
@@ -147,17 +151,10 @@ class SQLiteStore(SQLiteExports, SqlReads):
                 drafts, self._existing(conn, tenant_id, drafts), row[0], received_at
             )
             if plan.new:
-                micros = to_micros(received_at)
-                conn.executemany(
-                    _INSERT,
-                    [
-                        insert_row(tenant_id, d, v, to_micros(d.occurred_at), micros)
-                        for d, v in plan.new
-                    ],
-                )
-                views = [view for _, view in plan.new]
-                conn.executemany(upsert_actors_sql("?"), actor_rows(tenant_id, views))
-                conn.executemany(upsert_actions_sql("?"), action_rows(tenant_id, views))
+                conn.executemany(_INSERT, sequenced_rows(rows, plan.new, to_micros(received_at)))
+                actors, actions = dictionaries.of(plan.new)
+                conn.executemany(upsert_actors_sql("?"), actors)
+                conn.executemany(upsert_actions_sql("?"), actions)
                 conn.execute(
                     "UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id)
                 )
