@@ -25,6 +25,7 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.settings import Settings
 from trailkeeper.storage import open_store
 from trailkeeper.storage.rows import INSERT_COLUMNS
+from trailkeeper.storage.sqlite.connections import WAL_AUTOCHECKPOINT_PAGES
 
 __all__ = ["Capture", "Raw", "open_raw", "query_for"]
 
@@ -154,6 +155,7 @@ class SQLiteRaw(Raw):
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA cache_size = -65536")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         return conn
 
     def explain(self, statement: Statement) -> str:
