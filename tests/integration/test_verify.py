@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from support import SESSION_SECRET_KEY, make_event
+from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.integrity import generate_signer_key, parse_signer_key, parse_verifier_key
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 from trailkeeper.service import Trailkeeper
@@ -256,6 +257,29 @@ def test_an_unreadable_row_is_named(log: Log) -> None:
     log.update(42, metadata="{not json")
     seq, kind, _ = only(log.verify())
     assert (seq, kind) == (42, "unreadable")
+
+
+@pytest.mark.parametrize(
+    ("first", "end", "limit"), [(0, 64, 65), (96, 128, 33), (300, None, 100), (None, None, None)]
+)
+def test_native_rows_are_the_rows_counted_from_their_epoch(
+    log: Log, first: int | None, end: int | None, limit: int | None
+) -> None:
+    """What the chunk check reads (timestamps in the store's own form) is what the
+    row-by-row check reads, with the timestamps moved by the epoch the reader names."""
+    timestamps = [ROW_COLUMNS.index("occurred_at"), ROW_COLUMNS.index("received_at")]
+    reader = log.service.store.row_source().open()  # type: ignore[attr-defined]
+    try:
+        expected = list(reader.rows(log.tenant.id, first, end, limit))
+        epoch, rows = reader.native_rows(log.tenant.id, first, end, limit)
+        shifted = [
+            tuple(v + epoch if i in timestamps else v for i, v in enumerate(row)) for row in rows
+        ]
+    finally:
+        reader.close()
+    assert expected
+    assert shifted == expected
+    assert epoch % (86_400 * 10**6) == 0
 
 
 def test_checkpoints_signed_by_another_key_fail(log: Log) -> None:

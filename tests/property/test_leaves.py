@@ -164,6 +164,23 @@ def test_every_answer_is_the_references(rows: list[tuple[Any, ...]]) -> None:
     assert_reference_agrees(rows, count=True)
 
 
+PG_EPOCH = 946_684_800_000_000  # 2000-01-01, where PostgreSQL's timestamps count from
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(raw_rows(), min_size=1, max_size=2), st.sampled_from([PG_EPOCH, -PG_EPOCH]))
+def test_timestamps_counted_from_another_epoch_give_the_same_answer(
+    rows: list[tuple[Any, ...]], epoch: int
+) -> None:
+    """A reader may count timestamps from another epoch (a whole number of days)."""
+    at = [ROW_COLUMNS.index("occurred_at"), ROW_COLUMNS.index("received_at")]
+    moved = [
+        tuple(v - epoch if i in at and type(v) is int else v for i, v in enumerate(row))
+        for row in rows
+    ]
+    assert encode_rows(moved, epoch) == encode_rows(rows)
+
+
 @settings(deadline=None, max_examples=300)
 @given(micros, micros)
 def test_timestamps_are_formatted_as_the_reference_does(occurred: Any, received: Any) -> None:

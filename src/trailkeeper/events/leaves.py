@@ -39,6 +39,7 @@ _DAY = 86_400_000_000
 _SECOND = 1_000_000
 _MAX_DAYS = 4096
 _hms: list[str] = []
+_THOUSANDS = [f"{n:03d}" for n in range(1000)]
 
 
 def seconds_of_day() -> list[str]:
@@ -50,13 +51,18 @@ def seconds_of_day() -> list[str]:
     return _hms
 
 
-def encode_rows(rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
+def encode_rows(rows: Sequence[Sequence[Any]], epoch: int = 0) -> list[bytes] | None:
     """``L`` (CONTRACT section 8) of each raw row (:data:`ROW_COLUMNS`), or None as soon as
     one row's personal data does not match its ``pii`` commitment or holds a value the
     reference path must judge (a missing required field, a value of another type, a part
-    that is not JSON): then the caller checks the rows one by one."""
+    that is not JSON): then the caller checks the rows one by one.
+
+    ``epoch``: where the rows' timestamps count from, in microseconds since 1970 (a whole
+    number of days: it only moves the day, whose text is cached)."""
+    if epoch % _DAY:
+        raise ValueError(f"the epoch must be a whole number of days, not {epoch} µs")
     loads, dumps, encode, float_free = orjson.loads, orjson.dumps, canonical_json, is_float_free
-    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    sha256, fromhex, thousands = hashlib.sha256, bytes.fromhex, _THOUSANDS
     hms = seconds_of_day()
     days_seen: dict[int, str] = {}
     last_received: Any = None
@@ -86,17 +92,18 @@ def encode_rows(rows: Sequence[Sequence[Any]]) -> list[bytes] | None:
             if prefix is None:
                 if len(days_seen) >= _MAX_DAYS:
                     days_seen.clear()
-                prefix = days_seen[days] = format_micros(days * _DAY)[:11]
+                prefix = days_seen[days] = format_micros(days * _DAY + epoch)[:11]
             second, fraction = divmod(rest, _SECOND)
+            millis, micros = divmod(fraction, 1000)
             if received != last_received:
-                received_text = format_micros(received)
+                received_text = format_micros(received + epoch)
                 last_received = received
             leaf: dict[str, Any] = {
                 "action": action,
                 "actor": {"id": actor_id, "type": actor_type},
                 "category": category,
                 "id": id_,
-                "occurred_at": f"{prefix}{hms[second]}{fraction:06d}Z",
+                "occurred_at": f"{prefix}{hms[second]}{thousands[millis]}{thousands[micros]}Z",
                 "pii": pii,
                 "received_at": received_text,
                 "seq": seq,

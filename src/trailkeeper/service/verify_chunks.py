@@ -141,7 +141,7 @@ def check_chunk(reader: RowReader, task: ChunkTask) -> Outcome:
     """Read one chunk and say whether it is clean (see the module's docstring)."""
     size = 1 << task.height
     first = task.first
-    rows = reader.rows(
+    epoch, rows = reader.native_rows(
         task.tenant_id,
         None if task.open_start else first,
         None if task.open_end else task.end,
@@ -157,7 +157,7 @@ def check_chunk(reader: RowReader, task: ChunkTask) -> Outcome:
             or set(map(type, seqs)) != {int}  # not 5.0 for 5
         ):
             return Dirty(first)
-        encoded = encode_rows(batch)
+        encoded = encode_rows(batch, epoch)
         if encoded is None:
             return Dirty(first)
         batch_hashes = [sha256(b"\x00" + leaf).digest() for leaf in encoded]

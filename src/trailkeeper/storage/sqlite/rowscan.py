@@ -44,6 +44,12 @@ class SQLiteRowReader:
             params.append(limit)
         return iter(self._conn.execute(sql, params))
 
+    def native_rows(
+        self, tenant_id: int, first: int | None, end: int | None, limit: int | None = None
+    ) -> tuple[int, Iterator[tuple[Any, ...]]]:
+        """:meth:`rows`: SQLite stores microseconds since 1970 already."""
+        return 0, self.rows(tenant_id, first, end, limit)
+
     def tiles(self, tenant_id: int, level: int, first: int, end: int) -> dict[int, bytes]:
         """Stored tiles ``first <= idx < end`` of one tile level, by index."""
         rows = self._conn.execute(
