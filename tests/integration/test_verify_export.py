@@ -25,7 +25,7 @@ import orjson
 import pyarrow.parquet as pq
 import pytest
 
-from exports_support import FORMATS, erased
+from exports_support import FORMATS, erased, varied_events
 from support import make_event
 from trailkeeper.exports.files import file_extension, write_export
 from trailkeeper.exports.manifest import (
@@ -70,13 +70,30 @@ def export_views(service: Trailkeeper, tenant_id: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def exported(service: Trailkeeper, settings: Settings, tmp_path: Path) -> Exported:
+    return export_all(service, settings, tmp_path, [make_event(i) for i in range(EVENTS)])
+
+
+@pytest.fixture
+def awkward(service: Trailkeeper, settings: Settings, tmp_path: Path) -> Exported:
+    """Exports of events with awkward values, and with ``""`` where CSV shows an empty cell
+    (which null is too)."""
+    blank = make_event(6, actor={"id": "u_0", "name": "", "email": ""}, user_agent="")
+    blank["resource"] = {"type": "card", "id": "c-1", "name": ""}
+    return export_all(service, settings, tmp_path, [*varied_events(), blank])
+
+
+def export_all(
+    service: Trailkeeper, settings: Settings, tmp_path: Path, events: list[dict[str, Any]]
+) -> Exported:
+    """``events`` ingested into a new tenant (after its admin token's self-audit event, seq 0),
+    exported in every format with signed manifests; seq 12, if any, is erased."""
     name = f"x-{uuid.uuid4().hex[:10]}"
     service.tenancy.create_tenant(name)
     tenant = service.tenancy.tenant(name)
-    service.ingest_events(tenant, [make_event(i) for i in range(EVENTS)])
+    service.ingest_events(tenant, events)
     checkpoint = service.integrity.sync(tenant.id)
     assert checkpoint is not None
-    assert checkpoint.size == EVENTS + 1
+    assert checkpoint.size == len(events) + 1
     views = export_views(service, tenant.id)
     directory = tmp_path / "exports"
     directory.mkdir()
@@ -341,14 +358,26 @@ def run_standalone(script: Path, file: Path, key: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("compression", ["none", "gzip"])
+@pytest.mark.parametrize(("fmt", "compression"), FORMATS)
 def test_the_standalone_script_checks_an_intact_file(
-    exported: Exported, tmp_path: Path, compression: str
+    exported: Exported, tmp_path: Path, fmt: str, compression: str
 ) -> None:
     script = standalone_script(tmp_path)
-    done = run_standalone(script, exported.file("jsonl", compression), exported.verifier_key)
+    done = run_standalone(script, exported.file(fmt, compression), exported.verifier_key)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"OK: {EVENTS + 1} events intact" in done.stdout
+
+
+@pytest.mark.parametrize(("fmt", "compression"), FORMATS)
+def test_the_standalone_script_reads_awkward_values(
+    awkward: Exported, tmp_path: Path, fmt: str, compression: str
+) -> None:
+    """Formula-like text, quotes, newlines, non-ASCII, nesting, a run, and ``""`` that a CSV
+    reader sees as null: every format's events recompute to their leaf hashes."""
+    script = standalone_script(tmp_path)
+    done = run_standalone(script, awkward.file(fmt, compression), awkward.verifier_key)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"OK: {len(awkward.views)} events intact" in done.stdout
 
 
 def test_the_standalone_script_catches_tampering(exported: Exported, tmp_path: Path) -> None:
@@ -366,22 +395,27 @@ def test_the_standalone_script_catches_tampering(exported: Exported, tmp_path: P
     assert "FAILED: the manifest is not signed by the verifier key" in done.stdout
 
 
-def test_the_standalone_script_names_the_bad_line(exported: Exported, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fmt", "header", "unit"), [("jsonl", 0, "line"), ("csv", 1, "row")])
+def test_the_standalone_script_names_the_bad_line(
+    exported: Exported, tmp_path: Path, fmt: str, header: int, unit: str
+) -> None:
     """With the manifest re-signed over the changed file (as someone holding the key could),
-    the script's own recomputation of ``pii`` and ``leaf_hash`` names the line."""
+    the script's own recomputation of ``pii`` and ``leaf_hash`` names the line (JSONL) or
+    row (CSV, whose first line is the header)."""
     script = standalone_script(tmp_path)
-    path = exported.file("jsonl", "none")
-    for index, old, new, problem in [
+    path = exported.file(fmt, "none")
+    for seq, old, new, problem in [
         (3, b'"User 2"', b'"Mallory"', "pii does not match the personal data"),
         (9, b'"card.moved"', b'"card.deleted"', "leaf_hash does not match its fields"),
     ]:
         lines = lines_of(path)
+        index = seq + header
         lines[index] = replaced(lines[index], old, new)
         path.write_bytes(b"".join(lines))
         resign(exported, path)
         done = run_standalone(script, path, exported.verifier_key)
         assert done.returncode == 1, done.stdout + done.stderr
-        assert f"FAILED: line {index + 1} (seq {index}): {problem}" in done.stdout
+        assert f"FAILED: {unit} {seq + 1} (seq {seq}): {problem}" in done.stdout
         lines[index] = replaced(lines[index], new, old)
         path.write_bytes(b"".join(lines))
         resign(exported, path)
