@@ -32,6 +32,7 @@ from hashlib import sha256
 from itertools import islice
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.util import Finalize
+from operator import itemgetter
 
 from trailkeeper.events.leaves import ROW_COLUMNS, encode_rows
 from trailkeeper.integrity.subtrees import cover, perfect_layers
@@ -148,9 +149,10 @@ def check_chunk(reader: RowReader, task: ChunkTask) -> Outcome:
         size + 1,
     )
     hashes: list[bytes] = []
+    seq_of, leaf_of = itemgetter(_SEQ), itemgetter(_LEAF)
     while batch := list(islice(rows, _BATCH)):  # each batch checked while in the CPU cache
         done = len(hashes)
-        seqs = [row[_SEQ] for row in batch]
+        seqs = list(map(seq_of, batch))
         if (
             done + len(batch) > size
             or seqs != list(range(first + done, first + done + len(batch)))
@@ -161,7 +163,7 @@ def check_chunk(reader: RowReader, task: ChunkTask) -> Outcome:
         if encoded is None:
             return Dirty(first)
         batch_hashes = [sha256(b"\x00" + leaf).digest() for leaf in encoded]
-        if batch_hashes != [row[_LEAF] for row in batch]:
+        if batch_hashes != list(map(leaf_of, batch)):
             return Dirty(first)
         hashes += batch_hashes
     count = len(hashes)

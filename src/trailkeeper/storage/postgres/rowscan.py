@@ -73,7 +73,8 @@ class PostgresRowReader:
             return 0, self.rows(tenant_id, first, end, limit)  # streamed: as rows() reads
         cursor = self._conn.cursor(binary=True)
         cursor.adapters.register_loader("timestamptz", Int8BinaryLoader)  # C: same bytes
-        return _PG_EPOCH_MICROS, iter(cursor.execute(*_query(tenant_id, first, end, limit)))
+        rows = cursor.execute(*_query(tenant_id, first, end, limit)).fetchall()  # made in C
+        return _PG_EPOCH_MICROS, iter(rows)
 
     def _stream(self, sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
         with (
