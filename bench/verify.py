@@ -133,10 +133,17 @@ class Run:
         return float(self.report["events"]) / float(self.report["seconds"])
 
     @property
+    def cpu_per_row(self) -> float:
+        """CPU µs per row the command and its workers used (start-up included): less moved
+        than the rate by what else the machine runs."""
+        return self.cores_verify * self.wall / max(1, int(self.report["events"])) * 1e6
+
+    @property
     def note(self) -> str:
         return (
             f"{self.report['seconds']:.2f} s (whole command {self.wall:.2f} s); cores busy "
-            f"{self.cores_busy:.2f}, of which verify {self.cores_verify:.2f}"
+            f"{self.cores_busy:.2f}, of which verify {self.cores_verify:.2f}; verify CPU "
+            f"{self.cpu_per_row:.1f} µs/row"
         )
 
 
