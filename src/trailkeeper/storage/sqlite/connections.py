@@ -82,14 +82,22 @@ class SQLiteConnections:
     def write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """A write transaction; committed (and, if durable, fsynced) on exit."""
         conn = self.connection(durable=durable)
-        with self.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self.write_lock, self.transaction(conn):
+            yield conn
+
+    @staticmethod
+    @contextmanager
+    def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on an error); the caller holds
+        ``write_lock``."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
             conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # also when COMMIT itself failed (e.g. a deferred check)
+                conn.execute("ROLLBACK")
+            raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,92 @@
+"""Group commit: batches that arrive while another is being written share its successor's
+transaction, and so one fsync and one write of each index page they both touch.
+
+A durable SQLite commit costs an fsync of everything the transaction wrote to the WAL, and
+an ingest batch writes a page per distinct actor, resource, ip… in each index: most of the
+cost of a batch is its commit. Each caller queues its batch, then takes the write lock. The
+first to get it (the leader) writes every queued batch, each inside its own ``SAVEPOINT``,
+so a batch that fails (a conflicting id) is rolled back alone and the others stand; then it
+commits once and hands each caller its own result. A caller whose batch a leader already
+wrote finds it done when it gets the lock, and returns without a transaction of its own.
+
+Nothing is answered before the commit that holds it returns (durable as before); batches
+are applied one after the other in one connection, so each sees the ones before it (gapless
+``seq``, idempotent ids across the group).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from trailkeeper.storage.sqlite.connections import SQLiteConnections
+
+__all__ = ["MAX_GROUP", "GroupCommit"]
+
+MAX_GROUP = 16
+"""At most this many batches in one transaction (bounds a response's wait)."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class _Pending(Generic[T, R]):
+    __slots__ = ("done", "error", "request", "result")
+
+    def __init__(self, request: T) -> None:
+        self.request = request
+        self.done = False
+        self.result: R | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[T, R]):
+    """Runs ``apply(conn, request)`` for each submitted request, several per transaction."""
+
+    def __init__(
+        self, conns: SQLiteConnections, apply: Callable[[sqlite3.Connection, T], R]
+    ) -> None:
+        self.conns = conns
+        self.apply = apply
+        self._queue: list[_Pending[T, R]] = []
+        self._queue_lock = threading.Lock()
+
+    def submit(self, request: T) -> R:
+        """``apply``'s result for ``request`` once it is committed, or its exception."""
+        pending: _Pending[T, R] = _Pending(request)
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self.conns.write_lock:
+            if not pending.done:
+                self._lead(pending)
+        if pending.error is not None:
+            raise pending.error
+        return pending.result  # type: ignore[return-value]  # R, set by _lead
+
+    def _lead(self, own: _Pending[T, R]) -> None:
+        """Write ``own`` batch and up to ``MAX_GROUP - 1`` queued ones, and commit."""
+        with self._queue_lock:
+            self._queue.remove(own)
+            group = [own, *self._queue[: MAX_GROUP - 1]]
+            del self._queue[: MAX_GROUP - 1]
+        conn = self.conns.connection()
+        try:
+            with self.conns.transaction(conn):
+                for pending in group:
+                    conn.execute("SAVEPOINT batch")
+                    try:
+                        pending.result = self.apply(conn, pending.request)
+                    except Exception as exc:
+                        conn.execute("ROLLBACK TO batch")
+                        pending.error = exc
+                    conn.execute("RELEASE batch")
+        except BaseException as exc:  # no batch of the group is stored
+            for pending in group:
+                pending.result = None
+                pending.error = pending.error or exc
+            raise
+        finally:
+            for pending in group:
+                pending.done = True
