@@ -255,3 +255,12 @@ def test_clear_errors_for_missing_files_and_tenants(tmp_path: Path) -> None:
     assert no_tenant.code != 0, no_tenant
     assert "No tenant named 'no-such-tenant'" in no_tenant.text
     assert no_tenant.out == ""
+
+
+def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> None:
+    """A directory where the SQLite file should be: exit 2 and a message, no traceback."""
+    cli = Cli(tmp_path / "data", None, None)
+    (cli.data_dir / "trailkeeper.sqlite3").mkdir(parents=True)
+    done = cli.run("migrate")
+    assert done.code == 2, done
+    assert "error: cannot open the database" in done.text, done

@@ -6,9 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
 
-import psycopg
 import typer
-from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -99,6 +97,19 @@ def open_service(settings: Settings) -> Trailkeeper:
         return Trailkeeper.open(settings)
     except (DeploymentKeyError, SigningKeyError) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
-    except (psycopg.OperationalError, PoolTimeout, sqlite3.OperationalError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _storage_errors(settings)):
+            raise
         console.print(f"[red]error:[/] cannot open the database: {escape(str(exc))}")
     raise typer.Exit(2)
+
+
+def _storage_errors(settings: Settings) -> tuple[type[Exception], ...]:
+    """What opening the database raises when it cannot be reached. psycopg is imported
+    only for PostgreSQL: it costs a SQLite deployment's processes ~10 MB of memory."""
+    if settings.database_url is None:
+        return (sqlite3.OperationalError,)
+    from psycopg import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    return (OperationalError, PoolTimeout)
