@@ -66,6 +66,12 @@ ROW_GROUP_ROWS = 16_384
 """Rows per row group: large enough for good compression, small enough to hold in memory."""
 COMPRESSION = "zstd"
 """Read by every current engine (DuckDB, Spark, Athena, BigQuery, pandas); half snappy's size."""
+_UNIQUE = {"id", "seq", "occurred_at", "received_at", "changes", "run", "metadata", "pii",
+           "leaf_hash", "pii_salt"}  # fmt: skip
+DICTIONARY_COLUMNS = [name for name in COLUMNS if name not in _UNIQUE]
+"""Columns whose values repeat (actions, actors, resources, sources...). The rest are unique
+per event or nearly so: a dictionary there costs memory and time until Parquet gives up on
+it, and makes the file no smaller."""
 LAYOUT_KEY = b"trailkeeper.export"
 LAYOUT_VERSION = b"1"
 
@@ -108,7 +114,9 @@ def write_parquet(batches: Iterable[pa.RecordBatch], sink: Any) -> None:
 
     ``sink`` is a writable binary file (pyarrow needs ``write``, ``tell``, ``flush`` and
     ``closed``); it stays open."""
-    with pq.ParquetWriter(sink, SCHEMA, compression=COMPRESSION) as writer:
+    with pq.ParquetWriter(
+        sink, SCHEMA, compression=COMPRESSION, use_dictionary=DICTIONARY_COLUMNS
+    ) as writer:
         group: list[pa.RecordBatch] = []
         rows = 0
         for batch in batches:
