@@ -27,7 +27,6 @@ __all__ = [
     "draft_from_input",
     "leaf_bytes",
     "leaf_hash",
-    "leaf_parts",
     "pii_commitment",
 ]
 
@@ -41,10 +40,14 @@ _LEAF_TOP = (
 
 def pii_commitment(salt_hex: str, *, name: Any, email: Any, ip: Any, user_agent: Any) -> str:
     """``hex(SHA-256(salt || JCS(P)))`` where P holds the non-null personal data."""
+    return _pii(bytes.fromhex(salt_hex), name, email, ip, user_agent)
+
+
+def _pii(salt: bytes, name: Any, email: Any, ip: Any, user_agent: Any) -> str:
     personal = {"email": email, "ip": ip, "name": name, "user_agent": user_agent}
     present = {k: v for k, v in personal.items() if v is not None}
     encoded = canonical_json(present, float_free=all(type(v) is str for v in present.values()))
-    return hashlib.sha256(bytes.fromhex(salt_hex) + encoded).hexdigest()
+    return hashlib.sha256(salt + encoded).hexdigest()
 
 
 def leaf_bytes(view: View, *, float_free: bool | None = None) -> bytes:
@@ -65,37 +68,25 @@ def leaf_hash(view: View, *, float_free: bool | None = None) -> bytes:
     return hashlib.sha256(b"\x00" + leaf_bytes(view, float_free=float_free)).digest()
 
 
-# Members of L before "received_at", between it and "seq", and after "seq", in JCS order
-# (every top-level key is ASCII, so code point order is UTF-16 order).
-_BEFORE_RECEIVED = ("action", "category", "changes", "id", "metadata", "occurred_at", "pii")
-_BEFORE_SEQ = ("run",)  # and "resource", filtered like the actor
 LeafParts = tuple[bytes, bytes, bytes]
-"""``0x00 || L`` cut where ``received_at`` and ``seq`` go (see :func:`leaf_parts`)."""
+"""``0x00 || L`` cut where ``received_at`` and ``seq`` go (see :func:`_leaf_parts`)."""
 
 
-def leaf_parts(view: View, *, float_free: bool | None = None) -> LeafParts:
-    """``L`` of a view that has no ``seq`` and ``received_at`` yet, in three pieces, so
+def _leaf_parts(first: View, second: View, source: Any, float_free: bool) -> LeafParts:
+    """``L`` of an event that has no ``seq`` and ``received_at`` yet, in three pieces, so
     that ``head + JCS(received_at) + middle + JCS(seq) + tail`` is ``0x00 || L``.
 
-    JCS writes an object's members in key order, each the same wherever it sits, so
-    the members that sort before ``received_at``, between it and ``seq`` and after
-    ``seq`` are encoded apart (with :func:`canonical_json`) and joined around them.
-    Done before a batch is sequenced, it leaves only a join and a SHA-256 per event
-    for the write transaction. ``tests/property/test_validation.py`` checks it
-    against RFC 8785 over the whole leaf."""
-    first = {key: view[key] for key in _BEFORE_RECEIVED if view.get(key) is not None}
-    actor = view["actor"]
-    first["actor"] = {
-        k: v for k, v in actor.items() if v is not None and k not in ("name", "email")
-    }
-    second: View = {key: view[key] for key in _BEFORE_SEQ if view.get(key) is not None}
-    resource = view.get("resource")
-    if resource is not None:
-        second["resource"] = {k: v for k, v in resource.items() if v is not None}
+    JCS writes an object's members in key order, each the same wherever it sits, so the
+    members that sort before ``received_at`` (``first``), between it and ``seq``
+    (``second``) and after ``seq`` (``source``) are encoded apart with
+    :func:`canonical_json` and joined around them. Done before a batch is sequenced, it
+    leaves only a join and a SHA-256 per event for the write transaction.
+    ``tests/property/test_validation.py`` checks the joined bytes against RFC 8785 over
+    the whole leaf."""
     head = b"\x00" + canonical_json(first, float_free=float_free)[:-1] + b',"received_at":'
-    middle = canonical_json(second, float_free=float_free)[1:-1]
-    source = canonical_json({"source": view["source"]}, float_free=True)
-    return head, b"," + middle + b',"seq":' if middle else b',"seq":', b"," + source[1:]
+    middle = canonical_json(second, float_free=float_free)[1:-1] if second else b""
+    tail = canonical_json({"source": source}, float_free=True)[1:]
+    return head, b"," + middle + b',"seq":' if middle else b',"seq":', b"," + tail
 
 
 @dataclass(slots=True)
@@ -112,7 +103,7 @@ class Draft:
     float_free: bool
     """Whether the free-form parts (changes, run, metadata) hold no floats."""
     leaf: LeafParts
-    """``0x00 || L`` but for ``received_at`` and ``seq`` (:func:`leaf_parts`)."""
+    """``0x00 || L`` but for ``received_at`` and ``seq`` (:func:`_leaf_parts`)."""
 
     @property
     def id(self) -> str:
@@ -175,19 +166,34 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
     # Compared only with itself (idempotent retries), so any deterministic encoding
     # will do: orjson with sorted keys is, and is cheaper than JCS.
     content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
-    salt_hex = (salt if salt is not None else os.urandom(16)).hex()
-    view["pii"] = pii_commitment(
-        salt_hex,
-        name=actor.name,
-        email=actor.email,
-        ip=event.ip,
-        user_agent=event.user_agent,
-    )
+    salt = salt if salt is not None else os.urandom(16)
+    pii = view["pii"] = _pii(salt, actor.name, actor.email, event.ip, event.user_agent)
+    # The members of L (CONTRACT section 8: no nulls, no personal data) before
+    # "received_at", and between it and "seq" (all top-level keys are ASCII, so this
+    # is JCS's order too).
+    first: View = {
+        "action": view["action"],
+        "actor": {"id": actor.id, "type": actor.type},
+        "category": view["category"],
+        "id": view["id"],
+        "occurred_at": view["occurred_at"],
+        "pii": pii,
+    }
+    second: View = {}
+    for key, value in (("changes", view["changes"]), ("metadata", event.metadata)):
+        if value is not None:
+            first[key] = value
+    if resource is not None:
+        second["resource"] = {"id": resource.id, "type": resource.type}
+        if resource.name is not None:
+            second["resource"]["name"] = resource.name
+    if view["run"] is not None:
+        second["run"] = view["run"]
     return Draft(
         view=view,
-        pii_salt=salt_hex,
+        pii_salt=salt.hex(),
         content_hash=content_hash,
         occurred_at=event.occurred_at,
         float_free=float_free,
-        leaf=leaf_parts(view, float_free=float_free),
+        leaf=_leaf_parts(first, second, event.source, float_free),
     )

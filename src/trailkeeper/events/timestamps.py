@@ -63,11 +63,8 @@ def parse_date_bound(text: str, *, end: bool) -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC: fixed width, so strings sort."""
-    m = moment.astimezone(UTC)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
-        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
-    )
+    # isoformat (C) writes UTC's offset as "+00:00", and the year with four digits
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def to_micros(moment: datetime) -> int:
