@@ -19,11 +19,7 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.integrity.tiles import extend_tile
-from trailkeeper.storage.dictionaries import (
-    DictionaryRows,
-    upsert_actions_sql,
-    upsert_actors_sql,
-)
+from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.postgres.exports import PostgresExports
@@ -56,6 +52,28 @@ SHORT_RANGE = timedelta(days=7)
 _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
 _TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
+
+
+# The batch's dictionary rows in one statement each, as arrays (executemany costs
+# ~20 µs of Python per row): unnest keeps their order, which is sorted, so that
+# concurrent writers lock rows in the same order.
+_UPSERT_ACTORS = (
+    "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
+    "SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
+    "ON CONFLICT (tenant_id, actor_id, name, email) "
+    "DO UPDATE SET events = actor_texts.events + excluded.events"
+)
+_UPSERT_ACTIONS = (
+    "INSERT INTO action_counts (tenant_id, action, events) "
+    "SELECT %s, * FROM unnest(%s::text[], %s::bigint[]) "
+    "ON CONFLICT (tenant_id, action) "
+    "DO UPDATE SET events = action_counts.events + excluded.events"
+)
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """The columns after the first (the tenant) of ``rows``, each as a list."""
+    return [[row[n] for row in rows] for n in range(1, width + 1)]
 
 
 def _text_search(q: str) -> tuple[str, list[Any]]:
@@ -196,8 +214,8 @@ class PostgresStore(PostgresExports, SqlReads):
                         for values in sequenced_rows(rows, plan.new, received_at):
                             copy.write_row(values)
                     actors, actions = dictionaries.of(plan.new)
-                    cur.executemany(upsert_actors_sql("%s"), actors)
-                    cur.executemany(upsert_actions_sql("%s"), actions)
+                    cur.execute(_UPSERT_ACTORS, (tenant_id, *_columns(actors, 4)))
+                    cur.execute(_UPSERT_ACTIONS, (tenant_id, *_columns(actions, 2)))
                 conn.execute(
                     "UPDATE tenants SET next_seq = %s WHERE id = %s", (plan.next_seq, tenant_id)
                 )
