@@ -178,7 +178,11 @@ def verify(settings: Settings, *extra: str) -> Run:
 
 
 def alter_middle_row(settings: Settings, tenant_id: int, seq: int) -> None:
-    sql = "UPDATE events SET source = 'api' WHERE tenant_id = {p} AND seq = {p}"
+    """Change the row's ``source`` (to ``api``, or to ``web`` where it is ``api`` already)."""
+    sql = (
+        "UPDATE events SET source = CASE WHEN source = 'api' THEN 'web' ELSE 'api' END "
+        "WHERE tenant_id = {p} AND seq = {p}"
+    )
     if settings.database_url is None:
         conn = sqlite3.connect(settings.sqlite_path, isolation_level=None)
         conn.execute(sql.format(p="?"), (tenant_id, seq))
