@@ -59,21 +59,17 @@ class DictionaryRows:
         return actor_rows(self.tenant_id, views), action_rows(self.tenant_id, views)
 
 
-def upsert_actors_sql(p: str, rows: int = 1) -> str:
-    """Add ``rows`` rows of ``actor_rows`` to their counts (``p``: the placeholder)."""
-    values = ", ".join([f"({p}, {p}, {p}, {p}, {p})"] * rows)
+def upsert_actors_sql(p: str) -> str:
     return (
-        f"INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) VALUES {values} "
-        "ON CONFLICT (tenant_id, actor_id, name, email) "
+        "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (tenant_id, actor_id, name, email) "
         "DO UPDATE SET events = actor_texts.events + excluded.events"
     )
 
 
-def upsert_actions_sql(p: str, rows: int = 1) -> str:
-    """Add ``rows`` rows of ``action_rows`` to their counts (``p``: the placeholder)."""
-    values = ", ".join([f"({p}, {p}, {p})"] * rows)
+def upsert_actions_sql(p: str) -> str:
     return (
-        f"INSERT INTO action_counts (tenant_id, action, events) VALUES {values} "
+        f"INSERT INTO action_counts (tenant_id, action, events) VALUES ({p}, {p}, {p}) "
         "ON CONFLICT (tenant_id, action) "
         "DO UPDATE SET events = action_counts.events + excluded.events"
     )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +50,11 @@ __all__ = ["SQLiteStore"]
 
 View = dict[str, Any]
 _SELECT = ", ".join(EVENT_COLUMNS)
+_INSERT = (
+    f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
 _ID_CHUNK = 500
-_MAX_ROWS_PER_STATEMENT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,41 +85,6 @@ def _unindexed(column: str) -> str:
 
 
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
-
-
-def _insert_events_sql(rows: int) -> str:
-    marks = f"({', '.join('?' * len(INSERT_COLUMNS))})"
-    return f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) VALUES " + ", ".join([marks] * rows)
-
-
-_INSERTS: dict[str, Callable[[int], str]] = {
-    "events": _insert_events_sql,
-    "actor_texts": partial(upsert_actors_sql, "?"),
-    "action_counts": partial(upsert_actions_sql, "?"),
-}
-
-
-@lru_cache(maxsize=64)
-def _insert_sql(table: str, rows: int) -> str:
-    """The statement that inserts (or counts, for the dictionaries) ``rows`` rows."""
-    return _INSERTS[table](rows)
-
-
-def _insert_many(conn: sqlite3.Connection, table: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ``rows`` a few statements at a time rather than one by one.
-
-    ``executemany`` steps each row on its own, and Python's sqlite3 releases the GIL
-    around every step: a thread inserting 1,000 rows waits 1,000 times to get the GIL
-    back from the thread validating the next batch (up to the 5 ms switch interval
-    each). Multi-row statements, in power-of-two sizes so that few distinct statements
-    are compiled and cached, insert the batch in a handful of steps, without the GIL."""
-    start = 0
-    while start < len(rows):
-        size = 1 << ((len(rows) - start).bit_length() - 1)
-        size = min(size, _MAX_ROWS_PER_STATEMENT)
-        chunk = rows[start : start + size]
-        conn.execute(_insert_sql(table, size), [value for row in chunk for value in row])
-        start += size
 
 
 class SQLiteStore(SQLiteExports, SqlReads):
@@ -200,11 +167,10 @@ class SQLiteStore(SQLiteExports, SqlReads):
         received_at = datetime.now(UTC)
         plan = sequence_batch(drafts, self._existing(conn, tenant_id, drafts), row[0], received_at)
         if plan.new:
-            rows = sequenced_rows(batch.rows, plan.new, to_micros(received_at))
-            _insert_many(conn, "events", rows)
+            conn.executemany(_INSERT, sequenced_rows(batch.rows, plan.new, to_micros(received_at)))
             actors, actions = batch.dictionaries.of(plan.new)
-            _insert_many(conn, "actor_texts", actors)
-            _insert_many(conn, "action_counts", actions)
+            conn.executemany(upsert_actors_sql("?"), actors)
+            conn.executemany(upsert_actions_sql("?"), actions)
             conn.execute("UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id))
         return plan.receipts
 
