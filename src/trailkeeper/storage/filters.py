@@ -22,6 +22,11 @@ class Dialect:
     timestamp: Callable[[datetime], Any]
     unindexed: Callable[[str], str]
     """How to write a column so the planner will not drive the query by its index."""
+    row_lists: bool = False
+    """Whether a row-value IN takes a plain list, ``(a, b) IN ((1, 2), (3, 4))``. On
+    PostgreSQL that is a filter, where ``IN (VALUES ...)`` becomes a join that the planner
+    may drive from the list, reading every event of the actors before sorting them; SQLite
+    takes only a subquery there."""
 
 
 def where_clause(
@@ -50,8 +55,10 @@ def where_clause(
     if resolved.texts is not None:
         parts.append(any_of(column("actor_id"), tuple(sorted({t[0] for t in resolved.texts}))))
         triples = ", ".join(f"({p}, {p}, {p})" for _ in resolved.texts)
+        listed = triples if dialect.row_lists else f"VALUES {triples}"
+        actor = column("actor_id")
         parts.append(
-            f"(actor_id, coalesce(actor_name, ''), coalesce(actor_email, '')) IN (VALUES {triples})"
+            f"({actor}, coalesce(actor_name, ''), coalesce(actor_email, '')) IN ({listed})"
         )
         params.extend(value for triple in resolved.texts for value in triple)
     if resolved.actions is not None:

@@ -48,6 +48,14 @@ class SqlReads:
 
     def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
         """The WHERE clause for ``query``, or None when it can match nothing."""
+        planned = self._plan(tenant_id, query)
+        return None if planned is None else planned[1:]
+
+    def _plan(
+        self, tenant_id: int, query: EventQuery, page: bool = False
+    ) -> tuple[Resolved, str, list[Any]] | None:
+        """The query resolved against the dictionaries and its WHERE clause (for one
+        page of it when ``page``), or None when it can match nothing."""
         resolved = Resolved()
         if query.actor or query.q or query.action:
             resolved = resolve(
@@ -60,18 +68,32 @@ class SqlReads:
             )
             if resolved.empty:
                 return None
-        return where_clause(tenant_id, query, self.dialect, resolved)
+        if page:
+            resolved = self._page_resolved(resolved, query)
+        return resolved, *where_clause(tenant_id, query, self.dialect, resolved)
+
+    def _page_resolved(self, resolved: Resolved, query: EventQuery) -> Resolved:
+        """How a page's filters are written (a backend may plan pages its own way)."""
+        return resolved
 
     def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
-        clause = self._where(tenant_id, query)
-        if clause is None:
+        planned = self._plan(tenant_id, query, page=True)
+        if planned is None:
             return []
-        where, params = clause
+        resolved, where, params = planned
         p = self.dialect.placeholder
         if after is not None:
             where += f" AND seq > {p}" if query.order == "asc" else f" AND seq < {p}"
             params.append(after)
-        return self._views(self._fetch(self._page_sql(where, query), (*params, limit)))
+        sql, params = self._page_query(where, params, query, resolved, limit)
+        return self._views(self._fetch(sql, params))
+
+    def _page_query(
+        self, where: str, params: list[Any], query: EventQuery, resolved: Resolved, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The SQL of one page and its parameters (a backend may plan some pages its own
+        way)."""
+        return self._page_sql(where, query), [*params, limit]
 
     def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
         order = query.order

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
+from trailkeeper.storage.planning import Resolved
 from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
 from trailkeeper.storage.protocols import (
@@ -82,6 +84,38 @@ def _text_search(q: str) -> tuple[str, list[Any]]:
     return "(name ILIKE %s OR email ILIKE %s)", [pattern, pattern]
 
 
+def _configure(conn: Connection) -> None:
+    """Every pooled connection: no JIT compilation. trailkeeper's queries read a page, a
+    proof's tiles or a stream of rows; a page merged from many actors' index scans can be
+    estimated costly enough to JIT, which then takes longer than the query (25 ms of a
+    65 ms page, measured at 1M events)."""
+    conn.execute("SET jit = off")
+    conn.commit()
+
+
+LATERAL_ACTORS = 64
+"""Pages of up to this many actors are merged from per-actor index scans."""
+
+
+def _lateral_actors(resolved: Resolved) -> tuple[str, ...] | None:
+    """The actors a page can be merged from (every match is one of theirs), or None when
+    there are too many of them. However common the actors are, the merge reads at most
+    actors x limit rows, each actor's in seq order from its index (for a single actor too:
+    planned as usual, a common one would be found by a scan of the log and a sort)."""
+    candidates = [
+        ids
+        for ids in (
+            resolved.actor_ids,
+            None if resolved.texts is None else tuple(sorted({t[0] for t in resolved.texts})),
+        )
+        if ids is not None
+    ]
+    if not candidates:
+        return None
+    actors = min(candidates, key=len)
+    return actors if len(actors) <= LATERAL_ACTORS else None
+
+
 def _unindexed(column: str) -> str:
     # An expression no index matches: for filters that match much of the log, walk
     # the (tenant, seq) key in order and stop after a page, instead of sorting
@@ -93,7 +127,7 @@ def _identity(moment: datetime) -> datetime:
     return moment
 
 
-DIALECT = Dialect(placeholder="%s", timestamp=_identity, unindexed=_unindexed)
+DIALECT = Dialect(placeholder="%s", timestamp=_identity, unindexed=_unindexed, row_lists=True)
 
 
 def _month_start(moment: datetime) -> datetime:
@@ -117,21 +151,58 @@ class PostgresStore(PostgresExports, SqlReads):
     def _text_search(self, q: str) -> tuple[str, list[Any]]:
         return _text_search(q)
 
-    def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
-        """For a date range of a week or less, sort the range's rows (found through the
-        (occurred_at, seq) index) instead of walking the whole log newest-first."""
-        short = (
+    @staticmethod
+    def _short(query: EventQuery) -> bool:
+        return (
             query.start is not None
             and query.end is not None
             and query.end - query.start <= SHORT_RANGE
         )
-        if not short:
+
+    def _page_sql(self, where: str, query: EventQuery, columns: str = SELECT_EVENT) -> str:
+        """For a date range of a week or less, sort the range's rows (found through the
+        (occurred_at, seq) index) instead of walking the whole log newest-first."""
+        if not self._short(query):
             return super()._page_sql(where, query, columns)
         return f"SELECT {columns} FROM events WHERE {where} ORDER BY seq + 0 {query.order} LIMIT %s"
 
+    def _page_resolved(self, resolved: Resolved, query: EventQuery) -> Resolved:
+        """A page merged from per-actor scans (:meth:`_page_query`) writes every other
+        filter so that no index takes it: each scan must be driven by ``actor_id = a.actor``
+        alone to read in seq order (the actor list as an index condition beside it makes
+        the planner read and sort all of the actor's events)."""
+        if _lateral_actors(resolved) is None or self._short(query):
+            return resolved
+        return replace(resolved, common=True)
+
+    def _page_query(
+        self, where: str, params: list[Any], query: EventQuery, resolved: Resolved, limit: int
+    ) -> tuple[str, list[Any]]:
+        """A page of a few actors' events (``q``, or several ``actor`` values) as a merge of
+        each actor's newest (or oldest) ``limit`` events, each read in seq order from the
+        ``(tenant, actor_id, seq)`` index: at most actors x limit rows, where one scan of
+        all of their events (the planner's choice) reads and sorts every match."""
+        actors = _lateral_actors(resolved)
+        if actors is None or self._short(query):
+            return super()._page_query(where, params, query, resolved, limit)
+        order = query.order
+        sql = (
+            "SELECT e.* FROM unnest(%s::text[]) AS a(actor) "
+            f"CROSS JOIN LATERAL (SELECT {SELECT_EVENT} FROM events "
+            f"WHERE {where} AND actor_id = a.actor ORDER BY seq {order} LIMIT %s) AS e "
+            f"ORDER BY seq {order} LIMIT %s"
+        )
+        return sql, [list(actors), *params, limit, limit]
+
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=True, name="trailkeeper", timeout=timeout
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=True,
+            name="trailkeeper",
+            timeout=timeout,
+            configure=_configure,
         )
         self._partitions: set[datetime] = set()
         self._partition_lock = threading.Lock()
