@@ -309,7 +309,7 @@ def test_a_few_rare_actors_page_in_seq_order(api: Api, params: dict[str, Any]) -
     across pages, in both orders."""
     a = {"id": "u_rare_a", "name": "Rare One A"}
     b = {"id": "u_rare_b", "name": "Rare One B"}
-    rare = {i: a for i in (37, 151, 260, 399, 500, 640)} | {i: b for i in (150, 261, 262, 700)}
+    rare = dict.fromkeys((37, 151, 260, 399, 500, 640), a) | dict.fromkeys((150, 261, 262, 700), b)
     common = {"id": "u_common", "name": "Common Person"}
     api.ingest(*(make_event(i, actor=rare.get(i, common)) for i in range(800)))
     matches = sorted(i + 1 for i in rare)  # seq 0 is the admin token's self-audit event
