@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import orjson
-import pyarrow as pa
 
-from trailkeeper.exports.parquet import ParquetLayoutError, parquet_views
 from trailkeeper.formats import CSV_HEADER
 
 __all__ = ["BLANKABLE", "Entry", "ExportFormatError", "read_entries", "read_views"]
@@ -235,6 +233,12 @@ def _csv_view(row: dict[str, str | None], seq: int) -> View:
 
 
 def _parquet(raw: BinaryIO, progress: Progress | None) -> Iterator[Entry]:
+    # pyarrow (~80 MB of RSS) only for Parquet files: the CLI and a server import this
+    # module at start.
+    import pyarrow as pa
+
+    from trailkeeper.exports.parquet import ParquetLayoutError, parquet_views
+
     size = raw.seek(0, io.SEEK_END)
     raw.seek(0)
 

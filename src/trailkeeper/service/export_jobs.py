@@ -20,13 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import pyarrow as pa
 import uuid_utils
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_timestamp
-from trailkeeper.exports.columns import BUILD_ROWS
-from trailkeeper.exports.files import content_type, file_extension, write_export_rows
 from trailkeeper.exports.manifest import build_manifest, encode_manifest, sign_manifest
 from trailkeeper.exports.request import ExportSpec
 from trailkeeper.integrity import Signer
@@ -43,7 +40,6 @@ __all__ = ["ExportRunner"]
 
 log = logging.getLogger("trailkeeper.exports")
 
-CHUNK = BUILD_ROWS  # what the writers take at a time: no re-chunking
 LEASE_SECONDS = 60.0
 RENEW_EVERY = 15.0
 MAX_ATTEMPTS = 3
@@ -83,9 +79,6 @@ class ExportRunner:
         # reads the next rows while these are written (one thread: one SQLite connection)
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="trailkeeper-export-read")
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="trailkeeper-export-sync")
-        # Arrow's default pool (mimalloc) keeps ~25 MB of freed batches resident for good;
-        # malloc's gives it back. Process-wide: exports are what uses Arrow in a worker.
-        pa.set_memory_pool(pa.system_memory_pool())
 
     @property
     def base_url(self) -> str:
@@ -130,6 +123,15 @@ class ExportRunner:
 
     # one job ---------------------------------------------------------------
     def _produce(self, job: ExportRecord) -> ExportRecord:
+        # The file writers need pyarrow, ~80 MB of RSS: a server loads it with its first
+        # export, not at start.
+        import pyarrow as pa
+
+        from trailkeeper.exports.files import content_type, file_extension, write_export_rows
+
+        # Arrow's default pool (mimalloc) keeps ~25 MB of freed batches resident for good;
+        # malloc's gives it back. Process-wide: exports are what uses Arrow in a server.
+        pa.set_memory_pool(pa.system_memory_pool())
         spec = ExportSpec.from_json(job.spec)
         tenant = self._store.tenant_by_id(job.tenant_id)
         if tenant is None:
@@ -194,7 +196,9 @@ class ExportRunner:
     ) -> Iterator[list[ExportRow]]:
         """The job's rows, a batch at a time (memory stays flat), renewing the lease."""
         renewed = time.monotonic()
-        batches = self._store.export_rows(job.tenant_id, query, CHUNK)
+        from trailkeeper.exports.columns import BUILD_ROWS  # pyarrow: see _produce
+
+        batches = self._store.export_rows(job.tenant_id, query, BUILD_ROWS)
         with closing(prefetched(batches, self._reader)) as read:
             for rows in read:
                 if edges.first is None:
