@@ -159,6 +159,32 @@ def written(views: Sequence[View], fmt: str, compression: str) -> bytes:
     return out.getvalue()
 
 
+SAFE = 2**53 - 1
+characters = st.one_of(  # NUL is refused at ingest
+    st.characters(codec="utf-8", exclude_characters="\x00"),
+    st.sampled_from("=+-@'\t\r\n\x1f\x7f,\"\\; é日\U0001f600\u2028"),
+)
+"""Any text ingest takes, with formula starts, quotes, separators and escapes favoured."""
+texts = st.text(characters, max_size=10)
+names = st.text(characters, min_size=1, max_size=10)
+ingestible = st.recursive(  # what ingest takes: floats, and integers a float can hold
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-SAFE, max_value=SAFE),
+        st.floats(allow_nan=False, allow_infinity=False).filter(
+            lambda f: not (f.is_integer() and abs(f) >= 2**63)
+        ),
+        texts,
+    ),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""JSON values ingest accepts in the free-form parts."""
+
+
 @st.composite
 def random_event(
     draw: st.DrawFn,

@@ -14,40 +14,27 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exports_support import FORMATS, FakeLog, erased, make_views, random_event, write_file
+from exports_support import (
+    FORMATS,
+    FakeLog,
+    erased,
+    ingestible,
+    make_views,
+    names,
+    random_event,
+    texts,
+    write_file,
+)
 from trailkeeper.exports.checking import entry_problem, verify_export
 from trailkeeper.exports.reading import BLANKABLE, read_entries
 
-SAFE = 2**53 - 1
-characters = st.one_of(  # NUL is refused at ingest
-    st.characters(codec="utf-8", exclude_characters="\x00"),
-    st.sampled_from("=+-@'\t\r\n,\"; é日\U0001f600"),
-)
-texts = st.text(characters, max_size=12)
-names = st.text(characters, min_size=1, max_size=12)
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-SAFE, max_value=SAFE),
-    st.floats(allow_nan=False, allow_infinity=False).filter(
-        lambda f: not (f.is_integer() and abs(f) >= 2**63)
-    ),
-    texts,
-)
-json_values = st.recursive(
-    scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
-    ),
-    max_leaves=8,
-)
 moments = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2026, 11, 1), timezones=st.just(UTC)
 )
 
 
 def events(index: int) -> st.SearchStrategy[dict[str, Any]]:
-    return random_event(index, texts=texts, names=names, values=json_values, moments=moments)
+    return random_event(index, texts=texts, names=names, values=ingestible, moments=moments)
 
 
 @st.composite

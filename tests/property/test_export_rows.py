@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exports_support import FORMATS, erased, make_views, random_event
+from exports_support import FORMATS, erased, ingestible, make_views, names, random_event, texts
 from support import BASE_TIME, make_event
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
@@ -40,14 +40,7 @@ from trailkeeper.storage.exportrows import (
 from trailkeeper.storage.rows import view_from_row
 
 View = dict[str, Any]
-SAFE = 2**53 - 1
-characters = st.one_of(  # NUL is refused at ingest
-    st.characters(codec="utf-8", exclude_characters="\x00"),
-    st.sampled_from("=+-@'\t\r\n\x1f\x7f,\"\\; é日\U0001f600\u2028"),
-)
-texts = st.text(characters, max_size=10)
-names = st.text(characters, min_size=1, max_size=10)
-scalars = st.one_of(
+scalars = st.one_of(  # any JSON orjson writes: wider than what ingest takes
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**63), max_value=2**64 - 1),
@@ -60,21 +53,6 @@ json_values = st.recursive(
         st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
     ),
     max_leaves=8,
-)
-ingestible = st.recursive(  # what ingest takes: floats, and integers a float can hold
-    st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(min_value=-SAFE, max_value=SAFE),
-        st.floats(allow_nan=False, allow_infinity=False).filter(
-            lambda f: not (f.is_integer() and abs(f) >= 2**63)
-        ),
-        texts,
-    ),
-    lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(texts, children, max_size=3)
-    ),
-    max_leaves=6,
 )
 moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(2025, 12, 31))
 

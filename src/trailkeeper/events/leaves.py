@@ -15,7 +15,7 @@ reference's bytes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -39,15 +39,19 @@ _DAY = 86_400_000_000
 _SECOND = 1_000_000
 _MAX_DAYS = 4096
 _hms: list[str] = []
-_THOUSANDS = [f"{n:03d}" for n in range(1000)]
+THOUSANDS = [f"{n:03d}" for n in range(1000)]
+"""``"000"`` to ``"999"``: a microsecond fraction as two table lookups."""
+
+
+def clock_texts() -> Iterator[str]:
+    """``"HH:MM:SS."`` for each second of a day, in order."""
+    return (f"{h:02d}:{m:02d}:{s:02d}." for h in range(24) for m in range(60) for s in range(60))
 
 
 def seconds_of_day() -> list[str]:
-    """``"HH:MM:SS."`` for each second of a day (built once per process: ~5 MB)."""
+    """:func:`clock_texts` as a list (built once per process: ~5 MB)."""
     if not _hms:
-        _hms.extend(
-            f"{h:02d}:{m:02d}:{s:02d}." for h in range(24) for m in range(60) for s in range(60)
-        )
+        _hms.extend(clock_texts())
     return _hms
 
 
@@ -62,7 +66,7 @@ def encode_rows(rows: Sequence[Sequence[Any]], epoch: int = 0) -> list[bytes] | 
     if epoch % _DAY:
         raise ValueError(f"the epoch must be a whole number of days, not {epoch} µs")
     loads, dumps, encode, float_free = orjson.loads, orjson.dumps, canonical_json, is_float_free
-    sha256, fromhex, thousands = hashlib.sha256, bytes.fromhex, _THOUSANDS
+    sha256, fromhex, thousands = hashlib.sha256, bytes.fromhex, THOUSANDS
     hms = seconds_of_day()
     days_seen: dict[int, str] = {}
     last_received: Any = None

@@ -84,9 +84,11 @@ def _leaf_parts(first: View, second: View, source: Any, float_free: bool) -> Lea
     ``tests/property/test_validation.py`` checks the joined bytes against RFC 8785 over
     the whole leaf."""
     head = b"\x00" + canonical_json(first, float_free=float_free)[:-1] + b',"received_at":'
-    middle = canonical_json(second, float_free=float_free)[1:-1] if second else b""
+    middle = b","
+    if second:
+        middle += canonical_json(second, float_free=float_free)[1:-1] + b","
     tail = canonical_json({"source": source}, float_free=True)[1:]
-    return head, b"," + middle + b',"seq":' if middle else b',"seq":', b"," + tail
+    return head, middle + b'"seq":', b"," + tail
 
 
 @dataclass(slots=True)
@@ -100,8 +102,6 @@ class Draft:
     pii_salt: str
     content_hash: bytes
     occurred_at: datetime
-    float_free: bool
-    """Whether the free-form parts (changes, run, metadata) hold no floats."""
     leaf: LeafParts
     """``0x00 || L`` but for ``received_at`` and ``seq`` (:func:`_leaf_parts`)."""
 
@@ -194,6 +194,5 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
         pii_salt=salt.hex(),
         content_hash=content_hash,
         occurred_at=event.occurred_at,
-        float_free=float_free,
         leaf=_leaf_parts(first, second, event.source, float_free),
     )

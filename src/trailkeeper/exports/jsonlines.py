@@ -40,10 +40,11 @@ def _any_escaped(column: pa.Array) -> bool:
     return data is not None and bool(data.to_pybytes().translate(None, _PLAIN))
 
 
-def json_strings(column: pa.Array) -> pa.Array:
-    """Each value of a string column as JSON: a JSON string, or ``null``."""
+def json_strings(column: pa.Array, maybe_escaped: bool | None = None) -> pa.Array:
+    """Each value of a string column as JSON: a JSON string, or ``null``.
+    ``maybe_escaped``: :func:`_any_escaped` of the column, if already known."""
     quoted = pc.binary_join_element_wise('"', column, '"', "")
-    if _any_escaped(column):
+    if _any_escaped(column) if maybe_escaped is None else maybe_escaped:
         escaped = pc.fill_null(pc.match_substring_regex(column, _ESCAPED), False)
         if pc.any(escaped).as_py():
             values = column.filter(escaped).to_pylist()
@@ -70,12 +71,13 @@ class _Text:
     def string(self, column: pa.Array) -> None:
         """A field's JSON: its text between quotes written here when no value is null or
         needs escaping (most columns, most batches), else :func:`json_strings`."""
-        if column.null_count == 0 and not _any_escaped(column):
+        escaped = _any_escaped(column)
+        if column.null_count == 0 and not escaped:
             self.literal('"')
             self.column(column)
             self.literal('"')
         else:
-            self.column(json_strings(column))
+            self.column(json_strings(column, escaped))
 
     def joined(self) -> pa.Array:
         return pc.binary_join_element_wise(*self.parts, "")

@@ -53,7 +53,7 @@ def where_clause(
             emails = any_of("actor_email", query.actor)
             parts.append(f"({ids} OR {emails})")
     if resolved.texts is not None:
-        parts.append(any_of(column("actor_id"), tuple(sorted({t[0] for t in resolved.texts}))))
+        parts.append(any_of(column("actor_id"), resolved.text_actor_ids or ()))
         triples = ", ".join(f"({p}, {p}, {p})" for _ in resolved.texts)
         listed = triples if dialect.row_lists else f"VALUES {triples}"
         actor = column("actor_id")

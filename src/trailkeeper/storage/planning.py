@@ -30,6 +30,11 @@ class Resolved:
     common: bool = False
 
     @property
+    def text_actor_ids(self) -> tuple[str, ...] | None:
+        """The actors of the ``q`` matches (sorted), or None without ``q``."""
+        return None if self.texts is None else tuple(sorted({t[0] for t in self.texts}))
+
+    @property
     def empty(self) -> bool:
         """Some filter can match nothing, so neither can the query."""
         return any(v == () for v in (self.actor_ids, self.texts, self.actions))

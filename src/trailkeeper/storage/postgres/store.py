@@ -102,14 +102,7 @@ def _lateral_actors(resolved: Resolved) -> tuple[str, ...] | None:
     there are too many of them. However common the actors are, the merge reads at most
     actors x limit rows, each actor's in seq order from its index (for a single actor too:
     planned as usual, a common one would be found by a scan of the log and a sort)."""
-    candidates = [
-        ids
-        for ids in (
-            resolved.actor_ids,
-            None if resolved.texts is None else tuple(sorted({t[0] for t in resolved.texts})),
-        )
-        if ids is not None
-    ]
+    candidates = [ids for ids in (resolved.actor_ids, resolved.text_actor_ids) if ids is not None]
     if not candidates:
         return None
     actors = min(candidates, key=len)
