@@ -6,15 +6,22 @@ its pii from ``pii_problem``. Whenever the fast path answers for a row, the row 
 the reference finds consistent (its pii holds) and the bytes must be the reference's and
 RFC 8785's. Rows are generated the way the stores return them: text columns as str (or bytes
 for a blob, or None), integers for seq and timestamps, free-form parts as any JSON text
-(floats, huge integers, keys around U+E000, escapes), or text that is not JSON at all."""
+(floats, huge integers, keys around U+E000, escapes), or text that is not JSON at all.
+
+``encode_rows`` answers from the C loop (``trailkeeper._native``) where it can, else from the
+Python loop (``encode_rows_python``): both are checked against the reference, and the C
+loop's every answer against the Python loop's."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+import pytest
 import rfc8785
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -22,7 +29,7 @@ from hypothesis import strategies as st
 from support import make_event
 from trailkeeper.events.batch import drafts_from_events
 from trailkeeper.events.canonical import canonical_json
-from trailkeeper.events.leaves import ROW_COLUMNS, encode_rows
+from trailkeeper.events.leaves import NATIVE, ROW_COLUMNS, encode_rows, encode_rows_python
 from trailkeeper.events.record import pii_commitment
 from trailkeeper.service.verification import recompute
 from trailkeeper.storage.rows import scanned_view
@@ -35,6 +42,7 @@ PROPERTY = settings(
 MIN_MICROS = -62135596800 * 10**6  # 0001-01-01
 MAX_MICROS = 253402300799999999  # 9999-12-31T23:59:59.999999
 SAFE = 2**53 - 1
+PG_EPOCH = 946_684_800_000_000  # 2000-01-01, where PostgreSQL's timestamps count from
 
 
 def mostly(good: st.SearchStrategy[Any], *bad: Any) -> st.SearchStrategy[Any]:
@@ -142,8 +150,26 @@ def raw_rows(draw: st.DrawFn) -> tuple[Any, ...]:
     return tuple(row[column] for column in ROW_COLUMNS)
 
 
-def assert_reference_agrees(rows: list[tuple[Any, ...]], *, count: bool = False) -> None:
-    encoded = encode_rows(rows)
+Encoder = Callable[[Sequence[Sequence[Any]]], list[bytes] | None]
+
+
+def native(rows: Sequence[Sequence[Any]], epoch: int = 0) -> list[bytes] | None:
+    """The C loop alone (None where it declines)."""
+    from trailkeeper._native import encode_rows as c_encode_rows
+
+    return c_encode_rows(rows, epoch, orjson.loads, bytes.fromhex, hashlib.sha256)
+
+
+ENCODERS = [
+    pytest.param(encode_rows, id="encode_rows"),
+    pytest.param(encode_rows_python, id="python"),
+]
+
+
+def assert_reference_agrees(
+    rows: list[tuple[Any, ...]], *, count: bool = False, encoder: Encoder = encode_rows
+) -> None:
+    encoded = encoder(rows)
     if count:
         event("answered" if encoded is not None else "no answer")
     if encoded is None:
@@ -159,12 +185,49 @@ def assert_reference_agrees(rows: list[tuple[Any, ...]], *, count: bool = False)
 
 
 @PROPERTY
-@given(st.lists(raw_rows(), min_size=1, max_size=2))
-def test_every_answer_is_the_references(rows: list[tuple[Any, ...]]) -> None:
-    assert_reference_agrees(rows, count=True)
+@pytest.mark.parametrize("encoder", ENCODERS)
+@given(rows=st.lists(raw_rows(), min_size=1, max_size=2))
+def test_every_answer_is_the_references(encoder: Encoder, rows: list[tuple[Any, ...]]) -> None:
+    assert_reference_agrees(rows, count=True, encoder=encoder)
 
 
-PG_EPOCH = 946_684_800_000_000  # 2000-01-01, where PostgreSQL's timestamps count from
+needs_native = pytest.mark.skipif(
+    not NATIVE and os.environ.get("TRAILKEEPER_PURE_PYTHON") == "1",
+    reason="installed without the C module on purpose (TRAILKEEPER_PURE_PYTHON=1)",
+)
+
+
+def test_the_c_module_is_built() -> None:
+    """A build that lost the C loop runs 3-4 times slower: say so unless it was meant."""
+    assert NATIVE or os.environ.get("TRAILKEEPER_PURE_PYTHON") == "1", (
+        "trailkeeper._native is missing: reinstall with a C compiler "
+        "(TRAILKEEPER_REQUIRE_NATIVE=1 pip install -e . shows why the build failed)"
+    )
+
+
+@needs_native
+@PROPERTY
+@given(st.lists(raw_rows(), min_size=1, max_size=3), st.sampled_from([0, PG_EPOCH, -PG_EPOCH]))
+def test_every_answer_of_the_c_loop_is_the_python_loops(
+    rows: list[tuple[Any, ...]], epoch: int
+) -> None:
+    answer = native(rows, epoch)
+    event("answered" if answer is not None else "no answer")
+    if answer is not None:
+        assert answer == encode_rows_python(rows, epoch)
+
+
+@needs_native
+@PROPERTY
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=5))
+def test_the_c_loop_writes_numbers_as_rfc8785_does(numbers: list[float]) -> None:
+    """Floats are written in C (ECMAScript's number form): any finite double, the
+    reference's bytes, and always answered."""
+    row = stored_rows(1)[0] | {"metadata": orjson.dumps({"numbers": numbers}).decode()}
+    answer = native([as_tuple(row)])
+    assert answer is not None
+    assert b'"numbers":' + rfc8785.dumps(numbers) in answer[0]
+    assert answer == encode_rows_python([as_tuple(row)])
 
 
 @settings(deadline=None, max_examples=300)
@@ -228,6 +291,8 @@ def test_rows_as_ingest_stores_them_take_the_fast_path() -> None:
     rows = [as_tuple(row) for row in stored_rows(50)]
     encoded = encode_rows(rows)
     assert encoded is not None
+    if NATIVE:
+        assert native(rows) == encoded
     assert_reference_agrees(rows)
     assert b'"ratio":0.14285714285714285' in encoded[1]
     assert canonical_json(orjson.loads(encoded[1])) == encoded[1]

@@ -1,0 +1,69 @@
+"""Build ``trailkeeper._native`` (C, optional) into the wheel and the source tree.
+
+The C module speeds up hot loops that also exist in Python; trailkeeper imports it when it
+is there and runs the Python code otherwise. The module is compiled with setuptools (the
+compiler and flags Python was built with) next to its sources, so that an editable install
+finds it too. Without a C compiler the build goes on without it, saying so, unless
+``TRAILKEEPER_REQUIRE_NATIVE=1`` asks for it (the test suite does).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+SOURCES = ("module.c", "jsonbuf.c", "canonical.c", "leaves.c")
+NATIVE = Path("src/native")
+
+
+class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if self.target_name != "wheel":
+            return
+        root = Path(self.root)
+        target = root / "src" / "trailkeeper" / f"_native{sysconfig.get_config_var('EXT_SUFFIX')}"
+        try:
+            built = _compile(root)
+        except Exception as exc:  # a missing compiler or headers
+            if os.environ.get("TRAILKEEPER_REQUIRE_NATIVE") == "1":
+                raise
+            print(f"trailkeeper: C speedups not built ({exc}); using Python", file=sys.stderr)
+            return
+        shutil.copyfile(built, target)
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+        if version != "editable":
+            build_data["force_include"][str(target)] = f"trailkeeper/{target.name}"
+
+
+def _compile(root: Path) -> Path:
+    from setuptools import Distribution, Extension
+    from setuptools.command.build_ext import build_ext
+
+    work = Path(tempfile.mkdtemp(prefix="trailkeeper-native-"))
+    extension = Extension(
+        "trailkeeper._native",
+        sources=[str(root / NATIVE / name) for name in SOURCES],
+        extra_compile_args=[
+            "-O2",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror=implicit-function-declaration",
+        ],
+    )
+    command = build_ext(Distribution({"name": "trailkeeper", "ext_modules": [extension]}))
+    command.build_lib = str(work / "lib")
+    command.build_temp = str(work / "temp")
+    command.ensure_finalized()
+    command.run()
+    return Path(command.get_ext_fullpath("trailkeeper._native"))

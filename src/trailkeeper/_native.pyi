@@ -1,0 +1,12 @@
+"""Type stubs for the optional C module (C sources in ``src/native/``)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+def encode_rows(
+    rows: Sequence[Sequence[Any]],
+    epoch: int,
+    loads: Callable[[Any], Any],
+    fromhex: Callable[[str], bytes],
+    sha256: Callable[[bytes], Any],
+) -> list[bytes] | None: ...
