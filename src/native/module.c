@@ -1,10 +1,13 @@
 /* trailkeeper._native: hot loops in C, each beside the Python code it must equal
  * (Hypothesis proves they agree; trailkeeper runs without this module too). */
+#include "jsonlines.h"
 #include "leaves.h"
 
 static PyMethodDef methods[] = {
     {"encode_rows", (PyCFunction)(void (*)(void))tk_encode_rows, METH_FASTCALL,
      "encode_rows(rows, epoch, loads, fromhex, sha256) -> list[bytes] | None"},
+    {"jsonl_block", (PyCFunction)tk_jsonl_block, METH_O,
+     "jsonl_block(rows) -> bytes | None: export rows as JSON lines"},
     {NULL, NULL, 0, NULL},
 };
 

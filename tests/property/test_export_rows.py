@@ -7,6 +7,7 @@ columns become the JSON strings orjson writes, and timestamp columns the API's t
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,8 +25,9 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
 from trailkeeper.exports.csvfile import _defused
 from trailkeeper.exports.files import write_export, write_export_rows
-from trailkeeper.exports.jsonlines import json_strings
+from trailkeeper.exports.jsonlines import NATIVE_JSONL, json_strings, jsonl_block
 from trailkeeper.exports.parquet import ROW_GROUP_ROWS
+from trailkeeper.exports.rows import row_columns
 from trailkeeper.exports.stamps import stamp_column
 from trailkeeper.formats import defuse
 from trailkeeper.service import Trailkeeper
@@ -262,3 +264,64 @@ def test_json_string_columns_are_what_orjson_dumps(values: list[str | None], ski
 def test_csv_columns_are_defused_as_the_download_format_does(values: list[str | None]) -> None:
     column = pa.array(values, pa.string())
     assert _defused(column).to_pylist() == [None if v is None else defuse(v) for v in values]
+
+
+def native_lines(rows: Sequence[ExportRow]) -> bytes | None:
+    """The C writer alone (None where it declines)."""
+    from trailkeeper._native import jsonl_block as c_jsonl_block
+
+    return c_jsonl_block(rows)
+
+
+def arrow_lines(rows: Sequence[ExportRow]) -> bytes:
+    return jsonl_block(row_columns(rows)).to_pybytes()
+
+
+needs_native = pytest.mark.skipif(
+    not NATIVE_JSONL and os.environ.get("TRAILKEEPER_PURE_PYTHON") == "1",
+    reason="installed without the C module on purpose (TRAILKEEPER_PURE_PYTHON=1)",
+)
+optional_bytes = st.one_of(st.none(), texts.map(str.encode))
+raw_export_rows = st.tuples(
+    texts.map(str.encode), st.integers(0, 2**63 - 1), texts.map(str.encode),
+    texts.map(str.encode),
+    st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999),
+    st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999),
+    texts.map(str.encode), optional_bytes, optional_bytes, optional_bytes,
+    optional_bytes, optional_bytes, optional_bytes,
+    texts.map(str.encode), optional_bytes, optional_bytes,
+    st.one_of(st.none(), json_values.map(orjson.dumps)),
+    st.one_of(st.none(), json_values.map(orjson.dumps)),
+    st.one_of(st.none(), json_values.map(orjson.dumps)),
+    texts.map(str.encode), texts.map(str.encode), optional_bytes, optional_bytes,
+)  # fmt: skip
+
+
+@needs_native
+def test_the_c_module_writes_json_lines() -> None:
+    assert NATIVE_JSONL or os.environ.get("TRAILKEEPER_PURE_PYTHON") == "1"
+
+
+@needs_native
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(raw_export_rows, max_size=6))
+def test_c_json_lines_are_arrows_for_any_rows(rows: list[ExportRow]) -> None:
+    """Any texts (escapes, any code point), timestamps of any year, any stored JSON: the C
+    writer answers, with Arrow's bytes."""
+    assert native_lines(rows) == arrow_lines(rows)
+
+
+@needs_native
+def test_c_json_lines_decline_rows_arrow_must_judge(many: list[View]) -> None:
+    rows = [as_row(v) for v in many[:3]]
+    assert native_lines(rows) == arrow_lines(rows)
+    for position, bad in (
+        (0, b"\xff\xfe"),  # not UTF-8
+        (2, b"\xed\xa0\x80"),  # a surrogate in UTF-8
+        (OCCURRED_AT, 253_402_300_800_000_000),  # the year 10000
+        (SEQ, 2**64),
+        (LEAF_HASH, "text"),  # not bytes
+    ):
+        changed = [rows[0], (*rows[1][:position], bad, *rows[1][position + 1 :])]
+        assert native_lines(changed) is None, position  # type: ignore[arg-type]
+    assert native_lines([rows[0][:-1]]) is None  # type: ignore[list-item]

@@ -4,8 +4,9 @@ The file is written as a stream: events are encoded a bounded batch at a time an
 byte passes once through a SHA-256, so memory stays flat whatever the export's size and the
 summary the manifest needs (size, hash, count, first and last ``seq``) comes for free.
 
-Export jobs write from raw rows (:func:`write_export_rows`): Arrow columns made straight
-from the rows (:mod:`.rows`), JSON lines assembled by Arrow (:mod:`.jsonlines`), CSV
+Export jobs write from raw rows (:func:`write_export_rows`): JSON lines written from the
+rows in C, or assembled by Arrow (:mod:`.jsonlines`); Arrow columns made straight from the
+rows (:mod:`.rows`) for CSV
 (:mod:`.csvfile`) and Parquet (:mod:`.parquet`) from the same columns. :func:`write_export`
 writes API views (plus ``pii_salt``) into the same bytes: JSONL through the download format
 (:mod:`trailkeeper.formats`), CSV and Parquet through Arrow columns of the views. Both give
@@ -28,7 +29,7 @@ import pyarrow as pa
 
 from trailkeeper.exports.columns import BUILD_ROWS
 from trailkeeper.exports.csvfile import csv_batch, csv_record_batch, write_csv
-from trailkeeper.exports.jsonlines import jsonl_block
+from trailkeeper.exports.jsonlines import jsonl_rows
 from trailkeeper.exports.parquet import columns_batch, record_batch, write_parquet
 from trailkeeper.exports.rows import TIMESTAMP, row_columns
 from trailkeeper.exports.stamps import stamp_column
@@ -127,11 +128,12 @@ def write_export_rows(
     _check(fmt, compression)
     tally = _Tally()
     size = BUILD_ROWS if fmt == "parquet" else ENCODE_ROWS
-    chunks = _batches(chain.from_iterable(batches), size)
-    columns = (row_columns(tally.rows(c)) for c in chunks)
+    chunks = (tally.rows(c) for c in _batches(chain.from_iterable(batches), size))
     if fmt == "jsonl":
-        blocks: Iterator[Any] = map(jsonl_block, columns)
-    elif fmt == "csv":
+        return _write(map(jsonl_rows, chunks), fmt, compression, out, tally)
+    columns = map(row_columns, chunks)
+    blocks: Iterator[Any]
+    if fmt == "csv":
         blocks = (csv_record_batch(_stamped(c)) for c in columns)
     else:
         blocks = (columns_batch(_typed(c)) for c in columns)
