@@ -48,28 +48,28 @@ static int put_json(Buf *buf, PyObject *value) {
     return buf_put(buf, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
 }
 
-static int put_number(Buf *buf, PyObject *value) {
+/* An integer column's value (a Python int of at most 64 bits) into ``out``. */
+static int integer(PyObject *value, long long *out) {
     if (!PyLong_CheckExact(value)) {
         return TK_BAIL;
     }
     int overflow;
-    long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
-    if (overflow) {
-        return TK_BAIL;
-    }
-    return buf_int(buf, number);
+    *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+    return overflow ? TK_BAIL : TK_OK;
+}
+
+static int put_number(Buf *buf, PyObject *value) {
+    long long number;
+    int status = integer(value, &number);
+    return status == TK_OK ? buf_int(buf, number) : status;
 }
 
 static int put_time(Buf *buf, PyObject *value) {
-    if (!PyLong_CheckExact(value)) {
-        return TK_BAIL;
+    long long micros;
+    int status = integer(value, &micros);
+    if (status == TK_OK) {
+        status = BUF_LITERAL(buf, "\"");
     }
-    int overflow;
-    long long micros = PyLong_AsLongLongAndOverflow(value, &overflow);
-    if (overflow) {
-        return TK_BAIL;
-    }
-    int status = BUF_LITERAL(buf, "\"");
     if (status == TK_OK) {
         status = buf_timestamp(buf, micros);
     }
