@@ -38,7 +38,10 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 raise
             print(f"trailkeeper: C speedups not built ({exc}); using Python", file=sys.stderr)
             return
-        shutil.copyfile(built, target)
+        # a new file, renamed over the old: a running process keeps the library it mapped
+        staged = target.with_suffix(".new")
+        shutil.copyfile(built, staged)
+        os.replace(staged, target)
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
         if version != "editable":
