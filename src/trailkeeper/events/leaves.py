@@ -11,8 +11,8 @@ any other row it answers None, and the caller checks the rows the reference way.
 ``tests/property/test_leaves.py`` checks with Hypothesis that every answer equals the
 reference's bytes.
 
-The same loop written in C (``trailkeeper._native``, built with the package when a compiler
-is there) answers first; where it declines, the Python loop answers.
+The same loop written in C (:mod:`trailkeeper.speedups`) answers first; where it declines,
+the Python loop answers.
 ``tests/property/test_leaves.py`` checks with Hypothesis that the C loop's every answer
 is the Python loop's.
 """
@@ -20,22 +20,18 @@ is the Python loop's.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 
+from trailkeeper import speedups
 from trailkeeper.events.canonical import canonical_json, is_float_free
 from trailkeeper.events.timestamps import format_micros
 
 __all__ = ["NATIVE", "ROW_COLUMNS", "encode_rows", "encode_rows_python", "seconds_of_day"]
 
-_native_encode_rows: Callable[..., list[bytes] | None] | None
-try:
-    from trailkeeper._native import encode_rows as _native_encode_rows
-except ImportError:  # built without a C compiler
-    _native_encode_rows = None
-
+_native_encode_rows = speedups.encode_rows
 NATIVE = _native_encode_rows is not None
 """Whether the C loop is there."""
 

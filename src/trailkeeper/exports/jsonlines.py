@@ -12,32 +12,28 @@ one buffer that is the block of lines, ready to write.
 ``tests/property/test_export_rows.py`` checks with Hypothesis that the lines are those
 ``orjson.dumps`` gives for the views, for any text.
 
-:func:`jsonl_rows` writes the same lines from the raw rows in C (``trailkeeper._native``,
-built with the package when a compiler is there), several times faster than Arrow's passes;
-for rows it declines (text that is not UTF-8, say) and without the C module, Arrow writes
-them. The same tests check both, and that they agree.
+:func:`jsonl_rows` writes the same lines from the raw rows in C
+(:mod:`trailkeeper.speedups`), several times faster than Arrow's passes; for rows it declines
+(text that is not UTF-8, say) and without the C module, Arrow writes them. The same tests
+check both, and that they agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trailkeeper import speedups
 from trailkeeper.exports.rows import row_columns
 from trailkeeper.exports.stamps import stamp_parts
 from trailkeeper.storage.exportrows import ExportRow
 
 __all__ = ["NATIVE_JSONL", "json_strings", "jsonl_block", "jsonl_rows"]
 
-_native_block: Callable[[Sequence[ExportRow]], bytes | None] | None
-try:
-    from trailkeeper._native import jsonl_block as _native_block
-except ImportError:  # built without a C compiler
-    _native_block = None
-
+_native_block = speedups.jsonl_block
 NATIVE_JSONL = _native_block is not None
 """Whether the C writer is there."""
 
