@@ -297,10 +297,6 @@ raw_export_rows = st.tuples(
 )  # fmt: skip
 
 
-def test_the_c_module_writes_json_lines() -> None:
-    assert NATIVE_JSONL or os.environ.get("TRAILKEEPER_NATIVE") == "0"
-
-
 @needs_native
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
