@@ -12,12 +12,14 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["encode_rows", "jsonl_block"]
+__all__ = ["encode_rows", "export_columns", "jsonl_block"]
 
 encode_rows: Callable[..., list[bytes] | None] | None = None
 """``encode_rows(rows, epoch, loads, fromhex, sha256)``: see :mod:`trailkeeper.events.leaves`."""
 jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 """``jsonl_block(rows)``: see :mod:`trailkeeper.exports.jsonlines`."""
+export_columns: Callable[[Sequence[Any]], list[Any] | None] | None = None
+"""``export_columns(rows)``: see :mod:`trailkeeper.exports.rows`."""
 
 if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0":
     try:
@@ -27,3 +29,4 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0":
     else:
         encode_rows = _native.encode_rows
         jsonl_block = _native.jsonl_block
+        export_columns = _native.export_columns

@@ -77,7 +77,9 @@ def test_each_job_runs_once_with_two_workers(service: Trailkeeper) -> None:
     for thread in threads:
         thread.join(timeout=60)
     claimed = ran[runners[0].worker_id] + ran[runners[1].worker_id]
-    assert sorted(claimed) == sorted(ids)  # every job once, none twice
+    assert len(set(claimed)) == len(claimed)  # none twice
+    # on the shared PostgreSQL database, jobs earlier tests left queued are claimed too
+    assert sorted(c for c in claimed if c in ids) == sorted(ids)  # every job once
 
 
 def test_a_dead_workers_job_is_taken_over(service: Trailkeeper) -> None:

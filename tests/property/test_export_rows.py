@@ -27,7 +27,7 @@ from trailkeeper.exports.csvfile import _defused
 from trailkeeper.exports.files import write_export, write_export_rows
 from trailkeeper.exports.jsonlines import NATIVE_JSONL, json_strings, jsonl_block
 from trailkeeper.exports.parquet import ROW_GROUP_ROWS
-from trailkeeper.exports.rows import row_columns
+from trailkeeper.exports.rows import arrow_row_columns, row_columns
 from trailkeeper.exports.stamps import stamp_column
 from trailkeeper.formats import defuse
 from trailkeeper.service import Trailkeeper
@@ -274,7 +274,7 @@ def native_lines(rows: Sequence[ExportRow]) -> bytes | None:
 
 
 def arrow_lines(rows: Sequence[ExportRow]) -> bytes:
-    return jsonl_block(row_columns(rows)).to_pybytes()
+    return jsonl_block(arrow_row_columns(rows)).to_pybytes()
 
 
 needs_native = pytest.mark.skipif(
@@ -320,3 +320,33 @@ def test_c_json_lines_decline_rows_arrow_must_judge(many: list[View]) -> None:
         changed = [rows[0], (*rows[1][:position], bad, *rows[1][position + 1 :])]
         assert native_lines(changed) is None, position  # type: ignore[arg-type]
     assert native_lines([rows[0][:-1]]) is None  # type: ignore[list-item]
+
+
+@needs_native
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(raw_export_rows, max_size=20))
+def test_c_columns_are_pyarrows_for_any_rows(rows: list[ExportRow]) -> None:
+    """Every column built from the C module's buffers equals pyarrow's conversion: values,
+    nulls and types."""
+    from trailkeeper._native import export_columns
+
+    assert export_columns(rows) is not None
+    ours, theirs = row_columns(rows), arrow_row_columns(rows)
+    assert list(ours) == list(theirs)
+    for name in ours:
+        assert ours[name].type == theirs[name].type, name
+        assert ours[name].null_count == theirs[name].null_count, name
+        assert ours[name].equals(theirs[name]), name
+        ours[name].validate(full=True)
+
+
+@needs_native
+def test_c_columns_decline_values_of_another_kind(many: list[View]) -> None:
+    from trailkeeper._native import export_columns
+
+    rows = [as_row(v) for v in many[:3]]
+    assert export_columns(rows) is not None
+    for position, bad in ((SEQ, 2**63), (SEQ, None), (OCCURRED_AT, 1.5), (0, "text")):
+        changed = [rows[0], (*rows[1][:position], bad, *rows[1][position + 1 :])]
+        assert export_columns(changed) is None, (position, bad)  # type: ignore[arg-type]
+    assert export_columns([rows[0][:-1]]) is None  # type: ignore[list-item]

@@ -199,7 +199,11 @@ class ExportRunner:
         from trailkeeper.exports.columns import BUILD_ROWS  # pyarrow: see _produce
 
         batches = self._store.export_rows(job.tenant_id, query, BUILD_ROWS)
-        with closing(prefetched(batches, self._reader)) as read:
+        # SQLite's driver lets go of the GIL for every row it steps to: with the writer on
+        # another thread, each row hands the GIL over and back, which cost more than the
+        # overlap gave (1M rows to Parquet: 4.4 s read inline, 5.6 s with the reader thread).
+        inline = self._store.backend == "sqlite"
+        with closing(batches if inline else prefetched(batches, self._reader)) as read:
             for rows in read:
                 if edges.first is None:
                     edges.first = (rows[0][SEQ], rows[0][LEAF_HASH].decode())

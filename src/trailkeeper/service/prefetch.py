@@ -5,6 +5,9 @@ encoding them (mostly Arrow's, which runs without the GIL): with the next read i
 another thread, the two overlap. At most two batches are held at a time. The reads run on
 one long-lived thread, so that a SQLite store (one connection per thread) reuses the same
 connection for every export instead of opening one per export.
+
+Export jobs prefetch PostgreSQL's rows (psycopg reads a network buffer at a time without the
+GIL); SQLite's are read inline, see ``ExportRunner._rows``.
 """
 
 from __future__ import annotations
