@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import rfc8785
 import uvicorn
 from starlette.types import ASGIApp
@@ -102,6 +104,12 @@ def new_tenant(service: Trailkeeper, client: httpx.Client) -> Api:
     created = service.tenancy.create_tenant(name)
     return Api(client, name, created["admin_token"])
 
+
+needs_native = pytest.mark.skipif(
+    importlib.util.find_spec("trailkeeper._native") is None,
+    reason="trailkeeper._native is not built here (test_the_c_module_is_built says why)",
+)
+"""For tests that call the C module directly (it is there even with TRAILKEEPER_NATIVE=0)."""
 
 BASE_TIME = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 

@@ -27,10 +27,10 @@ int put_str(Buf *buf, PyObject *text) {
 }
 
 static int key_sorts_as_utf16(PyObject *key) {
-    if (PyUnicode_KIND(key) == PyUnicode_1BYTE_KIND) {
+    int kind = PyUnicode_KIND(key);
+    if (kind == PyUnicode_1BYTE_KIND) {
         return 1;
     }
-    int kind = PyUnicode_KIND(key);
     const void *data = PyUnicode_DATA(key);
     Py_ssize_t n = PyUnicode_GET_LENGTH(key);
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -51,10 +51,6 @@ static int put_int(Buf *buf, PyObject *value) {
         return TK_ERROR;
     }
     return buf_int(buf, number);
-}
-
-static int put_digits(Buf *buf, const char *digits, int count) {
-    return buf_put(buf, digits, count);
 }
 
 static int put_zeros(Buf *buf, int count) {
@@ -125,27 +121,27 @@ static int put_float(Buf *buf, PyObject *value) {
         return TK_ERROR;
     }
     if (k <= n && n <= 21) {
-        if (put_digits(buf, d, k) < 0 || put_zeros(buf, n - k) < 0) {
+        if (buf_put(buf, d, k) < 0 || put_zeros(buf, n - k) < 0) {
             return TK_ERROR;
         }
         return TK_OK;
     }
     if (0 < n && n <= 21) {
-        if (put_digits(buf, d, n) < 0 || BUF_LITERAL(buf, ".") < 0
-            || put_digits(buf, d + n, k - n) < 0) {
+        if (buf_put(buf, d, n) < 0 || BUF_LITERAL(buf, ".") < 0
+            || buf_put(buf, d + n, k - n) < 0) {
             return TK_ERROR;
         }
         return TK_OK;
     }
     if (-6 < n && n <= 0) {
-        if (BUF_LITERAL(buf, "0.") < 0 || put_zeros(buf, -n) < 0 || put_digits(buf, d, k) < 0) {
+        if (BUF_LITERAL(buf, "0.") < 0 || put_zeros(buf, -n) < 0 || buf_put(buf, d, k) < 0) {
             return TK_ERROR;
         }
         return TK_OK;
     }
     int e = n - 1;
-    if (put_digits(buf, d, 1) < 0 || (k > 1 && (BUF_LITERAL(buf, ".") < 0
-                                               || put_digits(buf, d + 1, k - 1) < 0))
+    if (buf_put(buf, d, 1) < 0 || (k > 1 && (BUF_LITERAL(buf, ".") < 0
+                                               || buf_put(buf, d + 1, k - 1) < 0))
         || buf_put(buf, e < 0 ? "e-" : "e+", 2) < 0) {
         return TK_ERROR;
     }

@@ -94,13 +94,12 @@ PyObject *tk_export_columns(PyObject *module, PyObject *rows_arg) {
             PyObject *value = PyTuple_GET_ITEM(row, c);
             Column *column = &columns[c];
             if (INTEGER_COLUMN[c]) {
-                if (!PyLong_CheckExact(value)) {
-                    status = TK_BAIL;
-                    continue;
+                long long number;
+                status = read_int64(value, &number);
+                if (status == TK_OK) {
+                    int64_t stored = number;
+                    status = buf_put(&column->data, (const char *)&stored, 8);
                 }
-                int overflow;
-                int64_t number = PyLong_AsLongLongAndOverflow(value, &overflow);
-                status = overflow ? TK_BAIL : buf_put(&column->data, (const char *)&number, 8);
                 continue;
             }
             if (value == Py_None) {

@@ -121,25 +121,36 @@ int buf_timestamp(Buf *buf, long long micros) {
     }
     long long seconds = rest / 1000000;
     int fraction = (int)(rest % 1000000);
-    char text[27];
-    put2(text, (int)(year / 100));
-    put2(text + 2, (int)(year % 100));
-    text[4] = '-';
-    put2(text + 5, month);
-    text[7] = '-';
-    put2(text + 8, day);
-    text[10] = 'T';
-    put2(text + 11, (int)(seconds / 3600));
-    text[13] = ':';
-    put2(text + 14, (int)(seconds / 60 % 60));
-    text[16] = ':';
-    put2(text + 17, (int)(seconds % 60));
-    text[19] = '.';
-    put2(text + 20, fraction / 10000);
-    put2(text + 22, fraction / 100 % 100);
-    put2(text + 24, fraction % 100);
-    text[26] = 'Z';
-    return buf_put(buf, text, 27);
+    char text[29];
+    text[0] = '"';
+    put2(text + 1, (int)(year / 100));
+    put2(text + 3, (int)(year % 100));
+    text[5] = '-';
+    put2(text + 6, month);
+    text[8] = '-';
+    put2(text + 9, day);
+    text[11] = 'T';
+    put2(text + 12, (int)(seconds / 3600));
+    text[14] = ':';
+    put2(text + 15, (int)(seconds / 60 % 60));
+    text[17] = ':';
+    put2(text + 18, (int)(seconds % 60));
+    text[20] = '.';
+    put2(text + 21, fraction / 10000);
+    put2(text + 23, fraction / 100 % 100);
+    put2(text + 25, fraction % 100);
+    text[27] = 'Z';
+    text[28] = '"';
+    return buf_put(buf, text, 29);
+}
+
+int read_int64(PyObject *value, long long *out) {
+    if (!PyLong_CheckExact(value)) {
+        return TK_BAIL;
+    }
+    int overflow;
+    *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+    return overflow ? TK_BAIL : TK_OK;
 }
 
 int valid_utf8(const unsigned char *s, Py_ssize_t n) {

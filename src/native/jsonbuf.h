@@ -40,9 +40,12 @@ int buf_json_string(Buf *buf, const char *text, Py_ssize_t n);
 /* A decimal integer. */
 int buf_int(Buf *buf, long long value);
 
-/* ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` of microseconds since 1970 (UTC), or TK_BAIL outside
- * the years 1 to 9999 (where Python's datetime, the reference, refuses too). */
+/* ``"YYYY-MM-DDTHH:MM:SS.ffffffZ"`` (a JSON string) of microseconds since 1970 (UTC), or
+ * TK_BAIL outside the years 1 to 9999 (where Python's datetime, the reference, refuses too). */
 int buf_timestamp(Buf *buf, long long micros);
+
+/* A Python int (exactly) of at most 64 bits into ``out``; TK_BAIL for anything else. */
+int read_int64(PyObject *value, long long *out);
 
 /* Whether n bytes are valid UTF-8 (no surrogates, no overlong forms): what Python's
  * decoder accepts. */

@@ -48,35 +48,16 @@ static int put_json(Buf *buf, PyObject *value) {
     return buf_put(buf, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
 }
 
-/* An integer column's value (a Python int of at most 64 bits) into ``out``. */
-static int integer(PyObject *value, long long *out) {
-    if (!PyLong_CheckExact(value)) {
-        return TK_BAIL;
-    }
-    int overflow;
-    *out = PyLong_AsLongLongAndOverflow(value, &overflow);
-    return overflow ? TK_BAIL : TK_OK;
-}
-
 static int put_number(Buf *buf, PyObject *value) {
     long long number;
-    int status = integer(value, &number);
+    int status = read_int64(value, &number);
     return status == TK_OK ? buf_int(buf, number) : status;
 }
 
 static int put_time(Buf *buf, PyObject *value) {
     long long micros;
-    int status = integer(value, &micros);
-    if (status == TK_OK) {
-        status = BUF_LITERAL(buf, "\"");
-    }
-    if (status == TK_OK) {
-        status = buf_timestamp(buf, micros);
-    }
-    if (status == TK_OK) {
-        status = BUF_LITERAL(buf, "\"");
-    }
-    return status;
+    int status = read_int64(value, &micros);
+    return status == TK_OK ? buf_timestamp(buf, micros) : status;
 }
 
 #define STEP(call)                 \

@@ -16,8 +16,6 @@ enum {
     C_COUNT
 };
 
-#define MAX_SAFE 9007199254740991LL
-
 typedef struct {
     PyObject *loads;
     PyObject *fromhex;
@@ -35,24 +33,12 @@ static int put_key_str(Buf *buf, const char *key, Py_ssize_t n, PyObject *value)
 #define KEY_STR(buf, key, value) put_key_str((buf), (key), (Py_ssize_t)(sizeof(key) - 1), (value))
 
 static int put_stamp(Buf *buf, PyObject *micros, long long epoch) {
-    int overflow;
-    long long value = PyLong_AsLongLongAndOverflow(micros, &overflow);
-    if (overflow || (value == -1 && PyErr_Occurred())) {
-        PyErr_Clear();
+    long long value, moved;
+    int status = read_int64(micros, &value);
+    if (status != TK_OK || __builtin_add_overflow(value, epoch, &moved)) {
         return TK_BAIL;
     }
-    long long moved;
-    if (__builtin_add_overflow(value, epoch, &moved)) {
-        return TK_BAIL;
-    }
-    if (BUF_LITERAL(buf, "\"") < 0) {
-        return TK_ERROR;
-    }
-    int status = buf_timestamp(buf, moved);
-    if (status != TK_OK) {
-        return status;
-    }
-    return BUF_LITERAL(buf, "\"");
+    return buf_timestamp(buf, moved);
 }
 
 /* A stored free-form part: parsed (loads), then written canonically under ``key`` unless
@@ -78,33 +64,41 @@ static int put_part(Buf *buf, const char *key, Py_ssize_t n, PyObject *text, con
 
 #define PART(buf, key, text, tools) put_part((buf), (key), (Py_ssize_t)(sizeof(key) - 1), (text), (tools))
 
+/* ``{"k":v,...}`` of the values that are not None, under their keys (given in JCS order,
+ * with their quotes and colon); with ``text_only`` a value that is not a str is TK_BAIL. */
+static int put_present(Buf *buf, const char *const *keys, PyObject *const *values, int count,
+                       int text_only) {
+    int status = BUF_LITERAL(buf, "{");
+    int first = 1;
+    for (int i = 0; i < count && status == TK_OK; i++) {
+        if (values[i] == Py_None) {
+            continue;
+        }
+        if (text_only && !PyUnicode_CheckExact(values[i])) {
+            return TK_BAIL;
+        }
+        if (!first) {
+            status = BUF_LITERAL(buf, ",");
+        }
+        first = 0;
+        if (status == TK_OK) {
+            status = buf_put(buf, keys[i], (Py_ssize_t)strlen(keys[i]));
+        }
+        if (status == TK_OK) {
+            status = put_canonical(buf, values[i], 2);
+        }
+    }
+    return status == TK_OK ? BUF_LITERAL(buf, "}") : status;
+}
+
 static int put_resource(Buf *buf, PyObject *const *row) {
     if (row[C_RESOURCE_TYPE] == Py_None) {
         return TK_OK;
     }
-    static const char *keys[] = {"\"id\":", "\"name\":", "\"type\":"};
-    PyObject *values[] = {row[C_RESOURCE_ID], row[C_RESOURCE_NAME], row[C_RESOURCE_TYPE]};
-    if (BUF_LITERAL(buf, ",\"resource\":{") < 0) {
-        return TK_ERROR;
-    }
-    int first = 1;
-    for (int i = 0; i < 3; i++) {
-        if (values[i] == Py_None) {
-            continue;
-        }
-        if (!first && BUF_LITERAL(buf, ",") < 0) {
-            return TK_ERROR;
-        }
-        first = 0;
-        if (buf_put(buf, keys[i], (Py_ssize_t)strlen(keys[i])) < 0) {
-            return TK_ERROR;
-        }
-        int status = put_canonical(buf, values[i], 2);
-        if (status != TK_OK) {
-            return status;
-        }
-    }
-    return BUF_LITERAL(buf, "}");
+    static const char *const keys[] = {"\"id\":", "\"name\":", "\"type\":"};
+    PyObject *const values[] = {row[C_RESOURCE_ID], row[C_RESOURCE_NAME], row[C_RESOURCE_TYPE]};
+    int status = BUF_LITERAL(buf, ",\"resource\":");
+    return status == TK_OK ? put_present(buf, keys, values, 3, 0) : status;
 }
 
 static int put_leaf(Buf *buf, PyObject *const *row, const Tools *tools) {
@@ -125,12 +119,8 @@ static int put_leaf(Buf *buf, PyObject *const *row, const Tools *tools) {
         || (status = PART(buf, ",\"run\":", row[C_RUN], tools)) != TK_OK) {
         return status;
     }
-    int overflow;
-    long long seq = PyLong_AsLongLongAndOverflow(row[C_SEQ], &overflow);
-    if (overflow || seq > MAX_SAFE || seq < -MAX_SAFE) {
-        return TK_BAIL;
-    }
-    if ((status = BUF_LITERAL(buf, ",\"seq\":")) != TK_OK || (status = buf_int(buf, seq)) != TK_OK
+    if ((status = BUF_LITERAL(buf, ",\"seq\":")) != TK_OK
+        || (status = put_canonical(buf, row[C_SEQ], 1)) != TK_OK /* within 2**53 */
         || (status = KEY_STR(buf, ",\"source\":", row[C_SOURCE])) != TK_OK) {
         return status;
     }
@@ -140,8 +130,8 @@ static int put_leaf(Buf *buf, PyObject *const *row, const Tools *tools) {
 /* The pii commitment: sha256(salt || orjson.dumps(personal data present)), in hex. */
 static int check_pii(Buf *scratch, PyObject *const *row, const Tools *tools) {
     PyObject *salt = row[C_SALT];
-    static const char *keys[] = {"\"email\":", "\"ip\":", "\"name\":", "\"user_agent\":"};
-    PyObject *values[] = {row[C_EMAIL], row[C_IP], row[C_NAME], row[C_AGENT]};
+    static const char *const keys[] = {"\"email\":", "\"ip\":", "\"name\":", "\"user_agent\":"};
+    PyObject *const values[] = {row[C_EMAIL], row[C_IP], row[C_NAME], row[C_AGENT]};
     if (salt == Py_None) {
         for (int i = 0; i < 4; i++) {
             if (values[i] != Py_None) {
@@ -158,29 +148,7 @@ static int check_pii(Buf *scratch, PyObject *const *row, const Tools *tools) {
     int status = buf_put(scratch, PyBytes_AS_STRING(salt_bytes), PyBytes_GET_SIZE(salt_bytes));
     Py_DECREF(salt_bytes);
     if (status == TK_OK) {
-        status = BUF_LITERAL(scratch, "{");
-    }
-    int first = 1;
-    for (int i = 0; i < 4 && status == TK_OK; i++) {
-        if (values[i] == Py_None) {
-            continue;
-        }
-        if (!PyUnicode_CheckExact(values[i])) {
-            return TK_BAIL;
-        }
-        if (!first) {
-            status = BUF_LITERAL(scratch, ",");
-        }
-        first = 0;
-        if (status == TK_OK) {
-            status = buf_put(scratch, keys[i], (Py_ssize_t)strlen(keys[i]));
-        }
-        if (status == TK_OK) {
-            status = put_str(scratch, values[i]);
-        }
-    }
-    if (status == TK_OK) {
-        status = BUF_LITERAL(scratch, "}");
+        status = put_present(scratch, keys, values, 4, 1);
     }
     if (status != TK_OK) {
         return status;

@@ -15,7 +15,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "trailkeeper._native", NULL, -1, methods,
+    PyModuleDef_HEAD_INIT, "trailkeeper._native", NULL, -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

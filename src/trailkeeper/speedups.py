@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["encode_rows", "export_columns", "jsonl_block"]
+__all__ = ["LOADED", "encode_rows", "export_columns", "jsonl_block"]
 
 encode_rows: Callable[..., list[bytes] | None] | None = None
 """``encode_rows(rows, epoch, loads, fromhex, sha256)``: see :mod:`trailkeeper.events.leaves`."""
@@ -30,3 +30,6 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0":
         encode_rows = _native.encode_rows
         jsonl_block = _native.jsonl_block
         export_columns = _native.export_columns
+
+LOADED = encode_rows is not None
+"""Whether the C loops are in use (built, and not switched off)."""

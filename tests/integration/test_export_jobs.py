@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from standardwebhooks import Webhook
 
 from receiver import Receiver
@@ -80,6 +81,26 @@ def test_each_job_runs_once_with_two_workers(service: Trailkeeper) -> None:
     assert len(set(claimed)) == len(claimed)  # none twice
     # on the shared PostgreSQL database, jobs earlier tests left queued are claimed too
     assert sorted(c for c in claimed if c in ids) == sorted(ids)  # every job once
+
+
+def test_a_sqlite_export_gives_its_thread_connection_its_page_cache_back(
+    service: Trailkeeper,
+) -> None:
+    """The export reads with a small page cache on the thread's own connection, which the
+    export loop goes on using (claims, integration): the usual cache must come back."""
+    if service.store.backend != "sqlite":
+        pytest.skip("SQLite's per-thread connections only")
+    principal = _principal(service)
+    _ingest_recent(service, principal, 30)
+    store: Any = service.store
+    usual = store.conns.connection().execute("PRAGMA cache_size").fetchone()[0]
+    export_id = _request(service, principal)
+    assert _runner(service).run_once()  # reads the rows on this thread
+    record = service.store.get_export(principal.tenant.id, export_id)
+    assert record is not None
+    assert record.status == "succeeded", record.error
+    assert record.event_count == 30
+    assert store.conns.connection().execute("PRAGMA cache_size").fetchone()[0] == usual
 
 
 def test_a_dead_workers_job_is_taken_over(service: Trailkeeper) -> None:

@@ -7,7 +7,6 @@ columns become the JSON strings orjson writes, and timestamp columns the API's t
 from __future__ import annotations
 
 import io
-import os
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,14 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exports_support import FORMATS, erased, ingestible, make_views, names, random_event, texts
-from support import BASE_TIME, make_event
+from support import BASE_TIME, make_event, needs_native
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
 from trailkeeper.exports.csvfile import _defused
 from trailkeeper.exports.files import write_export, write_export_rows
-from trailkeeper.exports.jsonlines import NATIVE_JSONL, json_strings, jsonl_block
+from trailkeeper.exports.jsonlines import json_strings, jsonl_block
 from trailkeeper.exports.parquet import ROW_GROUP_ROWS
-from trailkeeper.exports.rows import arrow_row_columns, row_columns
+from trailkeeper.exports.rows import arrow_row_columns, buffer_columns
 from trailkeeper.exports.stamps import stamp_column
 from trailkeeper.formats import defuse
 from trailkeeper.service import Trailkeeper
@@ -277,10 +276,6 @@ def arrow_lines(rows: Sequence[ExportRow]) -> bytes:
     return jsonl_block(arrow_row_columns(rows)).to_pybytes()
 
 
-needs_native = pytest.mark.skipif(
-    not NATIVE_JSONL and os.environ.get("TRAILKEEPER_NATIVE") == "0",
-    reason="the C module switched off (TRAILKEEPER_NATIVE=0)",
-)
 optional_bytes = st.one_of(st.none(), texts.map(str.encode))
 raw_export_rows = st.tuples(
     texts.map(str.encode), st.integers(0, 2**63 - 1), texts.map(str.encode),
@@ -330,8 +325,9 @@ def test_c_columns_are_pyarrows_for_any_rows(rows: list[ExportRow]) -> None:
     nulls and types."""
     from trailkeeper._native import export_columns
 
-    assert export_columns(rows) is not None
-    ours, theirs = row_columns(rows), arrow_row_columns(rows)
+    buffers = export_columns(rows)
+    assert buffers is not None
+    ours, theirs = buffer_columns(buffers, len(rows)), arrow_row_columns(rows)
     assert list(ours) == list(theirs)
     for name in ours:
         assert ours[name].type == theirs[name].type, name

@@ -5,14 +5,13 @@ byte passes once through a SHA-256, so memory stays flat whatever the export's s
 summary the manifest needs (size, hash, count, first and last ``seq``) comes for free.
 
 Export jobs write from raw rows (:func:`write_export_rows`): JSON lines written from the
-rows in C, or assembled by Arrow (:mod:`.jsonlines`); Arrow columns made straight from the
-rows (:mod:`.rows`) for CSV
-(:mod:`.csvfile`) and Parquet (:mod:`.parquet`) from the same columns. :func:`write_export`
-writes API views (plus ``pii_salt``) into the same bytes: JSONL through the download format
-(:mod:`trailkeeper.formats`), CSV and Parquet through Arrow columns of the views. Both give
-the writers batches of :data:`~.columns.BUILD_ROWS` events, so that Parquet pages and row
-groups fall in the same places. gzip output is a single member with no file name and mtime
-0, so the same events always give the same bytes.
+rows in C, or assembled by Arrow (:mod:`.jsonlines`); CSV (:mod:`.csvfile`) and Parquet
+(:mod:`.parquet`) from Arrow columns made straight from the rows (:mod:`.rows`).
+:func:`write_export` writes API views (plus ``pii_salt``) into the same bytes: JSONL through
+the download format (:mod:`trailkeeper.formats`), CSV and Parquet through Arrow columns of
+the views. Both give the writers batches of :data:`~.columns.BUILD_ROWS` events, so that
+Parquet pages and row groups fall in the same places. gzip output is a single member with
+no file name and mtime 0, so the same events always give the same bytes.
 """
 
 from __future__ import annotations

@@ -31,11 +31,9 @@ from trailkeeper.exports.rows import row_columns
 from trailkeeper.exports.stamps import stamp_parts
 from trailkeeper.storage.exportrows import ExportRow
 
-__all__ = ["NATIVE_JSONL", "json_strings", "jsonl_block", "jsonl_rows"]
+__all__ = ["json_strings", "jsonl_block", "jsonl_rows"]
 
 _native_block = speedups.jsonl_block
-NATIVE_JSONL = _native_block is not None
-"""Whether the C writer is there."""
 
 _ESCAPED = '["\\\\\\x00-\\x1f]'
 """What JSON escapes in a string (RE2 syntax): the quote, the backslash, control chars."""

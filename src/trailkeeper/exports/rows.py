@@ -15,7 +15,7 @@ Each format then works on whole columns (:mod:`.jsonlines`, :mod:`.stamps`, :mod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -24,43 +24,46 @@ from trailkeeper import speedups
 from trailkeeper.exports.columns import COLUMNS
 from trailkeeper.storage.exportrows import EXPORT_ROW_COLUMNS, ExportRow
 
-__all__ = ["TIMESTAMP", "arrow_row_columns", "row_columns"]
+__all__ = ["TIMESTAMP", "arrow_row_columns", "buffer_columns", "row_columns"]
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 _INTEGERS = ("seq", "occurred_at", "received_at")
-_ROW_TYPE = pa.struct(
-    [(name, pa.int64() if name in _INTEGERS else pa.binary()) for name in EXPORT_ROW_COLUMNS]
-)
 _STRING = pa.string()
 _INT64 = pa.int64()
+_ROW_TYPE = pa.struct(
+    [(name, _INT64 if name in _INTEGERS else pa.binary()) for name in EXPORT_ROW_COLUMNS]
+)
 
 
 def row_columns(rows: Sequence[ExportRow]) -> dict[str, pa.Array]:
     """:data:`~trailkeeper.exports.columns.COLUMNS` of a batch of rows, timestamps as int64
     microseconds since the epoch."""
     buffers = None if speedups.export_columns is None else speedups.export_columns(rows)
-    if buffers is None:
-        return arrow_row_columns(rows)
-    columns = {
-        name: _from_buffers(parts, len(rows))
-        for name, parts in zip(EXPORT_ROW_COLUMNS, buffers, strict=True)
-    }
-    return {name: columns[name] for name in COLUMNS}
+    return arrow_row_columns(rows) if buffers is None else buffer_columns(buffers, len(rows))
 
 
 def arrow_row_columns(rows: Sequence[ExportRow]) -> dict[str, pa.Array]:
     """:func:`row_columns` by pyarrow's own conversion."""
     arrays = pa.array(rows, type=_ROW_TYPE).flatten()
-    columns = {
-        name: array if name in _INTEGERS else array.view(_STRING)  # UTF-8 as stored
+    return _named(
+        array if name in _INTEGERS else array.view(_STRING)  # UTF-8 as stored
         for name, array in zip(EXPORT_ROW_COLUMNS, arrays, strict=True)
-    }
+    )
+
+
+def buffer_columns(buffers: Sequence[Any], count: int) -> dict[str, pa.Array]:
+    """:func:`row_columns` from the C module's buffers (``export_columns``): per column,
+    int64 values, or (validity bitmap or None, null count, int32 offsets, UTF-8 data)."""
+    return _named(_from_buffers(parts, count) for parts in buffers)
+
+
+def _named(arrays: Iterable[pa.Array]) -> dict[str, pa.Array]:
+    """Arrays in :data:`EXPORT_ROW_COLUMNS` order, keyed and ordered by ``COLUMNS``."""
+    columns = dict(zip(EXPORT_ROW_COLUMNS, arrays, strict=True))
     return {name: columns[name] for name in COLUMNS}
 
 
 def _from_buffers(parts: Any, count: int) -> pa.Array:
-    """An Arrow column from the C module's buffers: int64 values, or (validity bitmap or
-    None, null count, int32 offsets, UTF-8 data)."""
     if isinstance(parts, bytes):
         return pa.Array.from_buffers(_INT64, count, [None, pa.py_buffer(parts)])
     validity, nulls, offsets, data = parts

@@ -3,8 +3,7 @@
 An export alternates between reading rows (the database's work, and the driver's) and
 encoding them (mostly Arrow's, which runs without the GIL): with the next read in flight on
 another thread, the two overlap. At most two batches are held at a time. The reads run on
-one long-lived thread, so that a SQLite store (one connection per thread) reuses the same
-connection for every export instead of opening one per export.
+one long-lived thread.
 
 Export jobs prefetch PostgreSQL's rows (psycopg reads a network buffer at a time without the
 GIL); SQLite's are read inline, see ``ExportRunner._rows``.

@@ -89,30 +89,38 @@ class SQLiteExports:
         self, tenant_id: int, where: str, params: list[Any], query: EventQuery, batch_rows: int
     ) -> Generator[list[ExportRow]]:
         """Keyset pages on seq, each a short read (a long export never holds a snapshot,
-        which would keep the WAL from being checkpointed), on a connection with a small
-        page cache: an export reads each page once, and the reader thread keeps its
-        connection, whose cache would otherwise grow to the default's 64 MiB.
+        which would keep the WAL from being checkpointed), with the connection's page
+        cache made small meanwhile: an export reads each page once, and would otherwise
+        fill the default's 64 MiB. The thread's connection outlives the export (the
+        export loop claims, integrates and finishes jobs on it), so its cache is set back
+        when the rows are read.
 
         The pages walk the seq range of the events in the date range (found in the
         ``(occurred_at, seq)`` index alone), so a page reads just its own rows: no
         subquery that reads them twice, and no sort."""
         conn = self.conns.connection()
+        (usual,) = conn.execute("PRAGMA cache_size").fetchone()
         conn.execute(f"PRAGMA cache_size = -{EXPORT_CACHE_KIB}")
-        first, last = _seq_range(conn, tenant_id, query)
-        if first is None:
-            return
-        sql = (
-            f"SELECT {export_select('sqlite')} FROM events "
-            f"WHERE {where} AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
-        )
-        after = first - 1
-        while True:
-            rows: list[ExportRow] = conn.execute(sql, (*params, after, last, batch_rows)).fetchall()
-            if rows:
-                yield rows
-            if len(rows) < batch_rows:
+        try:
+            first, last = _seq_range(conn, tenant_id, query)
+            if first is None:
                 return
-            after = rows[-1][1]
+            sql = (
+                f"SELECT {export_select('sqlite')} FROM events "
+                f"WHERE {where} AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?"
+            )
+            after = first - 1
+            while True:
+                rows: list[ExportRow] = conn.execute(
+                    sql, (*params, after, last, batch_rows)
+                ).fetchall()
+                if rows:
+                    yield rows
+                if len(rows) < batch_rows:
+                    return
+                after = rows[-1][1]
+        finally:
+            conn.execute(f"PRAGMA cache_size = {usual}")
 
     def create_export(
         self, record: ExportRecord, quota_key: tuple[str, str, date], quota: int
