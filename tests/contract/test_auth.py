@@ -163,3 +163,30 @@ def test_revoking_twice_changes_and_audits_nothing(api: Api) -> None:
     second = api.delete(f"/v1/tokens/{token_id}").json()
     assert first == second
     assert len(api.events(self_audit=True, action="trailkeeper.token.revoked")) == 1
+
+
+def test_a_token_cannot_revoke_tokens_with_scopes_it_lacks(api: Api) -> None:
+    """Revoking needs the revoked token's scopes, as granting does: a ``tokens:manage``
+    token cannot lock the tenant's admins out."""
+    manager = {"Authorization": f"Bearer {api.token_with('tokens:manage')}"}
+    admin_id = api.post("/v1/tokens", {"name": "root", "scopes": ["admin"]}).json()["id"]
+    peer_id = api.post("/v1/tokens", {"name": "peer", "scopes": ["tokens:manage"]}).json()["id"]
+    refused = api.client.delete(f"/v1/tokens/{admin_id}", headers=manager)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert "['admin']" in refused.json()["error"]["message"]
+    listed = {t["id"]: t for t in api.get("/v1/tokens").json()["data"]}
+    assert listed[admin_id]["revoked_at"] is None
+    assert api.events(self_audit=True, action="trailkeeper.token.revoked") == []
+    allowed = api.client.delete(f"/v1/tokens/{peer_id}", headers=manager)
+    assert allowed.status_code == 200, allowed.text
+    assert api.delete(f"/v1/tokens/{admin_id}").status_code == 200  # an admin may
+
+
+@pytest.mark.parametrize("scope", ["streams:manage", "retention:manage"])
+def test_scopes_of_features_not_built_yet_are_refused(api: Api, scope: str) -> None:
+    response = api.post("/v1/tokens", {"name": "later", "scopes": [scope]})
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert f"['{scope}'] are not available yet" in message
+    assert "streams:manage" not in message.split("choose from")[1]

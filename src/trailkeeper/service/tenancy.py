@@ -79,10 +79,9 @@ class TenancyService:
             parsed = parse_scopes(list(scopes))
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
-        if actor is not None:
-            beyond = [s.value for s in parsed if not actor.allows(s)]
-            if beyond:
-                raise Forbidden(f"A token can only grant scopes it holds; this one lacks {beyond}")
+        beyond = [] if actor is None else actor.lacks(s.value for s in parsed)
+        if beyond:
+            raise Forbidden(f"A token can only grant scopes it holds; this one lacks {beyond}")
         token = new_token()
         record = self._store.create_token(
             new_token_id(), tenant.id, name, hash_token(token), [s.value for s in parsed]
@@ -107,6 +106,11 @@ class TenancyService:
         known = {t.id: t for t in self._store.list_tokens(tenant.id)}.get(token_id)
         if known is None:
             raise NotFound(f"No token {token_id!r} in this tenant")
+        beyond = [] if actor is None else actor.lacks(known.scopes)
+        if beyond:
+            raise Forbidden(
+                f"A token can only revoke tokens whose scopes it holds; this one lacks {beyond}"
+            )
         if known.revoked_at is not None:
             return token_view(known)  # already revoked: nothing changes, nothing to audit
         record = self._store.revoke_token(tenant.id, token_id)
