@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from trailkeeper.cli.admin import migrate, tenants, tokens
+from trailkeeper.cli.admin import migrate, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.serve import serve
+from trailkeeper.cli.tenants import tenants
 from trailkeeper.cli.verify import verify
 from trailkeeper.cli.verify_export import verify_export
 from trailkeeper.cli.workers import keys, worker

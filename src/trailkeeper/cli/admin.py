@@ -1,45 +1,40 @@
-"""``migrate``, ``tenants`` and ``tokens`` commands."""
+"""``migrate`` and ``tokens`` commands."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 from rich.table import Table
 
+from trailkeeper.auth.tokens import AVAILABLE_SCOPES
 from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
+    JsonAlways,
     JsonOut,
     console,
+    emit,
+    fail,
     open_service,
     settings_from,
 )
 from trailkeeper.errors import TrailkeeperError
 
-__all__ = ["migrate", "tenants", "tokens"]
+__all__ = ["Tenant", "migrate", "tokens"]
 
-tenants = typer.Typer(help="Create tenants.", no_args_is_help=True, rich_markup_mode=None)
 tokens = typer.Typer(
     help="Create, list and revoke API tokens.", no_args_is_help=True, rich_markup_mode=None
 )
-
-
-def emit(data: Any) -> None:
-    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
-
-
-def fail(exc: TrailkeeperError) -> typer.Exit:
-    console.print(f"[red]error:[/] {exc.message}")
-    return typer.Exit(1)
+Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name")]
+SCOPES = ", ".join(s.value for s in AVAILABLE_SCOPES)
 
 
 def migrate(
     data_dir: DataDir = None, database_url: DatabaseUrl = None, json: JsonOut = False
 ) -> None:
     """Create or upgrade the database schema."""
-    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
+    service = open_service(settings_from(data_dir=data_dir, database_url=database_url), create=True)
     try:
         version = service.store.migrate()
     finally:
@@ -50,28 +45,16 @@ def migrate(
         console.print(f"schema at version {version} ({service.store.backend})")
 
 
-@tenants.command("create")
-def tenants_create(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
-    """Create a tenant; prints its admin token and webhook secret (shown only once)."""
-    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
-    try:
-        emit(service.tenancy.create_tenant(name))
-    except TrailkeeperError as exc:
-        raise fail(exc) from None
-    finally:
-        service.close()
-
-
-Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name")]
-
-
 @tokens.command("create")
 def tokens_create(
     tenant: Tenant,
     name: Annotated[str, typer.Option("--name", help="What the token is for")],
-    scope: Annotated[list[str], typer.Option("--scope", help="Scope; repeat for several")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help=f"Scope, repeat for several: {SCOPES}")
+    ],
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
+    json: JsonAlways = False,
 ) -> None:
     """Create a token; it is printed once and stored only as a hash."""
     service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
@@ -104,13 +87,17 @@ def tokens_list(
     if json:
         emit(listed)
         return
-    table = Table("id", "name", "scopes", "created", "revoked")
+    # ids are what `tokens revoke` takes: never wrapped or cut, whatever the width
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=max((len(r["id"]) for r in listed), default=2))
+    for header in ("name", "scopes", "created", "revoked"):
+        table.add_column(header, overflow="fold")
     for row in listed:
         table.add_row(
             row["id"], row["name"], " ".join(row["scopes"]), row["created_at"],
             row["revoked_at"] or "",
         )  # fmt: skip
-    console.print(table)
+    console.print(table, crop=False)
 
 
 @tokens.command("revoke")

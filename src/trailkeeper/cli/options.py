@@ -6,12 +6,15 @@ import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from trailkeeper.deployment_key import DeploymentKeyError
+from trailkeeper.errors import TrailkeeperError
+from trailkeeper.existing import NoDeployment
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
 from trailkeeper.signing import SigningKeyError
@@ -24,10 +27,13 @@ __all__ = [
     "ExportDailyQuota",
     "ExportHistoryDays",
     "ExportMaxDays",
+    "JsonAlways",
     "JsonOut",
     "ObjectStoreUrl",
     "OutboundTimeout",
     "console",
+    "emit",
+    "fail",
     "open_service",
     "settings_from",
 ]
@@ -37,7 +43,10 @@ console = Console(stderr=True)
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Data directory [env: TRAILKEEPER_DATA_DIR]", show_default=False
+        "--data-dir",
+        help="Data directory: SQLite database, keys, exported files "
+        "[default: ./trailkeeper-data] [env: TRAILKEEPER_DATA_DIR]",
+        show_default=False,
     ),
 ]
 DatabaseUrl = Annotated[
@@ -49,6 +58,9 @@ DatabaseUrl = Annotated[
     ),
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON")]
+JsonAlways = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON (this command always does)")
+]
 ObjectStoreUrl = Annotated[
     str | None,
     typer.Option(
@@ -75,9 +87,20 @@ OutboundTimeout = Annotated[
 AllowPrivateDestinations = Annotated[
     bool | None,
     typer.Option(
-        "--allow-private-destinations", help="Allow loopback/private webhook and stream targets"
+        "--allow-private-destinations",
+        help="Allow webhook destinations on loopback and private networks (for development)",
     ),
 ]
+
+
+def emit(data: Any) -> None:
+    """A command's result, as JSON on standard output."""
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+def fail(exc: TrailkeeperError) -> typer.Exit:
+    console.print(f"[red]error:[/] {escape(exc.message)}")
+    return typer.Exit(1)
 
 
 def settings_from(**flags: Any) -> Settings:
@@ -91,11 +114,14 @@ def settings_from(**flags: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def open_service(settings: Settings) -> Trailkeeper:
-    """Open the service, turning setup problems into one clear line and exit code 2."""
+def open_service(settings: Settings, *, create: bool = False) -> Trailkeeper:
+    """Open the service, turning setup problems into one clear line and exit code 2.
+
+    Only the commands that set a deployment up pass ``create``; the others refuse,
+    naming the data dir, when there is none (``trailkeeper.existing``)."""
     try:
-        return Trailkeeper.open(settings)
-    except (DeploymentKeyError, SigningKeyError) as exc:
+        return Trailkeeper.open(settings, create=create)
+    except (DeploymentKeyError, SigningKeyError, NoDeployment) as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
     except Exception as exc:
         if not isinstance(exc, _storage_errors(settings)):

@@ -132,7 +132,7 @@ def serve(
 
     from trailkeeper.api import create_app
 
-    service = open_service(settings)
+    service = open_service(settings, create=True)
     try:
         if demo:
             token = seed_demo(service)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from rich.markup import escape
 
 from trailkeeper.cli.options import (
     AllowPrivateDestinations,
@@ -26,6 +27,7 @@ from trailkeeper.cli.options import (
     open_service,
     settings_from,
 )
+from trailkeeper.existing import NoDeployment, require_deployment
 from trailkeeper.service.worker import BackgroundWorker
 from trailkeeper.signing import SigningKeyError, load_signer
 
@@ -78,7 +80,7 @@ def worker(
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
     )
-    service = open_service(settings)
+    service = open_service(settings, create=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -102,11 +104,13 @@ def keys_show(
 ) -> None:
     """Print the verifier key (name+id+key) that checks checkpoint signatures.
 
-    Made on first use under the data dir unless TRAILKEEPER_SIGNING_KEY is set."""
+    Refuses, naming the data dir, where there is no key: it never makes one."""
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
     try:
-        signer = load_signer(settings_from(data_dir=data_dir, database_url=database_url))
-    except SigningKeyError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        require_deployment(settings, database=False)
+        signer = load_signer(settings)
+    except (SigningKeyError, NoDeployment) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     verifier = signer.verifier().key_string
     if json:

@@ -20,6 +20,7 @@ from trailkeeper.errors import Forbidden, NotFound
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.objectstores.keys import InvalidObjectKey, check_key
 from trailkeeper.objectstores.links import LinkSigner
+from trailkeeper.private_files import private_dir
 
 __all__ = ["LocalObjectStore"]
 
@@ -58,7 +59,7 @@ class LocalObjectStore:
         """Rename ``path`` into place (fsynced first); copy when it is on
         another file system. The content type is implied by the name."""
         target = self._target(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         os.chmod(path, 0o600)  # exports hold personal data
         _fsync_path(path)
         try:
@@ -73,7 +74,7 @@ class LocalObjectStore:
 
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         target = self._target(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         self._write(target, lambda out: out.write(data))
 
     def _write(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from trailkeeper.cursors import CursorCodec
 from trailkeeper.deployment_key import DeploymentKey, DeploymentKeyMismatch, load_deployment_key
 from trailkeeper.events.batch import drafts_from_body, drafts_from_events
+from trailkeeper.existing import require_deployment, require_schema
 from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import open_object_store
 from trailkeeper.ratelimit import RateLimiter
@@ -45,14 +46,21 @@ class Trailkeeper:
         self.webhooks = WebhookDispatcher(store, key, settings)
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:
+    def open(cls, settings: Settings, *, migrate: bool = True, create: bool = True) -> Trailkeeper:
         """Load the key, open (and migrate) the store, and check that the key is the
         one this database was set up with: a process with another key would write
-        secrets and cursors the others cannot read."""
+        secrets and cursors the others cannot read.
+
+        ``create=False`` opens only a deployment that exists (keys, database, schema)
+        and raises ``NoDeployment`` otherwise, having created nothing."""
+        if not create:
+            require_deployment(settings)
         key = load_deployment_key(settings)
         signer = load_signer(settings)
         store = open_store(settings)
         try:
+            if not create:
+                require_schema(settings, store.schema_version())
             if migrate:
                 store.migrate()
             fingerprint = key.fingerprint()

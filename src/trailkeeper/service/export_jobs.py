@@ -28,6 +28,7 @@ from trailkeeper.exports.manifest import build_manifest, encode_manifest, sign_m
 from trailkeeper.exports.request import ExportSpec
 from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import ObjectStore, object_key
+from trailkeeper.private_files import private_dir, private_file
 from trailkeeper.service.earlysync import EarlySync
 from trailkeeper.service.exports import export_view
 from trailkeeper.service.integrity import IntegrityService
@@ -137,8 +138,7 @@ class ExportRunner:
         if tenant is None:
             return self._failed(job, "The tenant no longer exists")
         scratch = self._settings.data_dir / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        part = scratch / f"{job.id}.part"
+        part = private_file(private_dir(scratch) / f"{job.id}.part")
         edges = _Edges()
         try:
             with part.open("wb") as out:

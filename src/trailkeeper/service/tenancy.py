@@ -66,6 +66,28 @@ class TenancyService:
     def webhook_secret(self, tenant: Tenant) -> str:
         return self._key.open(tenant.webhook_secret_sealed)
 
+    def list_tenants(self) -> list[dict[str, Any]]:
+        """Every tenant (for operators: the CLI), oldest first; never a secret."""
+        return [
+            {"tenant": t.name, "created_at": format_timestamp(t.created_at), "events": t.events}
+            for t in self._store.list_tenants()
+        ]
+
+    def rotate_webhook_secret(self, tenant: Tenant, actor: Principal | None) -> dict[str, str]:
+        """A new ``whsec_`` secret, shown once, here. Deliveries sent from now on, retries
+        of earlier ones included, are signed with it; the old one stops working."""
+        secret = new_webhook_secret()
+        self._store.replace_webhook_secret(tenant.id, self._key.seal(secret))
+        record_admin_action(
+            self._store,
+            tenant.id,
+            "trailkeeper.webhook_secret.rotated",
+            _actor(actor),
+            resource={"type": "tenant", "id": tenant.name, "name": tenant.name},
+            source="cli" if actor is None else "api",
+        )
+        return {"tenant": tenant.name, "webhook_secret": secret}
+
     def create_token(
         self,
         tenant: Tenant,

@@ -56,6 +56,16 @@ class Tenant:
 
 
 @dataclass(frozen=True, slots=True)
+class TenantSummary:
+    """A tenant as ``tenants list`` shows it; never its secret."""
+
+    id: int
+    name: str
+    created_at: datetime
+    events: int  # the log's size: the next seq
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     id: str
     tenant_id: int
@@ -91,6 +101,12 @@ class TenantStore(Protocol):
     def tenant_by_name(self, name: str) -> Tenant | None: ...
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+
+    def list_tenants(self) -> list[TenantSummary]:
+        """Every tenant, oldest first."""
+        ...
+
+    def replace_webhook_secret(self, tenant_id: int, webhook_secret_sealed: bytes) -> None: ...
 
     def create_token(
         self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
@@ -258,6 +274,10 @@ class Store(
     """Everything one deployment keeps, behind one connection pool."""
 
     backend: str
+
+    def schema_version(self) -> int:
+        """The last migration applied; 0 for a database never migrated (read only)."""
+        ...
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""

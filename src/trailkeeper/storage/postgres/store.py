@@ -24,6 +24,7 @@ from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.planning import Resolved
+from trailkeeper.storage.postgres.admin import PostgresAdmin
 from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
 from trailkeeper.storage.protocols import (
@@ -131,7 +132,7 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresExports, SqlReads):
+class PostgresStore(PostgresAdmin, PostgresExports, SqlReads):
     backend = "postgresql"
     dialect = DIALECT
 

@@ -15,6 +15,7 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, from_micros, to_micros
 from trailkeeper.integrity.tiles import extend_tile
+from trailkeeper.private_files import private_file
 from trailkeeper.storage.dictionaries import (
     DictionaryRows,
     upsert_actions_sql,
@@ -40,6 +41,7 @@ from trailkeeper.storage.rows import (
     view_from_row,
 )
 from trailkeeper.storage.sequencing import Existing, sequence_batch
+from trailkeeper.storage.sqlite.admin import SQLiteAdmin
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
@@ -87,7 +89,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteExports, SqlReads):
+class SQLiteStore(SQLiteAdmin, SQLiteExports, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
@@ -114,7 +116,7 @@ class SQLiteStore(SQLiteExports, SqlReads):
         )
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 before SQLite opens it: its WAL and SHM files follow
         self.conns = SQLiteConnections(path)
         self._appends = GroupCommit(self.conns, self._append)
 
