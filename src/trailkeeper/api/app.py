@@ -9,7 +9,15 @@ from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
-from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
+from trailkeeper.api.routes import (
+    downloads,
+    events,
+    exports,
+    integrity,
+    ops,
+    tokens,
+    webhook_secret,
+)
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
 
@@ -46,6 +54,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(events.router)
     app.include_router(integrity.router)
     app.include_router(tokens.router)
+    app.include_router(webhook_secret.router)
     app.include_router(exports.router)
     app.include_router(downloads.router)
     app.include_router(graphql.router)

@@ -14,6 +14,7 @@ from trailkeeper.events.query import FILTER_NAMES, EventQuery
 from trailkeeper.service import Trailkeeper
 
 __all__ = [
+    "Administrator",
     "Exporter",
     "Filters",
     "Reader",
@@ -58,6 +59,7 @@ Writer = Annotated[Principal, Depends(caller_with(Scope.EVENTS_WRITE, "ingest"))
 Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))]
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
+Administrator = Annotated[Principal, Depends(caller_with(Scope.ADMIN, "read"))]
 
 
 def base_url(request: Request) -> str:
