@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from datetime import UTC, datetime
+import sys
 from typing import Annotated
 
 import typer
 
+from trailkeeper.cli.demo import banner, seed_demo
 from trailkeeper.cli.options import (
     AllowPrivateDestinations,
     DatabaseUrl,
@@ -18,35 +20,12 @@ from trailkeeper.cli.options import (
     ExportMaxDays,
     ObjectStoreUrl,
     OutboundTimeout,
-    console,
     open_service,
     settings_from,
 )
-from trailkeeper.events.batch import MAX_BATCH
-from trailkeeper.service import Trailkeeper
 from trailkeeper.service.worker import BackgroundWorker
 
 __all__ = ["serve"]
-
-DEMO_TENANT = "demo"
-
-
-def seed_demo(service: Trailkeeper) -> str:
-    """Create the demo tenant with ~2,000 events (first time only); return an admin token."""
-    from trailkeeper.demo import demo_events
-
-    tenancy = service.tenancy
-    existing = service.store.tenant_by_name(DEMO_TENANT)
-    if existing is None:
-        created = tenancy.create_tenant(DEMO_TENANT)
-        tenant = tenancy.tenant(DEMO_TENANT)
-        events = demo_events(datetime.now(UTC))
-        for start in range(0, len(events), MAX_BATCH):
-            service.ingest_events(tenant, events[start : start + MAX_BATCH])
-        console.print(f"created tenant [bold]{DEMO_TENANT}[/] with {len(events):,} events")
-        return created["admin_token"]
-    token = tenancy.create_token(existing, "demo admin (serve --demo)", ["admin"], actor=None)
-    return str(token["token"])
 
 
 def serve(
@@ -131,17 +110,14 @@ def serve(
     import uvicorn  # imported here: the other commands should start fast
 
     from trailkeeper.api import create_app
+    from trailkeeper.api.factory import PARENT_VARIABLE
 
     service = open_service(settings, create=True)
     try:
         if demo:
-            token = seed_demo(service)
             base = f"http://{settings.host}:{settings.port}"
-            console.print(f"API docs:     [bold]{base}/docs[/]")
-            console.print(f"admin token:  [bold]{token}[/]  (tenant {DEMO_TENANT})")
-            console.print(
-                f"try:          curl -H 'Authorization: Bearer {token}' '{base}/v1/events?limit=5'"
-            )
+            for line in banner(seed_demo(service), base, ui=_has_ui()):
+                print(line, file=sys.stderr, flush=True)  # plain: Rich would wrap the curl line
         worker = None
         if not no_workers:
             worker = BackgroundWorker.for_service(service)
@@ -153,6 +129,7 @@ def serve(
                 )
             else:
                 os.environ.update(settings.to_environment())
+                os.environ[PARENT_VARIABLE] = str(os.getpid())  # children die with this one
                 uvicorn.run(
                     "trailkeeper.api.factory:app_from_environment",
                     factory=True,
@@ -166,3 +143,8 @@ def serve(
                 worker.stop()
     finally:
         service.close()
+
+
+def _has_ui() -> bool:
+    """Whether this build serves the web UI at ``/`` (its package is there)."""
+    return any(importlib.util.find_spec(f"trailkeeper.{name}") for name in ("ui", "web"))
