@@ -23,9 +23,9 @@ def test_an_admin_rotates_the_webhook_secret_once_shown(
     assert body["tenant"] == api.tenant
     assert WEBHOOK_SECRET.match(body["webhook_secret"])
     assert body["webhook_secret"] != before
-    assert service.tenancy.webhook_secret(service.tenancy.tenant(api.tenant)) == body[
-        "webhook_secret"
-    ]
+    assert (
+        service.tenancy.webhook_secret(service.tenancy.tenant(api.tenant)) == body["webhook_secret"]
+    )
     # another tenant's secret is untouched
     assert service.tenancy.webhook_secret(service.tenancy.tenant(other_api.tenant)) == other_before
     [audit] = api.events(self_audit=True, action="trailkeeper.webhook_secret.rotated")

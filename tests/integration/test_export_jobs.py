@@ -45,7 +45,7 @@ def _request(service: Trailkeeper, principal: Principal, **body: Any) -> str:
 
 
 def _runner(service: Trailkeeper, lease: float = 60.0) -> ExportRunner:
-    return ExportRunner(
+    runner = ExportRunner(
         service.store,
         service.integrity,
         service.integrity.signer,
@@ -53,6 +53,8 @@ def _runner(service: Trailkeeper, lease: float = 60.0) -> ExportRunner:
         service.settings,
         lease_seconds=lease,
     )
+    runner.serving_at = "http://127.0.0.1:8000"  # as in `serve`: webhook links are known
+    return runner
 
 
 def test_each_job_runs_once_with_two_workers(service: Trailkeeper) -> None:
@@ -213,3 +215,41 @@ def test_export_webhook_reaches_a_real_receiver_signed(settings: Settings) -> No
         assert verified["data"]["id"] == export_id
         assert verified["data"]["status"] == "succeeded"
         assert verified["data"]["download_url"]
+
+
+def test_a_worker_that_cannot_know_the_links_leaves_webhook_exports_queued(
+    settings: Settings,
+) -> None:
+    """A standalone ``worker`` without a public URL would put another host's address in
+    the webhook's download links: it runs the exports without a webhook and leaves the
+    others queued for a process that knows the links."""
+    allowing = settings.model_copy(update={"allow_private_destinations": True})
+    public = "https://audit.example.test/base"
+    with closing(Trailkeeper.open(allowing)) as service:
+        principal = _principal(service)
+        _ingest_recent(service, principal, 2)
+        hooked = _request(service, principal, webhook_url="http://127.0.0.1:9/hook")
+        plain = _request(service, principal, resource={"type": "pipe", "id": "p1"})
+        blind = ExportRunner(
+            service.store, service.integrity, service.integrity.signer, service.objects, allowing
+        )
+        assert not blind.links_known
+        blind.run_all()
+        held = service.store.get_export(principal.tenant.id, hooked)
+        done = service.store.get_export(principal.tenant.id, plain)
+        assert held is not None and done is not None
+        assert held.status == "queued"
+        assert done.status == "succeeded", done.error
+        told = allowing.model_copy(update={"public_url": public})
+        knowing = ExportRunner(
+            service.store, service.integrity, service.integrity.signer, service.objects, told
+        )
+        assert knowing.links_known
+        knowing.run_all()
+        finished = service.store.get_export(principal.tenant.id, hooked)
+        assert finished is not None and finished.status == "succeeded", finished
+        deliveries = service.store.claim_deliveries(60, 100)
+        [mine] = [d for d in deliveries if d.id == f"msg_{hooked}"]
+        data = orjson.loads(mine.payload)["data"]
+        assert data["download_url"].startswith(f"{public}/")
+        assert data["manifest_url"].startswith(f"{public}/")

@@ -31,6 +31,7 @@ __all__ = [
     "JsonOut",
     "ObjectStoreUrl",
     "OutboundTimeout",
+    "PublicUrl",
     "console",
     "emit",
     "fail",
@@ -83,6 +84,14 @@ DownloadUrlTtl = Annotated[
 ]
 OutboundTimeout = Annotated[
     float | None, typer.Option(help="Seconds before a webhook request times out [default: 10]")
+]
+PublicUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="Base URL this deployment is reached at (behind a proxy); the download links in "
+        "webhooks point there [env: TRAILKEEPER_PUBLIC_URL]",
+        show_default=False,
+    ),
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

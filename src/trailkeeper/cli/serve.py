@@ -20,6 +20,8 @@ from trailkeeper.cli.options import (
     ExportMaxDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    PublicUrl,
+    console,
     open_service,
     settings_from,
 )
@@ -56,9 +58,7 @@ def serve(
     pool_size: Annotated[
         int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
     ] = None,
-    public_url: Annotated[
-        str | None, typer.Option(help="Base URL for links, behind a proxy [default: as asked]")
-    ] = None,
+    public_url: PublicUrl = None,
     secret_key: Annotated[
         str | None,
         typer.Option(help="Deployment key, base64 (prefer the environment variable)"),
@@ -118,6 +118,8 @@ def serve(
             base = f"http://{settings.host}:{settings.port}"
             for line in banner(seed_demo(service), base, ui=_has_ui()):
                 print(line, file=sys.stderr, flush=True)  # plain: Rich would wrap the curl line
+        if settings.public_url is None:
+            service.export_runner.serving_at = own_address(settings.host, settings.port)
         worker = None
         if not no_workers:
             worker = BackgroundWorker.for_service(service)
@@ -148,3 +150,15 @@ def serve(
 def _has_ui() -> bool:
     """Whether this build serves the web UI at ``/`` (its package is there)."""
     return any(importlib.util.find_spec(f"trailkeeper.{name}") for name in ("ui", "web"))
+
+
+def own_address(host: str, port: int) -> str | None:
+    """Where webhook links may point when no public URL is set: the address listened on,
+    unless it is every interface (no one address to give)."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (compared, not bound)
+        console.print(
+            "[yellow]warning:[/] listening on every interface without --public-url: exports "
+            "with a webhook_url stay queued until a process with --public-url runs them"
+        )
+        return None
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -23,6 +23,7 @@ from trailkeeper.cli.options import (
     JsonOut,
     ObjectStoreUrl,
     OutboundTimeout,
+    PublicUrl,
     console,
     open_service,
     settings_from,
@@ -59,6 +60,7 @@ def worker(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    public_url: PublicUrl = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -79,6 +81,7 @@ def worker(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        public_url=public_url,
     )
     service = open_service(settings, create=True)
     stop = threading.Event()
@@ -88,6 +91,12 @@ def worker(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if not service.export_runner.links_known:
+        console.print(
+            "[yellow]warning:[/] no --public-url (TRAILKEEPER_PUBLIC_URL): this worker cannot "
+            "know the download links an export webhook carries, so it leaves exports with a "
+            "webhook_url queued for a process that does (serve, or a worker with --public-url)"
+        )
     background = BackgroundWorker.for_service(service)
     background.start()
     console.print(f"worker running ({service.store.backend}); Ctrl-C to stop")

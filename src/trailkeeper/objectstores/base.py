@@ -13,6 +13,9 @@ class ObjectStore(Protocol):
     """Where exported files and their manifests go. Keys are relative paths
     (see ``keys.object_key``); every method refuses a key that could escape."""
 
+    links_need_base_url: bool
+    """Whether ``download_url`` points at this deployment (and so needs its public URL)."""
+
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Publish the finished file at ``path`` under ``key``, whole or not at all.
 

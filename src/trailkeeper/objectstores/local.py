@@ -41,6 +41,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalObjectStore:
+    links_need_base_url = True  # its links are served by trailkeeper's API
+
     def __init__(
         self,
         root: Path,

@@ -54,6 +54,8 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 class S3ObjectStore:
+    links_need_base_url = False  # presigned: S3 serves them
+
     def __init__(
         self,
         bucket: str,

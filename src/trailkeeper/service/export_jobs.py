@@ -77,18 +77,31 @@ class ExportRunner:
         self._settings = settings
         self.lease_seconds = lease_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
+        self.serving_at: str | None = None  # set by ``serve``: its own address
         # reads the next rows while these are written (one thread: one SQLite connection)
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="trailkeeper-export-read")
         self._syncer = ThreadPoolExecutor(1, thread_name_prefix="trailkeeper-export-sync")
 
     @property
-    def base_url(self) -> str:
-        settings = self._settings
-        return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    def base_url(self) -> str | None:
+        """Where the links in webhooks point: the public URL, else the address ``serve``
+        listens on (``serving_at``); None in a ``worker`` that was not told."""
+        base = self._settings.public_url or self.serving_at
+        return None if base is None else base.rstrip("/")
+
+    @property
+    def links_known(self) -> bool:
+        """Whether a webhook's download links can be written (S3's need no base URL)."""
+        return self.base_url is not None or not self._objects.links_need_base_url
 
     def run_once(self) -> bool:
-        """Run one job if there is one; True when a job was taken."""
-        job = self._store.claim_export(self.worker_id, self.lease_seconds)
+        """Run one job if there is one; True when a job was taken.
+
+        Without known links, exports that announce themselves by webhook are left queued
+        for a process that knows them: a webhook with a wrong link is never sent."""
+        job = self._store.claim_export(
+            self.worker_id, self.lease_seconds, with_webhook=self.links_known
+        )
         if job is None:
             return False
         if job.attempts > MAX_ATTEMPTS:
@@ -260,7 +273,7 @@ class ExportRunner:
         payload = {
             "type": f"export.{final.status}",
             "timestamp": format_timestamp(now),
-            "data": export_view(final, self._objects, self.base_url),
+            "data": export_view(final, self._objects, self.base_url or ""),
         }
         return NewDelivery(
             id=f"msg_{final.id}",

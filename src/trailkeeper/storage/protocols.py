@@ -237,7 +237,9 @@ class ExportStore(Protocol):
     ) -> list[ExportRecord]:
         """Newest first; ``before`` is an export id to continue after."""
 
-    def claim_export(self, worker: str, lease_seconds: float) -> ExportRecord | None:
+    def claim_export(
+        self, worker: str, lease_seconds: float, *, with_webhook: bool = True
+    ) -> ExportRecord | None:
         """Take the oldest queued job, or a running one whose lease expired (its
         worker died), and lease it to ``worker``. Safe with many processes."""
 

@@ -133,7 +133,10 @@ class PostgresExports:
             ).fetchall()
         return [export_record(row) for row in rows]
 
-    def claim_export(self, worker: str, lease_seconds: float) -> ExportRecord | None:
+    def claim_export(
+        self, worker: str, lease_seconds: float, *, with_webhook: bool = True
+    ) -> ExportRecord | None:
+        webhook = "" if with_webhook else "AND webhook_url IS NULL"
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
                 f"""
@@ -141,7 +144,8 @@ class PostgresExports:
                        attempts = attempts + 1, started_at = coalesce(started_at, now())
                 WHERE id = (
                     SELECT id FROM exports
-                    WHERE status = 'queued' OR (status = 'running' AND lease_until < now())
+                    WHERE (status = 'queued' OR (status = 'running' AND lease_until < now()))
+                    {webhook}
                     ORDER BY created_at
                     FOR UPDATE SKIP LOCKED
                     LIMIT 1

@@ -176,8 +176,12 @@ class SQLiteExports:
         rows = self.conns.connection().execute(f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit))
         return [export_record(row) for row in rows]
 
-    def claim_export(self, worker: str, lease_seconds: float) -> ExportRecord | None:
-        due = "status = 'queued' OR (status = 'running' AND lease_until < ?)"
+    def claim_export(
+        self, worker: str, lease_seconds: float, *, with_webhook: bool = True
+    ) -> ExportRecord | None:
+        due = "(status = 'queued' OR (status = 'running' AND lease_until < ?))"
+        if not with_webhook:
+            due += " AND webhook_url IS NULL"
         # Look before taking the writer lock: idle workers poll often.
         now = _now()
         if self.conns.connection().execute(f"SELECT 1 FROM exports WHERE {due}", (now,)).fetchone():
