@@ -134,15 +134,17 @@ def test_ingest_in_batches(cli: Cli, tmp_path: Path) -> None:
         ["ingest", "--tenant", invalid, str(invalid_file)],
         ["ingest", "--tenant", broken, str(broken_file)],
     )
-    assert loaded.json() == {"tenant": good, "events": 2500}
+    assert loaded.json() == {"tenant": good, "events": 2500, "new": 2500, "already_present": 0}
 
     assert refused.code == 1, refused
     assert "line 1234: actor.id: is required" in refused.text
-    assert "earlier batches were" in refused.text
+    assert "This batch was not stored; earlier batches were stored: 1,000 events" in refused.text
+    assert "(1,000 new, 0 already present)" in refused.text
 
     assert unparsable.code == 1, unparsable
     assert "line 1100" in unparsable.text
     assert "not valid JSON" in unparsable.text
+    assert "earlier batches were stored: 1,000 events (1,000 new" in unparsable.text
 
     service = cli.service()
     try:
@@ -189,3 +191,33 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(tmp_path: Path) -> N
     done = cli.run("migrate")
     assert done.code == 2, done
     assert "error: cannot open the database" in done.text, done
+
+
+def test_ingest_reports_new_and_already_present_events(cli: Cli, tmp_path: Path) -> None:
+    """Re-running a file stores nothing twice and says so; a first batch that fails never
+    claims that earlier batches were stored."""
+    name = tenant_name(cli, "again")
+    cli.run("tenants", "create", name).json()
+    lines = [orjson.dumps(make_event(i)) for i in range(1500)]
+    first = write_jsonl(tmp_path / "first.jsonl", lines[:1200])
+    whole = write_jsonl(tmp_path / "whole.jsonl", lines)
+    assert cli.run("ingest", "--tenant", name, str(first), "--json").json() == {
+        "tenant": name, "events": 1200, "new": 1200, "already_present": 0,
+    }  # fmt: skip
+    assert cli.run("ingest", "--tenant", name, str(whole), "--json").json() == {
+        "tenant": name, "events": 1500, "new": 300, "already_present": 1200,
+    }  # fmt: skip
+    text = cli.run("ingest", "--tenant", name, str(whole))
+    assert text.code == 0, text
+    assert f"stored 1,500 events (0 new, 1,500 already present) in tenant '{name}'" in text.text
+
+    bad_first = write_jsonl(tmp_path / "bad.jsonl", [b'{"action": '])
+    invalid_first = write_jsonl(tmp_path / "invalid.jsonl", [orjson.dumps({"action": "x"})])
+    unparsable, refused = cli.run_all(
+        ["ingest", "--tenant", name, str(bad_first)],
+        ["ingest", "--tenant", name, str(invalid_first)],
+    )
+    for done in (unparsable, refused):
+        assert done.code == 1, done
+        assert "nothing was stored" in done.text
+        assert "earlier batches were" not in done.text

@@ -237,7 +237,8 @@ def test_a_worker_that_cannot_know_the_links_leaves_webhook_exports_queued(
         blind.run_all()
         held = service.store.get_export(principal.tenant.id, hooked)
         done = service.store.get_export(principal.tenant.id, plain)
-        assert held is not None and done is not None
+        assert held is not None
+        assert done is not None
         assert held.status == "queued"
         assert done.status == "succeeded", done.error
         told = allowing.model_copy(update={"public_url": public})
@@ -247,7 +248,8 @@ def test_a_worker_that_cannot_know_the_links_leaves_webhook_exports_queued(
         assert knowing.links_known
         knowing.run_all()
         finished = service.store.get_export(principal.tenant.id, hooked)
-        assert finished is not None and finished.status == "succeeded", finished
+        assert finished is not None
+        assert finished.status == "succeeded", finished
         deliveries = service.store.claim_deliveries(60, 100)
         [mine] = [d for d in deliveries if d.id == f"msg_{hooked}"]
         data = orjson.loads(mine.payload)["data"]

@@ -1,13 +1,19 @@
-"""``ingest FILE.jsonl``: bulk load with a progress bar, atomic per batch of 1,000."""
+"""``ingest FILE.jsonl``: bulk load with a progress bar, atomic per batch of 1,000.
+
+It reports how many events were new and how many were already in the log (an event whose
+``id`` was stored before is not stored again), and, when it stops early, exactly what was
+stored before it stopped."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from trailkeeper.cli.options import (
@@ -20,8 +26,10 @@ from trailkeeper.cli.options import (
 )
 from trailkeeper.errors import TrailkeeperError
 from trailkeeper.events.batch import MAX_BATCH
+from trailkeeper.service import Trailkeeper
+from trailkeeper.storage.protocols import Receipt, Tenant
 
-__all__ = ["ingest"]
+__all__ = ["IngestCount", "ingest"]
 
 
 class _BadLine(Exception):
@@ -30,10 +38,48 @@ class _BadLine(Exception):
         self.line = line
 
 
-def _batches(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, list[Any]]]:
-    """(first line number, events) per batch of up to 1,000 non-blank lines."""
-    batch: list[Any] = []
-    first = 1
+@dataclass
+class IngestCount:
+    """Events stored so far: new ones, and ones the log already held (same id)."""
+
+    new: int = 0
+    present: int = 0
+
+    @property
+    def events(self) -> int:
+        return self.new + self.present
+
+    def add(self, receipts: list[Receipt], log_size_before: int) -> None:
+        """A receipt with a seq below the log's size before the batch is an event stored
+        earlier (its original receipt); the batch's new events come after."""
+        present = sum(1 for r in receipts if r.seq < log_size_before)
+        self.present += present
+        self.new += len(receipts) - present
+
+    def as_dict(self, tenant: str) -> dict[str, Any]:
+        return {
+            "tenant": tenant,
+            "events": self.events,
+            "new": self.new,
+            "already_present": self.present,
+        }
+
+    def summary(self) -> str:
+        return f"{self.events:,} events ({self.new:,} new, {self.present:,} already present)"
+
+    def before_stop(self) -> str:
+        """What a reader must know when the load stopped early."""
+        if self.events == 0:
+            return "nothing was stored"
+        return (
+            f"earlier batches were stored: {self.summary()}; "
+            "re-running is safe for events with an id"
+        )
+
+
+def _batches(path: Path, progress: Progress, task: Any) -> Iterator[list[tuple[int, Any]]]:
+    """(line number, event) per batch of up to 1,000 non-blank lines."""
+    batch: list[tuple[int, Any]] = []
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             progress.advance(task, len(line))
@@ -43,14 +89,12 @@ def _batches(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, l
                 event = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 raise _BadLine(number, f"not valid JSON: {exc}") from None
-            if not batch:
-                first = number
             batch.append((number, event))
             if len(batch) == MAX_BATCH:
-                yield first, batch
+                yield batch
                 batch = []
     if batch:
-        yield first, batch
+        yield batch
 
 
 def ingest(
@@ -62,45 +106,50 @@ def ingest(
 ) -> None:
     """Load events from a JSON Lines file (one event per line), same rules as the API."""
     service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
-    stored = 0
-    columns = (
-        TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[events]:,} events"),
-    )  # fmt: skip
+    count = IngestCount()
     try:
         target = service.tenancy.tenant(tenant)
-        with Progress(*columns, console=console, disable=json) as progress:
-            task = progress.add_task("ingest", total=file.stat().st_size, events=0)
-            for _, batch in _batches(file, progress, task):
-                try:
-                    receipts = service.ingest_events(target, [event for _, event in batch])
-                except TrailkeeperError as exc:
-                    _report(exc, batch)
-                    raise typer.Exit(1) from None
-                stored += len(receipts)
-                progress.update(task, events=stored)
+        _load(service, target, file, count, quiet=json)
     except _BadLine as exc:
-        console.print(f"[red]line {exc.line}:[/] {exc}; earlier batches were stored")
+        console.print(f"[red]line {exc.line}:[/] {escape(str(exc))}; {count.before_stop()}")
         raise typer.Exit(1) from None
     except TrailkeeperError as exc:
-        console.print(f"[red]error:[/] {exc.message}")
+        console.print(f"[red]error:[/] {escape(exc.message)}")
         raise typer.Exit(1) from None
     finally:
         service.close()
     if json:
-        typer.echo(orjson.dumps({"tenant": tenant, "events": stored}).decode())
+        typer.echo(orjson.dumps(count.as_dict(tenant)).decode())
     else:
-        console.print(f"stored {stored:,} events in tenant {tenant!r}")
+        console.print(f"stored {count.summary()} in tenant {tenant!r}")
 
 
-def _report(exc: TrailkeeperError, batch: list[tuple[int, Any]]) -> None:
+def _load(
+    service: Trailkeeper, target: Tenant, file: Path, count: IngestCount, *, quiet: bool
+) -> None:
+    columns = (
+        TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+    )  # fmt: skip
+    with Progress(*columns, console=console, disable=quiet) as progress:
+        task = progress.add_task("ingest", total=file.stat().st_size, events=0)
+        for batch in _batches(file, progress, task):
+            before = service.store.log_size(target.id)
+            try:
+                receipts = service.ingest_events(target, [event for _, event in batch])
+            except TrailkeeperError as exc:
+                _report(exc, batch, count)
+                raise typer.Exit(1) from None
+            count.add(receipts, before)
+            progress.update(task, events=count.events)
+
+
+def _report(exc: TrailkeeperError, batch: list[tuple[int, Any]], count: IngestCount) -> None:
     """Name problems by file line, so they can be fixed in place."""
-    console.print(f"[red]error:[/] {exc.message}")
+    console.print(f"[red]error:[/] {escape(exc.message)}")
     for detail in exc.details[:50]:
         index = detail.get("index")
         where = f"line {batch[index][0]}" if isinstance(index, int) else "batch"
-        console.print(f"  {where}: {detail.get('field') or 'event'}: {detail.get('message')}")
-    console.print(
-        "This batch was not stored; earlier batches were (re-running is safe for "
-        "events with an id)."
-    )
+        field = detail.get("field") or "event"
+        console.print(f"  {where}: {escape(str(field))}: {escape(str(detail.get('message')))}")
+    console.print(f"This batch was not stored; {count.before_stop()}.")

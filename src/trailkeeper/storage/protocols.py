@@ -108,6 +108,10 @@ class TenantStore(Protocol):
 
     def replace_webhook_secret(self, tenant_id: int, webhook_secret_sealed: bytes) -> None: ...
 
+    def log_size(self, tenant_id: int) -> int:
+        """The seq the tenant's next new event gets (committed events only)."""
+        ...
+
     def create_token(
         self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
     ) -> TokenRecord: ...

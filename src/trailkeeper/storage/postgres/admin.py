@@ -27,6 +27,13 @@ class PostgresAdmin:
             ).fetchall()
         return [TenantSummary(*row) for row in rows]
 
+    def log_size(self, tenant_id: int) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT next_seq FROM tenants WHERE id = %s", (tenant_id,)
+            ).fetchone()
+        return 0 if row is None else int(str(row[0]))
+
     def replace_webhook_secret(self, tenant_id: int, webhook_secret_sealed: bytes) -> None:
         with self.pool.connection() as conn:
             conn.execute(

@@ -28,6 +28,14 @@ class SQLiteAdmin:
         )
         return [TenantSummary(r[0], r[1], from_micros(r[2]), r[3]) for r in rows]
 
+    def log_size(self, tenant_id: int) -> int:
+        row = (
+            self.conns.connection()
+            .execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,))
+            .fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
     def replace_webhook_secret(self, tenant_id: int, webhook_secret_sealed: bytes) -> None:
         with self.conns.write() as conn:
             conn.execute(
