@@ -208,6 +208,11 @@ def test_a_key_file_is_accepted(exported: Exported) -> None:
     key_file = exported.directory / "verifier.pub"
     key_file.write_text(exported.verifier_key + "\n")
     assert run(exported.file("csv", "gzip"), "--public-key", key_file).returncode == 0
+    at_file = run(exported.file("csv", "gzip"), "--public-key", f"@{key_file}")
+    assert at_file.returncode == 0, at_file.stderr
+    missing = run(exported.file("csv", "gzip"), "--public-key", f"@{key_file}.missing")
+    assert missing.returncode == 2
+    assert f"cannot read the key file {key_file}.missing" in " ".join(missing.stderr.split())
 
 
 def test_a_changed_field_names_its_line(exported: Exported) -> None:

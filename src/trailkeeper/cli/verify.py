@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from trailkeeper.cli.keyarg import key_argument
 from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
@@ -56,8 +57,8 @@ def verify(
         str | None,
         typer.Option(
             "--public-key",
-            help="Verifier key (name+id+key) the checkpoints must be signed with "
-            "(default: this deployment's own, as `keys show` prints it)",
+            help="Verifier key (name+id+key), @FILE or a file holding it, that the "
+            "checkpoints must be signed with (default: this deployment's own)",
             show_default=False,
         ),
     ] = None,
@@ -117,10 +118,10 @@ def verify(
 
 
 def _verifier(service: Trailkeeper, public_key: str | None) -> Verifier:
-    key = service.integrity.verifier_key if public_key is None else public_key.strip()
     try:
+        key = service.integrity.verifier_key if public_key is None else key_argument(public_key)
         return parse_verifier_key(key)
-    except (IntegrityError, ValueError) as exc:
+    except (IntegrityError, ValueError) as exc:  # KeyFileError included
         console.print(f"[red]error:[/] --public-key is not a verifier key: {escape(str(exc))}")
         raise typer.Exit(2) from None
 

@@ -21,6 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from trailkeeper.cli.keyarg import KEY_HELP, KeyFileError, key_argument
 from trailkeeper.cli.options import DatabaseUrl, DataDir, JsonOut, console, settings_from
 from trailkeeper.exports.checking import ExportCheck
 from trailkeeper.exports.checking import verify_export as check_export
@@ -43,8 +44,8 @@ def verify_export(
         str | None,
         typer.Option(
             "--public-key",
-            help="Verifier key (name+id+key, as `keys show` prints it), or a file holding it "
-            "(default: this deployment's own, from --data-dir or TRAILKEEPER_SIGNING_KEY)",
+            help=f"{KEY_HELP} (default: this deployment's own, from --data-dir or "
+            "TRAILKEEPER_SIGNING_KEY)",
             show_default=False,
         ),
     ] = None,
@@ -90,10 +91,10 @@ def _verifier(
 ) -> Verifier:
     """The key from ``--public-key`` (text or a file), else the deployment's signing key."""
     if public_key is not None:
-        text = public_key.strip()
-        candidate = Path(text)
-        if "+" not in candidate.name and candidate.is_file():
-            text = candidate.read_text(encoding="utf-8").strip()
+        try:
+            text = key_argument(public_key)
+        except KeyFileError as exc:
+            _unusable(f"--public-key: {exc}", json=json)
         try:
             return parse_verifier_key(text)
         except (IntegrityError, ValueError) as exc:
