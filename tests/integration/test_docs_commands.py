@@ -9,7 +9,8 @@ things differ from a reader's shell, all stated here:
   address, and nothing else is changed;
 - ``curl`` is run with ``--fail-with-body``, so an HTTP error fails the block instead of
   printing an error envelope that would go unnoticed;
-- ``.venv/bin`` is on the PATH, as after the README's ``source .venv/bin/activate``.
+- for the files under ``docs/``, ``.venv/bin`` is on the PATH, as after the README's
+  ``source .venv/bin/activate`` (the README's own blocks must say it themselves).
 
 A block is left out only when the line before it says
 ``<!-- docs test: not run (REASON) -->``; those blocks may only start servers, workers,
@@ -98,7 +99,10 @@ def run_file(site: tuple[Path, str], path: Path) -> subprocess.CompletedProcess[
             script.append(f"echo '>>> {path.name}:{block.line}' >&2")
             script.append(block.text.replace("127.0.0.1:8000", address))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAILKEEPER_", "VIRTUAL_ENV"))}
-    env["PATH"] = f"{folder / 'shims'}:{folder / '.venv' / 'bin'}:{env['PATH']}"
+    ours = str(Path(sys.executable).parent)  # never inherited: a block must activate it
+    inherited = ":".join(p for p in env["PATH"].split(":") if p != ours)
+    venv = "" if path.name == "README.md" else f"{folder / '.venv' / 'bin'}:"
+    env["PATH"] = f"{folder / 'shims'}:{venv}{inherited}"
     env.update(COLUMNS="200", NO_COLOR="1")
     return subprocess.run(
         ["bash", "-c", "\n".join(script)], cwd=folder, env=env,

@@ -7,10 +7,8 @@ worker) and block a restart."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
-import sys
 import threading
 
 from fastapi import FastAPI
@@ -23,7 +21,6 @@ __all__ = ["PARENT_VARIABLE", "app_from_environment", "die_with_parent"]
 
 PARENT_VARIABLE = "TRAILKEEPER_SERVE_PARENT_PID"
 """Set by ``serve`` for its children: the pid they must not outlive."""
-PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
 def app_from_environment() -> FastAPI:
@@ -33,24 +30,22 @@ def app_from_environment() -> FastAPI:
     return create_app(Trailkeeper.open(Settings()))
 
 
-def die_with_parent(parent: int, poll_seconds: float = 1.0) -> None:
-    """SIGTERM this process (a graceful uvicorn shutdown) when ``parent`` is gone: at once
-    on Linux (a parent-death signal), within ``poll_seconds`` elsewhere (a watcher)."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+def die_with_parent(parent: int, poll_seconds: float = 0.5, grace_seconds: float = 20) -> None:
+    """SIGTERM this process (a graceful uvicorn shutdown) within ``poll_seconds`` of
+    ``parent`` being gone, and end it outright if that shutdown takes ``grace_seconds``.
 
-    def orphaned() -> bool:
-        return os.getppid() != parent
-
-    if orphaned():  # it died before the signal was armed
+    A watcher rather than Linux's parent-death signal (``PR_SET_PDEATHSIG``): that signal
+    follows the parent *thread* that spawned the child, and armed in uvicorn's children it
+    killed a healthy one at start."""
+    if os.getppid() != parent:  # it died before the watcher started
         raise SystemExit(f"the serve process {parent} is gone")
 
     def watch() -> None:
-        stop = threading.Event()
-        while not stop.wait(poll_seconds):
-            if orphaned():
+        tick = threading.Event()
+        while not tick.wait(poll_seconds):
+            if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGTERM)
-                return
+                tick.wait(grace_seconds)
+                os._exit(1)
 
     threading.Thread(target=watch, name="trailkeeper-parent-watch", daemon=True).start()
