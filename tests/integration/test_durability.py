@@ -96,10 +96,16 @@ def test_two_server_processes_never_gap_or_duplicate_seq(
     settings = _settings(backend, tmp_path, request)
     name = f"conc-{backend}-{tmp_path.name[-6:]}"
     token = _tenant(settings, name)
-    servers = [  # one of them with two API processes of its own
-        ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY, extra)
-        for extra in ((), ("--processes", "2"))
-    ]
+    servers = [ServerProcess(settings.data_dir, settings.database_url, SESSION_SECRET_KEY)]
+    try:  # the second has two API processes of its own; a failed start must not leak the first
+        servers.append(
+            ServerProcess(
+                settings.data_dir, settings.database_url, SESSION_SECRET_KEY, ("--processes", "2")
+            )
+        )
+    except BaseException:
+        servers[0].stop()
+        raise
     errors: list[str] = []
 
     def writer(url: str, offset: int) -> None:
