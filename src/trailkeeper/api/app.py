@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from trailkeeper import __version__
 from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.queryrules import strict_query
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
@@ -29,6 +30,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},

@@ -9,8 +9,8 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from trailkeeper.auth.tokens import Principal, Scope
-from trailkeeper.errors import Forbidden, InvalidRequest
-from trailkeeper.events.query import FILTER_NAMES, EventQuery
+from trailkeeper.errors import Forbidden
+from trailkeeper.events.query import EventQuery
 from trailkeeper.service import Trailkeeper
 
 __all__ = [
@@ -66,9 +66,6 @@ def base_url(request: Request) -> str:
     return (service.settings.public_url or str(request.base_url)).rstrip("/")
 
 
-_KNOWN_PARAMS = frozenset(
-    (*FILTER_NAMES, "q", "start", "end", "order", "limit", "cursor", "format")
-)
 Values = Annotated[list[str] | None, Query()]
 
 
@@ -87,12 +84,10 @@ def _filters(
     end: Annotated[str | None, Query(description="RFC 3339, or YYYY-MM-DD (inclusive)")] = None,
     order: Annotated[str, Query(description="desc (newest first) or asc")] = "desc",
 ) -> EventQuery:
-    """Parsed from the raw query string, so repeated scalar params are caught too."""
+    """Parsed from the raw query string (unknown and repeated names are refused
+    app-wide by ``queryrules.strict_query``)."""
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
-        if key not in _KNOWN_PARAMS:
-            known = ", ".join(sorted(_KNOWN_PARAMS))
-            raise InvalidRequest(f"Unknown query parameter {key[:64]!r}; known: {known}")
         params.setdefault(key, []).append(value)
     return EventQuery.from_params(params)
 

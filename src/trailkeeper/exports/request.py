@@ -45,6 +45,12 @@ class ExportRequest(BaseModel):
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
     webhook_url: str | None = Field(None, max_length=2048)
 
+    @field_validator("format", "compression", mode="before")
+    @classmethod
+    def _lowercase(cls, value: Any) -> Any:
+        """Enumerated values are case-insensitive everywhere (GraphQL says CSV)."""
+        return value.lower() if isinstance(value, str) else value
+
     @field_validator("filters")
     @classmethod
     def _known_filters(cls, value: dict[str, str | list[str]]) -> dict[str, str | list[str]]:

@@ -76,6 +76,7 @@ def download(
     query: Filters,
     format: Annotated[str, Query(description="csv or jsonl")] = "jsonl",
 ) -> StreamingResponse:
+    format = format.lower()  # enumerated values are case-insensitive everywhere
     writer = FORMATS.get(format)
     if writer is None:
         raise InvalidRequest("'format' must be csv or jsonl")
