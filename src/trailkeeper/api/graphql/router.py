@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
 from fastapi.routing import APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET
 
+from trailkeeper.api.graphql.body import decode_body
 from trailkeeper.api.graphql.context import Context, get_context
 from trailkeeper.api.graphql.errors import error_body
 from trailkeeper.api.graphql.schema import schema
@@ -42,11 +42,8 @@ def _answer(error: TrailkeeperError) -> JSON:
 
 class TrailkeeperGraphQLRouter(GraphQLRouter[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
-        """Strawberry expects an object or a batch; anything else would be a 500."""
-        decoded = orjson.loads(data)
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(400, "The body must be a JSON object")
-        return decoded
+        """Bounded before parsing; an object or a batch (anything else would be a 500)."""
+        return decode_body(data.encode() if isinstance(data, str) else data)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if isinstance(context, Context) and context.failure is not None:
@@ -55,6 +52,8 @@ class TrailkeeperGraphQLRouter(GraphQLRouter[Context, None]):
             return await super().run(request, context, root_value)
         except HTTPException as exc:
             return _answer(_http_error(exc))
+        except TrailkeeperError as exc:  # from decode_json
+            return _answer(exc)
 
 
 def _router() -> TrailkeeperGraphQLRouter:
