@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from trailkeeper import __version__
+from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
@@ -40,6 +40,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "operations", "description": "Health and metrics"},
         ],
     )
+    logredact.install()  # every API process, --processes children included
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
