@@ -9,6 +9,7 @@ from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.openapi import install_openapi
 from trailkeeper.api.queryrules import strict_query
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
 from trailkeeper.metrics import Metrics
@@ -46,6 +47,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.state.metrics = metrics
     install_error_handlers(app)
     install_docs(app)
+    install_openapi(app)
     app.include_router(events.router)
     app.include_router(integrity.router)
     app.include_router(tokens.router)

@@ -28,8 +28,9 @@ FILTER_KEYS = (*FILTER_NAMES, "q")
 class ExportResource(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    type: str = Field(min_length=1, max_length=128)
-    id: str = Field(min_length=1, max_length=512)
+    # The event's resource rules: the export's self-audit event names this resource.
+    type: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=256)
 
 
 class ExportRequest(BaseModel):

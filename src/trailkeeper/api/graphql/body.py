@@ -17,6 +17,9 @@ __all__ = ["MAX_BODY_BYTES", "MAX_CONTAINERS", "MAX_DEPTH", "decode_body"]
 MAX_BODY_BYTES = 1024 * 1024
 MAX_CONTAINERS = 10_000
 MAX_DEPTH = 32
+_MEMBERS: dict[str, type] = {
+    "query": str, "variables": dict, "operationName": str, "extensions": dict,
+}  # fmt: skip
 
 
 def _depth(value: object, limit: int) -> int:
@@ -58,11 +61,26 @@ def decode_body(data: bytes) -> object:
             f"The body is not valid JSON ({exc.msg} at byte {exc.pos}); send POST /graphql "
             "with a JSON body {query, variables}"
         ) from None
-    if not isinstance(decoded, dict | list):
+    if not isinstance(decoded, dict):
         raise InvalidRequest("The body must be a JSON object {query, variables}")
     if _depth(decoded, MAX_DEPTH) > MAX_DEPTH:
         raise InvalidRequest(_too_deep())
+    _check_members(decoded)
     return decoded
+
+
+def _check_members(body: dict[str, object]) -> None:
+    """GraphQL over HTTP's members, each of its type (the OpenAPI description says so)."""
+    unknown = sorted(set(body) - set(_MEMBERS))
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown member {unknown[0][:64]!r} in the GraphQL request; send {', '.join(_MEMBERS)}"
+        )
+    for name, kind in _MEMBERS.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            expected = "a string" if kind is str else "an object"
+            raise InvalidRequest(f"'{name}' must be {expected} or null")
 
 
 def _too_deep() -> str:
