@@ -12,6 +12,7 @@ from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
+from trailkeeper.ui import create_ui
 
 __all__ = ["create_app"]
 
@@ -50,6 +51,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(downloads.router)
     app.include_router(graphql.router)
     app.include_router(ops.router)
+    app.mount("/", create_ui(service))  # last: every API route is matched first
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)
     return app
