@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Scope
 
 from trailkeeper.api.errors import envelope
 from trailkeeper.errors import TrailkeeperError
@@ -18,9 +22,7 @@ from trailkeeper.ui.auth import SignInRequired, signin_redirect
 from trailkeeper.ui.rendering import is_fragment, render
 from trailkeeper.ui.security import SecurityHeaders
 
-__all__ = ["create_ui"]
-
-_API_PREFIXES = ("/v1/", "/graphql", "/openapi.json", "/docs")
+__all__ = ["UiMount", "create_ui", "ui_mount"]
 
 
 async def _error(request: Request, exc: Exception) -> Response:
@@ -32,7 +34,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if request.url.path.startswith(_API_PREFIXES):  # the API's unknown paths keep its envelope
+    if "text/html" not in request.headers.get("accept", ""):  # an API client: its envelope
         code = "not_found" if exc.status_code == 404 else "method_not_allowed"
         return envelope(exc.status_code, code, f"No route {request.method} {request.url.path}")
     message = "No such page" if exc.status_code == 404 else str(exc.detail)
@@ -57,3 +59,30 @@ def create_ui(service: Trailkeeper) -> Starlette:
     )
     app.state.trailkeeper = service
     return app
+
+
+class UiMount(Mount):
+    """The UI at ``/``, declining every path under the API's own first segments (``v1``,
+    ``graphql``, ``docs``…), so that those keep the API's 404 and 405 envelopes."""
+
+    def __init__(self, app: ASGIApp, reserved: frozenset[str]) -> None:
+        super().__init__("", app=app)
+        self.reserved = reserved
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            first = str(scope["path"]).lstrip("/").split("/", 1)[0]
+            if first in self.reserved:
+                return Match.NONE, {}
+        return super().matches(scope)
+
+
+def ui_mount(service: Trailkeeper, api_routes: Iterable[BaseRoute]) -> UiMount:
+    """The UI, to be added after every API route."""
+    reserved = set()
+    for route in api_routes:
+        path: Any = getattr(route, "path", "")
+        first = str(path).lstrip("/").split("/", 1)[0]
+        if first:
+            reserved.add(first)
+    return UiMount(create_ui(service), frozenset(reserved))
