@@ -3,35 +3,45 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from trailkeeper import __version__
 from trailkeeper.ui import views
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 __all__ = ["FRAGMENT_HEADER", "is_fragment", "render"]
 
 FRAGMENT_HEADER = "x-tk-fragment"
 """Sent by the page's script: answer with the part of the page it replaces."""
 
-_env = Environment(
-    loader=PackageLoader("trailkeeper.ui", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.filters.update(
-    humanize=views.humanize,
-    badge=views.badge,
-    ago=views.relative_time,
-    pretty=views.pretty_json,
-    quote_path=views.quote_path,
-)
-_env.globals["version"] = __version__
+
+@cache
+def _environment() -> Environment:
+    """Built (and Jinja2 imported) at the first page, not when the API starts."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("trailkeeper.ui", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        humanize=views.humanize,
+        badge=views.badge,
+        ago=views.relative_time,
+        pretty=views.pretty_json,
+        quote_path=views.quote_path,
+    )
+    env.globals["version"] = __version__
+    return env
 
 
 def is_fragment(request: Request) -> bool:
@@ -43,5 +53,5 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context.setdefault("error", None)
     context["request_path"] = request.url.path
     context["now"] = datetime.now(UTC)
-    html = _env.get_template(template).render(**context)
+    html = _environment().get_template(template).render(**context)
     return HTMLResponse(html, status_code=status, headers={"Vary": "X-TK-Fragment"})
