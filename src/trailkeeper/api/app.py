@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from trailkeeper import __version__
+from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.openapi import install_openapi
+from trailkeeper.api.queryrules import strict_query
 from trailkeeper.api.routes import (
     downloads,
     events,
@@ -20,6 +22,7 @@ from trailkeeper.api.routes import (
 )
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
+from trailkeeper.ui import ui_mount
 
 __all__ = ["create_app"]
 
@@ -37,6 +40,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
@@ -46,19 +50,27 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "operations", "description": "Health and metrics"},
         ],
     )
+    logredact.install()  # every API process, --processes children included
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
     install_error_handlers(app)
     install_docs(app)
-    app.include_router(events.router)
-    app.include_router(integrity.router)
-    app.include_router(tokens.router)
-    app.include_router(webhook_secret.router)
-    app.include_router(exports.router)
-    app.include_router(downloads.router)
-    app.include_router(graphql.router)
-    app.include_router(ops.router)
+    install_openapi(app)
+    routers = (
+        events.router,
+        integrity.router,
+        tokens.router,
+        webhook_secret.router,
+        exports.router,
+        downloads.router,
+        graphql.router,
+        ops.router,
+    )
+    for router in routers:
+        app.include_router(router)
+    api_routes = [*app.routes, *(route for router in routers for route in router.routes)]
+    app.router.routes.append(ui_mount(service, api_routes))  # the UI at /, after the API
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)
     return app

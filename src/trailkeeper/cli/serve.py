@@ -79,6 +79,9 @@ def serve(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    ui_session_ttl: Annotated[
+        int | None, typer.Option(help="Seconds a web UI sign-in lasts [default: 28800]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -106,6 +109,7 @@ def serve(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        ui_session_ttl=ui_session_ttl,
     )
     import uvicorn  # imported here: the other commands should start fast
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.rows import RowSource
 
 __all__ = [
     "FACETS",
@@ -27,6 +28,7 @@ __all__ = [
     "NewDelivery",
     "RateLimitStore",
     "Receipt",
+    "SessionStore",
     "Store",
     "Tenant",
     "TenantStore",
@@ -102,6 +104,9 @@ class TenantStore(Protocol):
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
 
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+
     def list_tenants(self) -> list[TenantSummary]:
         """Every tenant, oldest first."""
         ...
@@ -173,7 +178,11 @@ class IntegrityStore(Protocol):
 
     def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
         """Every stored event row in seq order with its pii_salt, duplicates included:
-        what ``verify`` re-checks. Streams; memory stays flat."""
+        the one-pass reference ``verify``'s chunks are compared with. Streams."""
+
+    def row_source(self) -> RowSource:
+        """Raw rows and tiles on connections of their own: what ``verify`` reads, in
+        worker processes too (a source is picklable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +283,30 @@ class WebhookStore(Protocol):
         """Record an attempt: delivered, retry at ``next_attempt_at``, or given up (None)."""
 
 
+class SessionStore(Protocol):
+    """Web UI sessions: the hash of a random cookie id mapped to the hash of the token
+    it was opened with, until it expires; shared by every process."""
+
+    def create_session(
+        self, id_hash: bytes, token_hash: bytes, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a session (and drop the ones that have expired)."""
+
+    def session_token(self, id_hash: bytes, now: datetime) -> bytes | None:
+        """The token hash of a session that has not expired at ``now``."""
+
+    def delete_session(self, id_hash: bytes) -> None: ...
+
+
 class Store(
-    EventStore, TenantStore, RateLimitStore, IntegrityStore, ExportStore, WebhookStore, Protocol
+    EventStore,
+    TenantStore,
+    RateLimitStore,
+    IntegrityStore,
+    ExportStore,
+    WebhookStore,
+    SessionStore,
+    Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
 

@@ -27,6 +27,7 @@ from trailkeeper.storage.planning import Resolved
 from trailkeeper.storage.postgres.admin import PostgresAdmin
 from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
+from trailkeeper.storage.postgres.sessions import PostgresSessions
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     IntegrateStep,
@@ -132,7 +133,7 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresAdmin, PostgresExports, SqlReads):
+class PostgresStore(PostgresAdmin, PostgresExports, PostgresSessions, SqlReads):
     backend = "postgresql"
     dialect = DIALECT
 
@@ -448,6 +449,10 @@ class PostgresStore(PostgresAdmin, PostgresExports, SqlReads):
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None:
         return self._tenant("id = %s", tenant_id)
+
+    def tenants(self) -> list[Tenant]:
+        rows = self._rows("SELECT id, name, webhook_secret FROM tenants ORDER BY id", ())
+        return [Tenant(row[0], row[1], bytes(row[2])) for row in rows]
 
     def _tenant(self, where: str, value: Any) -> Tenant | None:
         rows = self._rows(f"SELECT id, name, webhook_secret FROM tenants WHERE {where}", (value,))

@@ -46,6 +46,7 @@ from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
+from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
@@ -89,7 +90,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteAdmin, SQLiteExports, SqlReads):
+class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteSessions, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
@@ -323,6 +324,12 @@ class SQLiteStore(SQLiteAdmin, SQLiteExports, SqlReads):
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None:
         return self._tenant("id = ?", tenant_id)
+
+    def tenants(self) -> list[Tenant]:
+        rows = self.conns.connection().execute(
+            "SELECT id, name, webhook_secret FROM tenants ORDER BY id"
+        )
+        return [Tenant(row[0], row[1], bytes(row[2])) for row in rows]
 
     def _tenant(self, where: str, value: Any) -> Tenant | None:
         row = (
