@@ -35,7 +35,7 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SKIP = re.compile(r"^<!-- docs test: not run \((.+)\) -->$")
 LONG_RUNNING = re.compile(
     r"^(\./scripts/(serve|test)|trailkeeper (serve|worker)"
-    r"|\.venv/bin/python (-m bench|bench/))"
+    r"|\.venv/bin/python (-m bench|bench/)|(TRAILKEEPER_\w+=\S+ )?\.venv/bin/pytest )"
 )
 
 

@@ -104,7 +104,10 @@ def test_serve_and_worker_logs_hold_no_signatures_queries_or_search_terms(
         serve_log.open("wb") as serve_out,
         worker_log.open("wb") as worker_out,
         _process([str(EXE), "serve", "--port", str(port), "--no-workers", *common], serve_out),
-        _process([str(EXE), "worker", *common], worker_out),
+        # a standalone worker must be told the public URL to put links in webhooks
+        _process(
+            [str(EXE), "worker", "--public-url", f"http://127.0.0.1:{port}", *common], worker_out
+        ),
     ):
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url)
