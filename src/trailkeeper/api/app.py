@@ -9,7 +9,7 @@ from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
-from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
+from trailkeeper.api.routes import downloads, events, exports, integrity, ops, retention, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
 
@@ -34,6 +34,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
             {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "retention", "description": "Retention policy, legal hold and erasure"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
         ],
@@ -48,6 +49,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(tokens.router)
     app.include_router(exports.router)
     app.include_router(downloads.router)
+    app.include_router(retention.router)
     app.include_router(graphql.router)
     app.include_router(ops.router)
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)

@@ -17,6 +17,7 @@ __all__ = [
     "Exporter",
     "Filters",
     "Reader",
+    "RetentionManager",
     "Service",
     "TokenManager",
     "Writer",
@@ -58,6 +59,7 @@ Writer = Annotated[Principal, Depends(caller_with(Scope.EVENTS_WRITE, "ingest"))
 Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))]
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
+RetentionManager = Annotated[Principal, Depends(caller_with(Scope.RETENTION_MANAGE, "read"))]
 
 
 def base_url(request: Request) -> str:

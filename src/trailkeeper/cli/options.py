@@ -25,8 +25,10 @@ __all__ = [
     "ExportHistoryDays",
     "ExportMaxDays",
     "JsonOut",
+    "MinRetentionDays",
     "ObjectStoreUrl",
     "OutboundTimeout",
+    "RetentionDays",
     "console",
     "open_service",
     "settings_from",
@@ -71,6 +73,14 @@ DownloadUrlTtl = Annotated[
 ]
 OutboundTimeout = Annotated[
     float | None, typer.Option(help="Seconds before a webhook request times out [default: 10]")
+]
+RetentionDays = Annotated[
+    int | None,
+    typer.Option(help="Retention period in days of tenants that set none [default: forever]"),
+]
+MinRetentionDays = Annotated[
+    int | None,
+    typer.Option(help="The shortest retention period a tenant may set, in days [default: 1]"),
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

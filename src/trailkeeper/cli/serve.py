@@ -16,8 +16,10 @@ from trailkeeper.cli.options import (
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
+    MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionDays,
     console,
     open_service,
     settings_from,
@@ -100,6 +102,8 @@ def serve(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    retention_days: RetentionDays = None,
+    min_retention_days: MinRetentionDays = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -127,6 +131,8 @@ def serve(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        retention_days=retention_days,
+        min_retention_days=min_retention_days,
     )
     import uvicorn  # imported here: the other commands should start fast
 

@@ -20,8 +20,10 @@ from trailkeeper.cli.options import (
     ExportHistoryDays,
     ExportMaxDays,
     JsonOut,
+    MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionDays,
     console,
     open_service,
     settings_from,
@@ -57,6 +59,8 @@ def worker(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    retention_days: RetentionDays = None,
+    min_retention_days: MinRetentionDays = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -77,6 +81,8 @@ def worker(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        retention_days=retention_days,
+        min_retention_days=min_retention_days,
     )
     service = open_service(settings)
     stop = threading.Event()

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.retention import RetentionStore
 
 __all__ = [
     "FACETS",
@@ -253,7 +254,14 @@ class WebhookStore(Protocol):
 
 
 class Store(
-    EventStore, TenantStore, RateLimitStore, IntegrityStore, ExportStore, WebhookStore, Protocol
+    EventStore,
+    TenantStore,
+    RateLimitStore,
+    IntegrityStore,
+    ExportStore,
+    WebhookStore,
+    RetentionStore,
+    Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
 

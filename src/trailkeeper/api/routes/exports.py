@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from trailkeeper.api.bodies import json_body
 from trailkeeper.api.deps import Exporter, Service, base_url
 from trailkeeper.api.responses import JSON
-from trailkeeper.errors import InvalidRequest
 
 __all__ = ["router"]
 
@@ -39,7 +38,7 @@ _EXAMPLE = {
     },
 )
 async def request_export(request: Request, principal: Exporter, service: Service) -> JSON:
-    body: Any = await _json_body(request)
+    body: Any = await json_body(request)
     ip = request.client.host if request.client else None
     view = await run_in_threadpool(
         service.exports.request, principal, body, base_url(request), ip=ip
@@ -68,11 +67,3 @@ def get_export(
     export_id: Annotated[str, Path(max_length=64)],
 ) -> JSON:
     return JSON(service.exports.get(principal.tenant, export_id, base_url(request)))
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc.msg} at byte {exc.pos}") from None
