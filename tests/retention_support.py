@@ -14,16 +14,22 @@ from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
 
 
-def age_events(settings: Settings, tenant_id: int, days: int) -> None:
-    """Move every stored event of the tenant ``days`` back in ``received_at``. On
-    PostgreSQL the rows move to the month partitions of their new time, made here."""
+def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -> None:
+    """Move every stored event of the tenant ``days`` back in ``received_at``; with
+    ``spread``, the events are spread evenly (in seq order) over that many more days
+    before that. On PostgreSQL the rows move to the month partitions of their new
+    time, made here."""
     if settings.database_url is None:
         import sqlite3
 
         with sqlite3.connect(settings.sqlite_path) as conn:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM events WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
             conn.execute(
-                "UPDATE events SET received_at = received_at - ? WHERE tenant_id = ?",
-                (days * 86_400_000_000, tenant_id),
+                "UPDATE events SET received_at = received_at - "
+                "(? + ? - (seq * ?) / ?) * 86400000000 WHERE tenant_id = ?",
+                (days, spread, spread, max(count, 1), tenant_id),
             )
         return
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
@@ -32,7 +38,7 @@ def age_events(settings: Settings, tenant_id: int, days: int) -> None:
         ).fetchone() or (None,)
         if oldest is None:
             return
-        month = (oldest - timedelta(days=days)).replace(day=1, hour=0, minute=0, second=0,
+        month = (oldest - timedelta(days=days + spread)).replace(day=1, hour=0, minute=0, second=0,
                                                          microsecond=0)  # fmt: skip
         while month < datetime.now(UTC):
             following = (month + timedelta(days=32)).replace(day=1)
@@ -44,9 +50,13 @@ def age_events(settings: Settings, tenant_id: int, days: int) -> None:
         with conn.transaction():  # a row moving partitions is re-inserted: the insert
             # trigger registers its id again, with the new received_at
             conn.execute("DELETE FROM event_ids WHERE tenant_id = %s", (tenant_id,))
+            (count,) = conn.execute(
+                "SELECT count(*) FROM events WHERE tenant_id = %s", (tenant_id,)
+            ).fetchone() or (0,)
             conn.execute(
-                "UPDATE events SET received_at = received_at - %s WHERE tenant_id = %s",
-                (timedelta(days=days), tenant_id),
+                "UPDATE events SET received_at = received_at - "
+                "make_interval(days => (%s + %s - (seq * %s) / %s)::int) WHERE tenant_id = %s",
+                (days, spread, spread, max(count, 1), tenant_id),
             )
 
 

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     min_retention_days: int = Field(
         1, ge=0, le=36_500, description="The shortest retention period a tenant may set, in days"
     )
+    retention_batch: int = Field(
+        2_000,
+        ge=1,
+        le=100_000,
+        description="Events deleted per transaction by retention (ingest waits at most one)",
+    )
+    erasure_batch: int = Field(
+        5_000, ge=1, le=100_000, description="Events erased per transaction by an erasure job"
+    )
     outbound_timeout: float = Field(
         10.0, gt=0, le=120, description="Seconds before a webhook or stream request times out"
     )

@@ -21,6 +21,7 @@ __all__ = [
     "DataDir",
     "DatabaseUrl",
     "DownloadUrlTtl",
+    "ErasureBatch",
     "ExportDailyQuota",
     "ExportHistoryDays",
     "ExportMaxDays",
@@ -28,6 +29,7 @@ __all__ = [
     "MinRetentionDays",
     "ObjectStoreUrl",
     "OutboundTimeout",
+    "RetentionBatch",
     "RetentionDays",
     "console",
     "open_service",
@@ -81,6 +83,12 @@ RetentionDays = Annotated[
 MinRetentionDays = Annotated[
     int | None,
     typer.Option(help="The shortest retention period a tenant may set, in days [default: 1]"),
+]
+RetentionBatch = Annotated[
+    int | None, typer.Option(help="Events deleted per transaction by retention [default: 2000]")
+]
+ErasureBatch = Annotated[
+    int | None, typer.Option(help="Events erased per transaction by erasure [default: 5000]")
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

@@ -13,12 +13,14 @@ from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
+    ErasureBatch,
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
     MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionBatch,
     RetentionDays,
     console,
     open_service,
@@ -104,6 +106,8 @@ def serve(
     outbound_timeout: OutboundTimeout = None,
     retention_days: RetentionDays = None,
     min_retention_days: MinRetentionDays = None,
+    retention_batch: RetentionBatch = None,
+    erasure_batch: ErasureBatch = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -133,6 +137,8 @@ def serve(
         outbound_timeout=outbound_timeout,
         retention_days=retention_days,
         min_retention_days=min_retention_days,
+        retention_batch=retention_batch,
+        erasure_batch=erasure_batch,
     )
     import uvicorn  # imported here: the other commands should start fast
 

@@ -16,6 +16,7 @@ from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
+    ErasureBatch,
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
@@ -23,6 +24,7 @@ from trailkeeper.cli.options import (
     MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionBatch,
     RetentionDays,
     console,
     open_service,
@@ -61,6 +63,8 @@ def worker(
     outbound_timeout: OutboundTimeout = None,
     retention_days: RetentionDays = None,
     min_retention_days: MinRetentionDays = None,
+    retention_batch: RetentionBatch = None,
+    erasure_batch: ErasureBatch = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -83,6 +87,8 @@ def worker(
         outbound_timeout=outbound_timeout,
         retention_days=retention_days,
         min_retention_days=min_retention_days,
+        retention_batch=retention_batch,
+        erasure_batch=erasure_batch,
     )
     service = open_service(settings)
     stop = threading.Event()

@@ -50,7 +50,7 @@ class Trailkeeper:
             store, self.integrity, signer, self.objects, settings.data_dir / "tmp"
         )
         self.retention = RetentionService(store, archiver, settings)
-        self.erasures = ErasureService(store)
+        self.erasures = ErasureService(store, settings.erasure_batch)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ __all__ = ["ArchiveMismatch", "DayArchiver"]
 
 _ROWS = 5_000
 _CHECKPOINT_WAIT = 60.0
+_RENEW_EVERY = 10.0
+Renew = Callable[[], None]
 
 
 class ArchiveMismatch(RuntimeError):
@@ -46,9 +48,13 @@ class DayArchiver:
         self._objects = objects
         self._scratch = scratch
 
-    def archive(self, tenant_id: int, tenant: str, day: date, first: int, last: int) -> str:
-        """Write, store and read back the archive of seqs ``first..last`` (one day);
-        its key. Raises when any step fails, and then nothing may be deleted."""
+    def archive(
+        self, tenant_id: int, tenant: str, day: date, span: tuple[int, int], renew: Renew
+    ) -> str:
+        """Write, store and read back the archive of seqs ``span`` (one day, both ends
+        included); its key. ``renew`` is called now and then while rows are read (the
+        caller's lease). Raises when any step fails, and then nothing may be deleted."""
+        first, last = span
         from trailkeeper.exports.files import write_export_rows  # pyarrow: loaded on use
 
         key = archive_key(tenant, day)
@@ -57,7 +63,7 @@ class DayArchiver:
         edges: dict[int, str] = {}
         try:
             with part.open("wb") as out:
-                rows = self._rows(tenant_id, first, last, edges)
+                rows = self._rows(tenant_id, span, edges, renew)
                 summary = write_export_rows(rows, "jsonl", "gzip", out)
                 out.flush()
                 os.fsync(out.fileno())
@@ -97,13 +103,17 @@ class DayArchiver:
         return key
 
     def _rows(
-        self, tenant_id: int, first: int, last: int, edges: dict[int, str]
+        self, tenant_id: int, span: tuple[int, int], edges: dict[int, str], renew: Renew
     ) -> Iterator[list[ExportRow]]:
-        for rows in self._store.archive_rows(tenant_id, first, last, _ROWS):
+        renewed = time.monotonic()
+        for rows in self._store.archive_rows(tenant_id, *span, _ROWS):
             for row in (rows[0], rows[-1]):
-                if row[SEQ] in (first, last):
+                if row[SEQ] in span:
                     edges[row[SEQ]] = row[LEAF_HASH].decode()
             yield rows
+            if time.monotonic() - renewed > _RENEW_EVERY:
+                renew()
+                renewed = time.monotonic()
 
     def _read_back(self, key: str, sha256: str, size: int, manifest: bytes) -> None:
         digest, seen = hashlib.sha256(), 0

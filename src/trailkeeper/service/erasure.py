@@ -52,10 +52,10 @@ def erasure_view(record: ErasureRecord) -> dict[str, Any]:
 
 
 class ErasureService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, batch: int = BATCH) -> None:
         self._store = store
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
-        self.batch = BATCH
+        self.batch = batch
 
     def request(self, tenant: Tenant, body: Any, token_id: str, token_name: str) -> dict[str, Any]:
         """Queue an erasure (or return the one already queued for this actor)."""

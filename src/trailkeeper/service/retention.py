@@ -31,8 +31,7 @@ __all__ = ["RetentionService", "RunReport"]
 
 log = logging.getLogger("trailkeeper.retention")
 
-LEASE_SECONDS = 300.0
-DELETE_BATCH = 2_000
+LEASE_SECONDS = 60.0  # renewed with each day archived, batch of rows written, batch deleted
 DAILY = timedelta(days=1)
 RETRY_AFTER_ERROR = timedelta(hours=1)
 
@@ -67,7 +66,7 @@ class RetentionService:
         self._archiver = archiver
         self._settings = settings
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
-        self.delete_batch = DELETE_BATCH
+        self.delete_batch = settings.retention_batch
 
     # the policy ---------------------------------------------------------------
     def policy(self, tenant: Tenant) -> Policy:
@@ -165,12 +164,20 @@ class RetentionService:
             day = day_of(received)
             last = self._last_before(tenant.id, first, size - 1, min(day_end(day), cut))
             if policy.archive:
-                report.archives.append(self._archiver.archive(tenant.id, tenant.name, day,
-                                                              first, last))  # fmt: skip
+                key = self._archiver.archive(
+                    tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant)
+                )
+                report.archives.append(key)
                 report.archived_events += last - first + 1
-            if not store.mark_archived(tenant.id, self.worker_id, last, LEASE_SECONDS):
-                raise LeaseLost(tenant.name)
+            self._renew(tenant, last)
             first = last + 1
+
+    def _renew(self, tenant: Tenant, archived_through: int = -1) -> None:
+        """Extend the lease (recording a day archived, when given); raise if it was lost."""
+        if not self._store.mark_archived(
+            tenant.id, self.worker_id, archived_through, LEASE_SECONDS
+        ):
+            raise LeaseLost(tenant.name)
 
     def _last_before(self, tenant_id: int, low: int, high: int, bound: int) -> int:
         """The last seq in ``low..high`` received before ``bound`` (``low`` is),
@@ -186,7 +193,9 @@ class RetentionService:
 
     def _remove(self, tenant: Tenant) -> int:
         removed = self._store.drop_partitions()
-        while batch := self._store.remove_events(tenant.id, self.worker_id, self.delete_batch):
+        while batch := self._store.remove_events(
+            tenant.id, self.worker_id, self.delete_batch, LEASE_SECONDS
+        ):
             removed += batch
         if removed:
             log.info("retention removed %d events of %s", removed, tenant.name)

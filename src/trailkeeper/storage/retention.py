@@ -84,7 +84,7 @@ class RetentionStore(Protocol):
         """Drop whole time partitions whose every event is archived (PostgreSQL; 0 where
         there are none); the number of events removed."""
 
-    def remove_events(self, tenant_id: int, worker: str, limit: int) -> int:
+    def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         """Delete one bounded batch of archived events (the oldest first, none past
         ``archived_through``, none under legal hold) with their dictionary counts;
         the number deleted, 0 when there is nothing left to delete."""

@@ -159,7 +159,7 @@ class PostgresRetention:
     def drop_partitions(self) -> int:
         return drop_expired_partitions(self.pool)
 
-    def remove_events(self, tenant_id: int, worker: str, limit: int) -> int:
+    def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
                 "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, false) "
@@ -180,8 +180,9 @@ class PostgresRetention:
                 (tenant_id, first, last),
             )
             conn.execute(
-                "UPDATE retention_state SET removed_through = %s WHERE tenant_id = %s",
-                (last, tenant_id),
+                "UPDATE retention_state SET removed_through = %s, lease_until = %s "
+                "WHERE tenant_id = %s",
+                (last, _lease(lease_seconds), tenant_id),
             )
         return int(last - first + 1)
 

@@ -161,7 +161,7 @@ class SQLiteRetention:
     def drop_partitions(self) -> int:
         return 0  # one table: expired events leave in batches
 
-    def remove_events(self, tenant_id: int, worker: str, limit: int) -> int:
+    def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         # Not fsynced: if the commit is lost in a crash, the rows and the progress
         # that says they are gone come back together, and the next run deletes them.
         with self.conns.write(durable=False) as conn:
@@ -183,8 +183,11 @@ class SQLiteRetention:
                 "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
                 (tenant_id, first, last),
             ).rowcount
-            conn.execute("UPDATE retention_state SET removed_through = ? WHERE tenant_id = ?",
-                         (last, tenant_id))  # fmt: skip
+            conn.execute(
+                "UPDATE retention_state SET removed_through = ?, lease_until = ? "
+                "WHERE tenant_id = ?",
+                (last, _now() + int(lease_seconds * 1e6), tenant_id),
+            )
         assert deleted <= last - first + 1
         return int(last - first + 1)  # seqs now gone (the log is gapless)
 
