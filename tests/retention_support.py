@@ -63,3 +63,31 @@ def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -
 def read_archive(service: Trailkeeper, key: str) -> list[dict[str, Any]]:
     data = b"".join(service.objects.read_chunks(key))
     return [orjson.loads(line) for line in gzip.decompress(data).splitlines()]
+
+
+def set_received(settings: Settings, tenant_id: int, seqs: range, when: datetime) -> None:
+    """Give the events ``seqs`` of the tenant the ``received_at`` ``when`` (a retention
+    point in a test: keep seq order and time order the same)."""
+    if settings.database_url is None:
+        import sqlite3
+
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute(
+                "UPDATE events SET received_at = ? WHERE tenant_id = ? AND seq >= ? AND seq < ?",
+                (int(when.timestamp() * 1_000_000), tenant_id, seqs.start, seqs.stop),
+            )
+        return
+    month = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (month + timedelta(days=32)).replace(day=1)
+    where = "tenant_id = %s AND seq >= %s AND seq < %s"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS events_p{month:%Y%m} PARTITION OF events "
+            f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+        )
+        with conn.transaction():  # see age_events: the moved rows register their ids again
+            conn.execute(f"DELETE FROM event_ids WHERE {where}", (tenant_id, seqs.start, seqs.stop))
+            conn.execute(
+                f"UPDATE events SET received_at = %s WHERE {where}",
+                (when, tenant_id, seqs.start, seqs.stop),
+            )

@@ -152,8 +152,9 @@ class RetentionService:
             report.skipped = "no retention period: events are kept"
 
     def _archive_expired(self, tenant: Tenant, policy: Policy, cut: int, report: RunReport) -> None:
-        """Archive (when asked) one UTC day at a time up to ``cut``; only events the
-        tree holds can leave (their leaf hashes must stay in its tiles)."""
+        """Archive (when asked) one whole UTC day at a time up to ``cut``. Only events
+        the tree holds can leave (their leaf hashes must stay in its tiles), and a day
+        goes only once the tree holds all of it: each day is one archive, written once."""
         store = self._store
         size = store.tree_state(tenant.id).size
         first = store.retention_state(tenant.id).archived_through + 1
@@ -162,7 +163,10 @@ class RetentionService:
             if received is None or received >= cut:
                 return
             day = day_of(received)
-            last = self._last_before(tenant.id, first, size - 1, min(day_end(day), cut))
+            beyond = store.received_at(tenant.id, size)  # the first event not in the tree
+            if beyond is not None and beyond < day_end(day):
+                return  # part of the day is not integrated yet: the next run takes it
+            last = self._last_before(tenant.id, first, size - 1, day_end(day))
             if policy.archive:
                 key = self._archiver.archive(
                     tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant)

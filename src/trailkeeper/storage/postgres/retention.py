@@ -53,6 +53,7 @@ def runner(conn: Connection[Any]) -> tuple[Any, Any]:
 
 class PostgresRetention:
     pool: ConnectionPool
+    _partitions: set[datetime]  # the months this process made sure exist
 
     # policies ---------------------------------------------------------------
     def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
@@ -157,7 +158,10 @@ class PostgresRetention:
         return cursor.rowcount == 1
 
     def drop_partitions(self) -> int:
-        return drop_expired_partitions(self.pool)
+        removed = drop_expired_partitions(self.pool)
+        if removed:
+            self._partitions.clear()  # a dropped month is made again if written to
+        return removed
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         with self.pool.connection() as conn, conn.transaction():
