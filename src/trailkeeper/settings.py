@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         1, ge=0, le=36_500, description="The shortest retention period a tenant may set, in days"
     )
     retention_batch: int = Field(
-        2_000,
+        500,
         ge=1,
         le=100_000,
         description="Events deleted per transaction by retention (ingest waits at most one)",

@@ -85,7 +85,7 @@ MinRetentionDays = Annotated[
     typer.Option(help="The shortest retention period a tenant may set, in days [default: 1]"),
 ]
 RetentionBatch = Annotated[
-    int | None, typer.Option(help="Events deleted per transaction by retention [default: 2000]")
+    int | None, typer.Option(help="Events deleted per transaction by retention [default: 500]")
 ]
 ErasureBatch = Annotated[
     int | None, typer.Option(help="Events erased per transaction by erasure [default: 5000]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import orjson
 import typer
 
 from trailkeeper.cli.admin import emit, fail
@@ -42,7 +43,8 @@ def _print(data: dict[str, Any], json: bool) -> None:
         emit(data)
         return
     for key, value in data.items():
-        typer.echo(f"{key}: {'null' if value is None else value}")
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        typer.echo(f"{key}: {shown}")
 
 
 @retention.command("show")

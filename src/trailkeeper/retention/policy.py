@@ -48,7 +48,8 @@ def parse_policy_update(body: Any, current: Policy, min_days: int) -> Policy:
         if flag in body and not isinstance(body[flag], bool):
             problems.append({"field": flag, "message": "must be true or false"})
     if problems:
-        raise InvalidRequest("The retention policy is not valid", details=problems)
+        summary = "; ".join(f"{p['field']} {p['message']}" for p in problems)
+        raise InvalidRequest(f"The retention policy is not valid: {summary}", details=problems)
     return replace(
         current,
         days=days,
