@@ -113,7 +113,8 @@ class RetentionService:
     def run_due(self) -> bool:
         """The worker's pass: every tenant whose daily run is due; True if any ran."""
         ran = False
-        for tenant_id in self._store.retention_due(datetime.now(UTC)):
+        everyone = self._settings.retention_days is not None
+        for tenant_id in self._store.retention_due(datetime.now(UTC), everyone):
             tenant = self._store.tenant_by_id(tenant_id)
             if tenant is not None and self.run(tenant) is not None:
                 ran = True

@@ -56,8 +56,10 @@ class RetentionStore(Protocol):
     # runs -----------------------------------------------------------------
     def retention_state(self, tenant_id: int) -> RetentionState: ...
 
-    def retention_due(self, now: datetime) -> list[int]:
-        """Tenants whose next run is due and that no process is running."""
+    def retention_due(self, now: datetime, everyone: bool) -> list[int]:
+        """Tenants with a retention period whose next run is due and that no process is
+        running; ``everyone``: tenants without a policy of their own have one (the
+        deployment's default)."""
 
     def claim_retention(self, tenant_id: int, worker: str, lease_seconds: float) -> bool:
         """Lease the tenant's retention run to ``worker`` (False: another holds it)."""

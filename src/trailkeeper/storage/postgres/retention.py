@@ -86,13 +86,15 @@ class PostgresRetention:
             return RetentionState()
         return RetentionState(*row)
 
-    def retention_due(self, now: datetime) -> list[int]:
+    def retention_due(self, now: datetime, everyone: bool) -> list[int]:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT t.id FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
+                "LEFT JOIN retention_policies p ON p.tenant_id = t.id "
                 "WHERE coalesce(s.next_run_at, '-infinity') <= %s "
-                "AND coalesce(s.lease_until, '-infinity') < now() ORDER BY t.id",
-                (now,),
+                "AND coalesce(s.lease_until, '-infinity') < now() "
+                "AND (p.days IS NOT NULL OR (p.tenant_id IS NULL AND %s)) ORDER BY t.id",
+                (now, everyone),
             ).fetchall()
         return [int(r[0]) for r in rows]
 

@@ -88,13 +88,14 @@ class SQLiteRetention:
             return RetentionState()
         return RetentionState(row[0], row[1], _moment(row[2]), row[3], _moment(row[4]))
 
-    def retention_due(self, now: datetime) -> list[int]:
+    def retention_due(self, now: datetime, everyone: bool) -> list[int]:
         at = to_micros(now)
         rows = self.conns.connection().execute(
             "SELECT t.id FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
+            "LEFT JOIN retention_policies p ON p.tenant_id = t.id "
             "WHERE coalesce(s.next_run_at, 0) <= ? AND coalesce(s.lease_until, 0) < ? "
-            "ORDER BY t.id",
-            (at, at),
+            "AND (p.days IS NOT NULL OR (p.tenant_id IS NULL AND ?)) ORDER BY t.id",
+            (at, at, everyone),
         )
         return [int(r[0]) for r in rows]
 
@@ -234,6 +235,11 @@ class SQLiteRetention:
 
     def claim_erasure(self, worker: str, lease_seconds: float) -> ErasureRecord | None:
         now = _now()
+        waiting = self.conns.connection().execute(
+            "SELECT 1 FROM erasures WHERE status IN ('queued', 'running', 'erased') LIMIT 1"
+        ).fetchone()
+        if waiting is None:  # the usual case, answered without taking the writer's lock
+            return None
         with self.conns.write() as conn:
             row = conn.execute(
                 f"UPDATE erasures SET worker = ?, lease_until = ?, "
