@@ -4,6 +4,7 @@ the remaining and the archived events still verifies (checked independently)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from retention_support import age_events, read_archive
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import Api, make_event
 from trailkeeper.service import Trailkeeper
+from trailkeeper.service.verification import verify_tenant
 from trailkeeper.settings import Settings
 from trailkeeper.storage.protocols import Tenant
 
@@ -157,3 +159,42 @@ def test_whole_expired_months_leave_by_partition(
         with psycopg.connect(settings.database_url) as conn:
             found = conn.execute("SELECT to_regclass(%s)", (month,)).fetchone()
         assert found == (None,), f"{month} was not dropped"
+
+
+def test_verify_reports_what_retention_removed_and_checks_the_rest(
+    api: Api, service: Trailkeeper, settings: Settings
+) -> None:
+    tenant = _fill(api, service, 30)
+    report = service.retention.run(tenant, now=datetime.now(UTC) + LATER)
+    assert report is not None
+    assert report.removed_events == 32
+    api.ingest(*(make_event(100 + i) for i in range(5)))
+    service.integrity.sync(tenant.id)
+    verifier = service.integrity.signer.verifier()
+    checked = verify_tenant(service.store, tenant, verifier)
+    assert checked.ok, checked.problems
+    assert (checked.removed, checked.events) == (32, 5)
+    env = {**os.environ, **settings.to_environment()}
+    command = [str(CLI), "verify", "--tenant", api.tenant]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "32 events archived/deleted by retention (seq 0–31), the rest intact" in " ".join(
+        (result.stdout + result.stderr).split()
+    )
+    # a remaining event deleted behind retention's back is still caught
+    _delete_row(settings, tenant.id, 34)
+    broken = verify_tenant(service.store, tenant, verifier)
+    assert not broken.ok
+    assert broken.first_problem is not None
+    assert broken.first_problem.seq == 34
+
+
+def _delete_row(settings: Settings, tenant_id: int, seq: int) -> None:
+    if settings.database_url is None:
+        import sqlite3
+
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute("DELETE FROM events WHERE tenant_id = ? AND seq = ?", (tenant_id, seq))
+    else:
+        with psycopg.connect(settings.database_url) as conn:
+            conn.execute("DELETE FROM events WHERE tenant_id = %s AND seq = %s", (tenant_id, seq))

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import independent_leaf_hash, make_event
 from trailkeeper.service import Trailkeeper
+from trailkeeper.service.verification import verify_tenant
 from trailkeeper.storage.protocols import Tenant
 from trailkeeper.storage.retention import PolicyRecord
 
@@ -142,6 +143,9 @@ def _check(log: Log) -> None:
     for older, newer in pairwise(checkpoints):
         proof = service.integrity.consistency_hashes(tenant.id, older.size, newer.size)
         assert rfc_verify_consistency(older.size, newer.size, older.root, newer.root, proof)
+    report = verify_tenant(service.store, tenant, service.integrity.signer.verifier())
+    assert report.ok, report.problems
+    assert report.removed == removed + 1
     latest = checkpoints[-1]
     for seq, leaf in remaining.items():
         if seq < latest.size:

@@ -75,6 +75,7 @@ from trailkeeper.service.verify_chunks import (
     chunk_outcomes,
     plan_chunks,
 )
+from trailkeeper.service.verify_retention import feed_removed
 from trailkeeper.storage.protocols import CheckpointRecord, Store, Tenant, TreeState
 from trailkeeper.storage.rows import RowReader, RowSource, scanned_view
 
@@ -160,6 +161,8 @@ class VerificationReport:
     """Checkpoints whose signature verified and whose root matched the recomputed tree."""
     latest_checkpoint: int | None = None
     integrated: int = 0
+    removed: int = 0
+    """Events archived and deleted by retention: seqs 0 to ``removed - 1``."""
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     seconds: float = 0.0
@@ -187,6 +190,9 @@ class VerificationReport:
             "checkpoints_signed": self.checkpoints_signed,
             "checkpoints_verified": self.checkpoints_verified,
             "latest_checkpoint": self.latest_checkpoint,
+            "removed_by_retention": None
+            if not self.removed
+            else {"events": self.removed, "first_seq": 0, "last_seq": self.removed - 1},
             "first_bad_seq": None if first is None else first.seq,
             "problem_count": self.problem_count,
             "problems": [p.as_dict() for p in self.problems[:limit]],
@@ -992,6 +998,19 @@ class _Guarded:
             close()
 
 
+def _removed(store: Store, tenant_id: int, source: Any, checker: LogVerifier) -> int:
+    """How many events retention removed, their leaves fed from the tiles (fewer when the
+    tiles do not hold them all: the rows are then checked from there)."""
+    removed = store.retention_state(tenant_id).removed_through + 1
+    if removed <= 0 or source is None:
+        return 0
+    reader = source().open()
+    try:
+        return feed_removed(reader, tenant_id, checker, removed)
+    finally:
+        reader.close()
+
+
 def _verify_scan(
     scan: Iterator[Row],
     checker: LogVerifier,
@@ -1016,6 +1035,7 @@ def _verify_chunks(
     progress: ProgressCallback | None,
     pool: Executor | None,
     workers: int,
+    start: int = 0,
 ) -> None:
     """Merge the chunks' outcomes in seq order; a chunk not found clean is read again here
     and checked row by row."""
@@ -1028,6 +1048,7 @@ def _verify_chunks(
             integrated=checker.integrated,
             covered=checker.covered,
             checkpoints=[c.size for c in trusted],
+            start=start,
         )
         outcomes = chunk_outcomes(tasks, reader, source, pool, depth=2 * max(1, workers))
         try:
@@ -1110,10 +1131,12 @@ def verify_tenant(
         pool = own_pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     try:
         source = getattr(store, "row_source", None)
+        removed = _removed(store, tenant.id, source, checker)
         if source is None:  # a store that only scans: one pass
             _verify_scan(store.scan(tenant.id), checker, progress, pool, workers)
         else:
-            _verify_chunks(source(), tenant.id, checker, trusted, progress, pool, workers)
+            tasks = (source(), tenant.id, checker, trusted, progress, pool, workers, removed)
+            _verify_chunks(*tasks)
     finally:
         if own_pool is not None:
             own_pool.shutdown(cancel_futures=True)
@@ -1122,7 +1145,8 @@ def verify_tenant(
     problems.sort(key=_sort_key)
     return VerificationReport(
         tenant=tenant.name,
-        events=checker.rows,
+        events=checker.rows - removed,
+        removed=removed,
         log_size=checker.log_size,
         checkpoints=len(records),
         checkpoints_signed=signed,

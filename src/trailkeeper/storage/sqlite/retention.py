@@ -235,9 +235,13 @@ class SQLiteRetention:
 
     def claim_erasure(self, worker: str, lease_seconds: float) -> ErasureRecord | None:
         now = _now()
-        waiting = self.conns.connection().execute(
-            "SELECT 1 FROM erasures WHERE status IN ('queued', 'running', 'erased') LIMIT 1"
-        ).fetchone()
+        waiting = (
+            self.conns.connection()
+            .execute(
+                "SELECT 1 FROM erasures WHERE status IN ('queued', 'running', 'erased') LIMIT 1"
+            )
+            .fetchone()
+        )
         if waiting is None:  # the usual case, answered without taking the writer's lock
             return None
         with self.conns.write() as conn:
