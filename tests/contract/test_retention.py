@@ -18,15 +18,15 @@ def _error(response: Any, status: int, code: str) -> dict[str, Any]:
 
 def test_default_policy_keeps_events_forever(api: Api) -> None:
     body = api.get("/v1/retention").json()
-    assert body["days"] is None and body["archive"] is True and body["legal_hold"] is False
+    assert (body["days"], body["archive"], body["legal_hold"]) == (None, True, False)
     assert body["inherited"] is True
-    assert body["last_error"] is None and body["removed"] is None
+    assert (body["last_error"], body["removed"]) == (None, None)
 
 
 def test_put_sets_the_policy_and_fields_left_out_keep_theirs(api: Api) -> None:
     response = api.client.put("/v1/retention", json={"days": 180}, headers=api.auth)
     assert response.status_code == 200, response.text
-    assert response.json()["days"] == 180 and response.json()["inherited"] is False
+    assert (response.json()["days"], response.json()["inherited"]) == (180, False)
     response = api.client.put("/v1/retention", json={"legal_hold": True}, headers=api.auth)
     body = api.get("/v1/retention").json()
     assert (body["days"], body["archive"], body["legal_hold"]) == (180, True, True)
