@@ -108,6 +108,9 @@ def serve(
     min_retention_days: MinRetentionDays = None,
     retention_batch: RetentionBatch = None,
     erasure_batch: ErasureBatch = None,
+    ui_session_ttl: Annotated[
+        int | None, typer.Option(help="Seconds a web UI sign-in lasts [default: 28800]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -139,6 +142,7 @@ def serve(
         min_retention_days=min_retention_days,
         retention_batch=retention_batch,
         erasure_batch=erasure_batch,
+        ui_session_ttl=ui_session_ttl,
     )
     import uvicorn  # imported here: the other commands should start fast
 
@@ -149,6 +153,7 @@ def serve(
         if demo:
             token = seed_demo(service)
             base = f"http://{settings.host}:{settings.port}"
+            console.print(f"web UI:       [bold]{base}/[/]  (sign in with the admin token)")
             console.print(f"API docs:     [bold]{base}/docs[/]")
             console.print(f"admin token:  [bold]{token}[/]  (tenant {DEMO_TENANT})")
             console.print(

@@ -21,6 +21,7 @@ from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
 from trailkeeper.service.retention import RetentionService
+from trailkeeper.service.sessions import SessionService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
@@ -51,6 +52,7 @@ class Trailkeeper:
         )
         self.retention = RetentionService(store, archiver, settings)
         self.erasures = ErasureService(store, settings.erasure_batch)
+        self.sessions = SessionService(store, self.tenancy, key, settings.ui_session_ttl)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:

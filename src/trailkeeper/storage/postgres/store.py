@@ -27,6 +27,7 @@ from trailkeeper.storage.planning import Resolved
 from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.retention import PostgresRetention
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
+from trailkeeper.storage.postgres.sessions import PostgresSessions
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     IntegrateStep,
@@ -132,7 +133,7 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresExports, PostgresRetention, SqlReads):
+class PostgresStore(PostgresExports, PostgresRetention, PostgresSessions, SqlReads):
     backend = "postgresql"
     dialect = DIALECT
 
