@@ -14,7 +14,7 @@ import orjson
 
 from support import Api, independent_leaf_hash, make_event
 from trailkeeper.service import Trailkeeper
-from trailkeeper.service.verification import verify_tenant
+from trailkeeper.verify import verify_tenant
 
 CLI = Path(sys.executable).with_name("trailkeeper")
 PERSONAL = ("ip", "user_agent")
