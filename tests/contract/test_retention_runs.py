@@ -17,9 +17,9 @@ from retention_support import age_events, read_archive
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import Api, make_event
 from trailkeeper.service import Trailkeeper
-from trailkeeper.verify import verify_tenant
 from trailkeeper.settings import Settings
 from trailkeeper.storage.protocols import Tenant
+from trailkeeper.verify import verify_tenant
 
 pytest_plugins = ["moto_s3"]
 
