@@ -58,7 +58,7 @@ _POLICY_BODY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_DAYS},
+        "days": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_DAYS},
         "archive": {"type": "boolean"},
         "legal_hold": {"type": "boolean"},
     },
