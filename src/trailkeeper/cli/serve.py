@@ -74,6 +74,10 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Largest request body [default: 10 MiB]")
     ] = None,
+    ingest_inflight_bytes: Annotated[
+        int | None,
+        typer.Option(help="Ingest body bytes parsed at once, else 429 [default: 32 MiB]"),
+    ] = None,
     pool_size: Annotated[
         int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
     ] = None,
@@ -115,6 +119,7 @@ def serve(
         read_rate_limit=read_rate_limit,
         ingest_rate_limit=ingest_rate_limit,
         max_body_bytes=max_body_bytes,
+        ingest_inflight_bytes=ingest_inflight_bytes,
         pool_size=pool_size,
         public_url=public_url,
         secret_key=secret_key,

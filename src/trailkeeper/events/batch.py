@@ -12,6 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from trailkeeper.errors import InvalidEvent, InvalidRequest
+from trailkeeper.events.body import MAX_DEPTH, parse_json
 from trailkeeper.events.canonical import CanonicalizationError
 from trailkeeper.events.model import EventIn
 from trailkeeper.events.record import Draft, draft_from_input
@@ -30,13 +31,6 @@ _PATTERN_MESSAGES = {
     "action": "must be lowercase dotted words of a-z, 0-9 and _, e.g. card.moved",
     "id": "must be 1 to 128 of A-Z a-z 0-9 . _ : -",
 }
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
 
 
 def events_of_body(payload: Any) -> list[Any]:
@@ -91,10 +85,13 @@ def _draft(raw: Any, salt: bytes) -> Draft:
         raise _EventProblems([{"field": "", "message": "an event must be a JSON object"}])
     try:
         encoded = orjson.dumps(raw, option=orjson.OPT_STRICT_INTEGER)
-    except orjson.JSONEncodeError:
-        raise _EventProblems(
-            [{"field": "", "message": "integers must be within ±(2**53 - 1) to hash exactly"}]
-        ) from None
+    except orjson.JSONEncodeError as exc:
+        message = (
+            f"the event nests objects and arrays more than {MAX_DEPTH} levels deep"
+            if "ecursion" in str(exc)
+            else "integers must be within ±(2**53 - 1) to hash exactly"
+        )
+        raise _EventProblems([{"field": "", "message": message}]) from None
     if len(encoded) > MAX_EVENT_BYTES:
         raise _EventProblems(
             [{"field": "", "message": f"the event is {len(encoded)} bytes; at most 64 KiB"}]

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from trailkeeper.api.admission import InFlight
 from trailkeeper.api.deps import Filters, Reader, Service, Writer
+from trailkeeper.api.encoding import inflate
 from trailkeeper.api.responses import JSON
 from trailkeeper.errors import InvalidRequest
 from trailkeeper.formats import FORMATS
@@ -41,7 +43,12 @@ _INGEST_EXAMPLE = {
 )
 async def ingest(request: Request, principal: Writer, service: Service) -> JSON:
     body = await request.body()
-    receipts = await run_in_threadpool(service.ingest_body, principal.tenant, body)
+    encoding = request.headers.get("content-encoding")
+    if encoding is not None:
+        body = await run_in_threadpool(inflate, body, encoding, service.settings.max_body_bytes)
+    inflight: InFlight = request.app.state.ingest_inflight
+    with inflight.admit(len(body)):
+        receipts = await run_in_threadpool(service.ingest_body, principal.tenant, body)
     request.app.state.metrics.events_ingested.inc(len(receipts))
     return JSON(
         {"events": [{"id": r.id, "seq": r.seq, "leaf_hash": r.leaf_hash} for r in receipts]},
