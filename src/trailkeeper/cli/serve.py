@@ -162,6 +162,9 @@ def serve(
                     "trailkeeper.api.factory:app_from_environment",
                     factory=True,
                     workers=processes,
+                    # a child that starts slowly on a busy host is not a hung one (5 s
+                    # by default: children were killed and restarted in a loop)
+                    timeout_worker_healthcheck=60,
                     host=settings.host,
                     port=settings.port,
                     log_level="info",
