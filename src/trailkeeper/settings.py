@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         10.0, gt=0, le=120, description="Seconds before a webhook or stream request times out"
     )
 
+    ui_session_ttl: int = Field(
+        8 * 3600, ge=60, le=30 * 86400, description="Seconds a web UI sign-in lasts"
+    )
+
     @field_validator("object_store")
     @classmethod
     def _s3_only(cls, value: str | None) -> str | None:

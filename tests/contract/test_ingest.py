@@ -133,8 +133,7 @@ def test_one_invalid_event_rejects_the_whole_batch(api: Api) -> None:
     assert api.events() == []
 
 
-# a day ahead: computed at import, it must stay over the 5-minute bound however long the
-# suite runs before this test
+# A day ahead, not minutes: the module is imported long before this test runs in a slow suite.
 FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "NewDelivery",
     "RateLimitStore",
     "Receipt",
+    "SessionStore",
     "Store",
     "Tenant",
     "TenantStore",
@@ -252,8 +253,30 @@ class WebhookStore(Protocol):
         """Record an attempt: delivered, retry at ``next_attempt_at``, or given up (None)."""
 
 
+class SessionStore(Protocol):
+    """Web UI sessions: the hash of a random cookie id mapped to the hash of the token
+    it was opened with, until it expires; shared by every process."""
+
+    def create_session(
+        self, id_hash: bytes, token_hash: bytes, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a session (and drop the ones that have expired)."""
+
+    def session_token(self, id_hash: bytes, now: datetime) -> bytes | None:
+        """The token hash of a session that has not expired at ``now``."""
+
+    def delete_session(self, id_hash: bytes) -> None: ...
+
+
 class Store(
-    EventStore, TenantStore, RateLimitStore, IntegrityStore, ExportStore, WebhookStore, Protocol
+    EventStore,
+    TenantStore,
+    RateLimitStore,
+    IntegrityStore,
+    ExportStore,
+    WebhookStore,
+    SessionStore,
+    Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
 

@@ -45,6 +45,7 @@ from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
 from trailkeeper.storage.sqlite.ratecounters import RateCounters
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
+from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
@@ -88,7 +89,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteExports, SqlReads):
+class SQLiteStore(SQLiteExports, SQLiteSessions, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
