@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from trailkeeper import __version__
+from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
 from trailkeeper.api.admission import InFlight
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.openapi import install_openapi
+from trailkeeper.api.queryrules import strict_query
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
@@ -31,6 +33,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
@@ -40,12 +43,14 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "operations", "description": "Health and metrics"},
         ],
     )
+    logredact.install()  # every API process, --processes children included
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
     app.state.ingest_inflight = InFlight(service.settings.ingest_inflight_bytes)
     install_error_handlers(app)
     install_docs(app)
+    install_openapi(app)
     routers = (
         events.router,
         integrity.router,
