@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
+from trailkeeper.api.admission import InFlight
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
@@ -17,6 +18,7 @@ from trailkeeper.api.routes import (
     exports,
     integrity,
     ops,
+    retention,
     tokens,
     webhook_secret,
 )
@@ -46,6 +48,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
             {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "retention", "description": "Retention policy, legal hold and erasure"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
         ],
@@ -54,6 +57,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
+    app.state.ingest_inflight = InFlight(service.settings.ingest_inflight_bytes)
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)
@@ -64,6 +68,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         webhook_secret.router,
         exports.router,
         downloads.router,
+        retention.router,
         graphql.router,
         ops.router,
     )

@@ -16,12 +16,15 @@ from trailkeeper.service import Trailkeeper
 
 __all__ = [
     "Administrator",
+    "Bearer",
     "Exporter",
     "Filters",
     "Reader",
+    "RetentionManager",
     "Service",
     "TokenManager",
     "Writer",
+    "admit_caller",
     "base_url",
     "caller_with",
 ]
@@ -35,23 +38,26 @@ def _service(request: Request) -> Trailkeeper:
 Service = Annotated[Trailkeeper, Depends(_service)]
 # Declared so that /docs offers "Authorize"; the header is checked by the service.
 _bearer = HTTPBearer(auto_error=False, description="An API token: tk_…")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def admit_caller(service: Trailkeeper, request: Request, scope: Scope, bucket: str) -> Principal:
+    """Authenticate, count against the ``bucket`` limit, check ``scope`` (blocking: the
+    token lookup and the counter are database calls, so it runs in a worker thread)."""
+    principal = service.tenancy.authenticate(request.headers.get("authorization"))
+    settings = service.settings
+    limit = settings.ingest_rate_limit if bucket == "ingest" else settings.read_rate_limit
+    request.state.rate = service.limiter.check(bucket, principal.token.id, limit)
+    if not principal.allows(scope):
+        raise Forbidden(f"This token lacks the '{scope.value}' scope")
+    return principal
 
 
 def caller_with(scope: Scope, bucket: str) -> Callable[..., Principal]:
-    """A dependency: authenticate, check ``scope``, count against the ``bucket`` limit."""
+    """A dependency: :func:`admit_caller` for ``scope`` and ``bucket``."""
 
-    def dependency(
-        request: Request,
-        service: Service,
-        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        principal = service.tenancy.authenticate(request.headers.get("authorization"))
-        settings = service.settings
-        limit = settings.ingest_rate_limit if bucket == "ingest" else settings.read_rate_limit
-        request.state.rate = service.limiter.check(bucket, principal.token.id, limit)
-        if not principal.allows(scope):
-            raise Forbidden(f"This token lacks the '{scope.value}' scope")
-        return principal
+    def dependency(request: Request, service: Service, _: Bearer) -> Principal:
+        return admit_caller(service, request, scope, bucket)
 
     return dependency
 
@@ -61,6 +67,7 @@ Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
 Administrator = Annotated[Principal, Depends(caller_with(Scope.ADMIN, "read"))]
+RetentionManager = Annotated[Principal, Depends(caller_with(Scope.RETENTION_MANAGE, "read"))]
 
 
 def base_url(request: Request) -> str:

@@ -43,7 +43,7 @@ class Scope(StrEnum):
     ADMIN = "admin"
 
 
-NOT_YET_AVAILABLE = frozenset({Scope.STREAMS_MANAGE, Scope.RETENTION_MANAGE})
+NOT_YET_AVAILABLE: frozenset[Scope] = frozenset()
 """Scopes of the contract whose features are not built yet: refused on new tokens and
 hidden from help and errors. The one place to unhide a scope when its feature lands."""
 

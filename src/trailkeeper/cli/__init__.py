@@ -7,6 +7,7 @@ import typer
 from trailkeeper import logredact
 from trailkeeper.cli.admin import migrate, tokens
 from trailkeeper.cli.ingest import ingest
+from trailkeeper.cli.retention import retention
 from trailkeeper.cli.serve import serve
 from trailkeeper.cli.tenants import tenants
 from trailkeeper.cli.verify import verify
@@ -31,6 +32,7 @@ app.command(name="verify-export")(verify_export)
 app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")
+app.add_typer(retention, name="retention")
 
 
 def main() -> None:

@@ -24,8 +24,9 @@ from trailkeeper.cli.options import (
     open_service,
     settings_from,
 )
-from trailkeeper.errors import TrailkeeperError
+from trailkeeper.errors import InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_BATCH
+from trailkeeper.events.body import parse_json
 from trailkeeper.service import Trailkeeper
 from trailkeeper.storage.protocols import Receipt, Tenant
 
@@ -86,9 +87,9 @@ def _batches(path: Path, progress: Progress, task: Any) -> Iterator[list[tuple[i
             if not line.strip():
                 continue
             try:
-                event = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise _BadLine(number, f"not valid JSON: {exc}") from None
+                event = parse_json(line, "the line")
+            except InvalidRequest as exc:
+                raise _BadLine(number, exc.message) from None
             batch.append((number, event))
             if len(batch) == MAX_BATCH:
                 yield batch

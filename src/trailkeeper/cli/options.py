@@ -24,14 +24,18 @@ __all__ = [
     "DataDir",
     "DatabaseUrl",
     "DownloadUrlTtl",
+    "ErasureBatch",
     "ExportDailyQuota",
     "ExportHistoryDays",
     "ExportMaxDays",
     "JsonAlways",
     "JsonOut",
+    "MinRetentionDays",
     "ObjectStoreUrl",
     "OutboundTimeout",
     "PublicUrl",
+    "RetentionBatch",
+    "RetentionDays",
     "console",
     "emit",
     "fail",
@@ -92,6 +96,20 @@ PublicUrl = Annotated[
         "webhooks point there [env: TRAILKEEPER_PUBLIC_URL]",
         show_default=False,
     ),
+]
+RetentionDays = Annotated[
+    int | None,
+    typer.Option(help="Retention period in days of tenants that set none [default: forever]"),
+]
+MinRetentionDays = Annotated[
+    int | None,
+    typer.Option(help="The shortest retention period a tenant may set, in days [default: 1]"),
+]
+RetentionBatch = Annotated[
+    int | None, typer.Option(help="Events deleted per transaction by retention [default: 500]")
+]
+ErasureBatch = Annotated[
+    int | None, typer.Option(help="Events erased per transaction by erasure [default: 5000]")
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

@@ -15,12 +15,16 @@ from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
+    ErasureBatch,
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
+    MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
     PublicUrl,
+    RetentionBatch,
+    RetentionDays,
     console,
     open_service,
     settings_from,
@@ -55,6 +59,10 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Largest request body [default: 10 MiB]")
     ] = None,
+    ingest_inflight_bytes: Annotated[
+        int | None,
+        typer.Option(help="Ingest body bytes parsed at once, else 429 [default: 32 MiB]"),
+    ] = None,
     pool_size: Annotated[
         int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
     ] = None,
@@ -79,6 +87,10 @@ def serve(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    retention_days: RetentionDays = None,
+    min_retention_days: MinRetentionDays = None,
+    retention_batch: RetentionBatch = None,
+    erasure_batch: ErasureBatch = None,
     ui_session_ttl: Annotated[
         int | None, typer.Option(help="Seconds a web UI sign-in lasts [default: 28800]")
     ] = None,
@@ -97,6 +109,7 @@ def serve(
         read_rate_limit=read_rate_limit,
         ingest_rate_limit=ingest_rate_limit,
         max_body_bytes=max_body_bytes,
+        ingest_inflight_bytes=ingest_inflight_bytes,
         pool_size=pool_size,
         public_url=public_url,
         secret_key=secret_key,
@@ -109,6 +122,10 @@ def serve(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        retention_days=retention_days,
+        min_retention_days=min_retention_days,
+        retention_batch=retention_batch,
+        erasure_batch=erasure_batch,
         ui_session_ttl=ui_session_ttl,
     )
     import uvicorn  # imported here: the other commands should start fast
@@ -140,6 +157,9 @@ def serve(
                     "trailkeeper.api.factory:app_from_environment",
                     factory=True,
                     workers=processes,
+                    # a child that starts slowly on a busy host is not a hung one (5 s
+                    # by default: children were killed and restarted in a loop)
+                    timeout_worker_healthcheck=60,
                     host=settings.host,
                     port=settings.port,
                     log_level="info",

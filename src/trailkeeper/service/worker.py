@@ -1,5 +1,6 @@
 """The background loops that run while ``serve`` or ``worker`` runs: integrate
-and publish checkpoints, run export jobs, send webhooks.
+and publish checkpoints, run export jobs, send webhooks, run erasures, and each
+tenant's daily retention run.
 
 Each loop has its own thread, so a long export never delays a checkpoint. Any
 number of processes may run them: the tree lock makes one process integrate a
@@ -47,6 +48,8 @@ class BackgroundWorker:
                 Loop("integrity", service.integrity.run_once, interval, eager=False),
                 Loop("exports", service.export_runner.run_once, 1.0),
                 Loop("webhooks", service.webhooks.run_once, 1.0),
+                Loop("erasures", service.erasures.run_once, 1.0),
+                Loop("retention", service.retention.run_due, 60.0, eager=False),
             ]
         )
 

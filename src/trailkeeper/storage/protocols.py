@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
 
 __all__ = [
@@ -305,6 +306,7 @@ class Store(
     IntegrityStore,
     ExportStore,
     WebhookStore,
+    RetentionStore,
     SessionStore,
     Protocol,
 ):

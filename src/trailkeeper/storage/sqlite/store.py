@@ -33,8 +33,8 @@ from trailkeeper.storage.protocols import (
 )
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
-    EVENT_COLUMNS,
     INSERT_COLUMNS,
+    READ_COLUMNS,
     insert_row,
     scanned_view,
     sequenced_rows,
@@ -45,6 +45,8 @@ from trailkeeper.storage.sqlite.admin import SQLiteAdmin
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
+from trailkeeper.storage.sqlite.ratecounters import RateCounters
+from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
@@ -52,7 +54,7 @@ from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_o
 __all__ = ["SQLiteStore"]
 
 View = dict[str, Any]
-_SELECT = ", ".join(EVENT_COLUMNS)
+_SELECT = ", ".join(READ_COLUMNS)
 _INSERT = (
     f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
@@ -90,7 +92,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteSessions, SqlReads):
+class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteRetention, SQLiteSessions, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
@@ -120,6 +122,7 @@ class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteSessions, SqlReads):
         private_file(path)  # 0600 before SQLite opens it: its WAL and SHM files follow
         self.conns = SQLiteConnections(path)
         self._appends = GroupCommit(self.conns, self._append)
+        self._rates = RateCounters(path)
 
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
@@ -152,6 +155,7 @@ class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteSessions, SqlReads):
         self.conns.connection().execute("SELECT 1").fetchone()
 
     def close(self) -> None:
+        self._rates.close()
         self.conns.close()
 
     # events --------------------------------------------------------------
@@ -390,17 +394,7 @@ class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteSessions, SqlReads):
 
     # rate limits ---------------------------------------------------------
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
-        with self.conns.write(durable=False) as conn:
-            conn.execute(
-                "DELETE FROM rate_windows WHERE key = ? AND window_start < ?",
-                (key, window_start),
-            )
-            row = conn.execute(
-                "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-                (key, window_start),
-            ).fetchone()
-        return int(row[0])
+        return self._rates.hit(key, window_start)
 
 
 def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
