@@ -9,7 +9,7 @@ from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
-from trailkeeper.api.routes import downloads, events, exports, integrity, ops, tokens
+from trailkeeper.api.routes import downloads, events, exports, integrity, ops, streams, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
 
@@ -33,6 +33,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
             {"name": "exports", "description": "Files of the log for long-term retention"},
+            {"name": "streams", "description": "Streams of the log to SIEMs"},
             {"name": "tokens", "description": "API tokens of a tenant"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
@@ -47,6 +48,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.include_router(integrity.router)
     app.include_router(tokens.router)
     app.include_router(exports.router)
+    app.include_router(streams.router)
     app.include_router(downloads.router)
     app.include_router(graphql.router)
     app.include_router(ops.router)

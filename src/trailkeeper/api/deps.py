@@ -18,6 +18,7 @@ __all__ = [
     "Filters",
     "Reader",
     "Service",
+    "StreamManager",
     "TokenManager",
     "Writer",
     "base_url",
@@ -58,6 +59,7 @@ Writer = Annotated[Principal, Depends(caller_with(Scope.EVENTS_WRITE, "ingest"))
 Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))]
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
+StreamManager = Annotated[Principal, Depends(caller_with(Scope.STREAMS_MANAGE, "read"))]
 
 
 def base_url(request: Request) -> str:

@@ -18,6 +18,7 @@ from trailkeeper.service.export_jobs import ExportRunner
 from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
+from trailkeeper.service.streams import StreamService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
@@ -43,6 +44,7 @@ class Trailkeeper:
         self.exports = ExportService(store, key, self.objects, settings)
         self.export_runner = ExportRunner(store, self.integrity, signer, self.objects, settings)
         self.webhooks = WebhookDispatcher(store, key, settings)
+        self.streams = StreamService(store, key, settings)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:

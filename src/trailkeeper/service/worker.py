@@ -1,5 +1,5 @@
 """The background loops that run while ``serve`` or ``worker`` runs: integrate
-and publish checkpoints, run export jobs, send webhooks.
+and publish checkpoints, run export jobs, send webhooks, deliver streams.
 
 Each loop has its own thread, so a long export never delays a checkpoint. Any
 number of processes may run them: the tree lock makes one process integrate a
@@ -27,11 +27,13 @@ class Loop:
     step: Callable[[], object]  # a truthy result means "there may be more: go again"
     idle: float  # seconds to wait after a pass that found nothing (or failed)
     eager: bool = True  # go again at once after a pass that did work
+    stop: Callable[[], object] | None = None  # called once when the worker stops
 
 
 class BackgroundWorker:
     def __init__(self, loops: Sequence[Loop]) -> None:
         self._stop = threading.Event()
+        self._stoppers = [loop.stop for loop in loops if loop.stop is not None]
         self._threads = [
             threading.Thread(
                 target=self._run, args=(loop,), name=f"trailkeeper-{loop.name}", daemon=True
@@ -47,6 +49,12 @@ class BackgroundWorker:
                 Loop("integrity", service.integrity.run_once, interval, eager=False),
                 Loop("exports", service.export_runner.run_once, 1.0),
                 Loop("webhooks", service.webhooks.run_once, 1.0),
+                Loop(
+                    "streams",
+                    service.streams.supervisor.run_once,
+                    1.0,
+                    stop=service.streams.supervisor.stop,
+                ),
             ]
         )
 
@@ -70,3 +78,5 @@ class BackgroundWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=30)
+        for stopper in self._stoppers:
+            stopper()

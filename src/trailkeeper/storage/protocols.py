@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
 __all__ = [
     "FACETS",
@@ -28,6 +29,7 @@ __all__ = [
     "RateLimitStore",
     "Receipt",
     "Store",
+    "StreamStore",
     "Tenant",
     "TenantStore",
     "TokenRecord",
@@ -252,8 +254,51 @@ class WebhookStore(Protocol):
         """Record an attempt: delivered, retry at ``next_attempt_at``, or given up (None)."""
 
 
+class StreamStore(Protocol):
+    """Streams to SIEMs (implemented once for both backends in ``streamsql.py``)."""
+
+    def create_stream(self, record: StreamRecord) -> None: ...
+
+    def get_stream(self, tenant_id: int, stream_id: str) -> StreamRecord | None: ...
+
+    def list_streams(self, tenant_id: int) -> list[StreamRecord]: ...
+
+    def set_stream_status(
+        self, tenant_id: int, stream_id: str, status: StreamStatus
+    ) -> StreamRecord | None: ...
+
+    def delete_stream(self, tenant_id: int, stream_id: str) -> bool: ...
+
+    def claimable_streams(self, limit: int) -> list[str]: ...
+
+    def claim_stream(
+        self, stream_id: str, owner: str, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def stream_progress(
+        self, stream_id: str, owner: str, cursor_seq: int, delivered: int, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def stream_error(
+        self, stream_id: str, owner: str, error: str, *, failing: bool, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def release_stream(self, stream_id: str, owner: str) -> None: ...
+
+    def last_seq(self, tenant_id: int) -> int: ...
+
+    def seq_received_from(self, tenant_id: int, moment: datetime) -> int: ...
+
+
 class Store(
-    EventStore, TenantStore, RateLimitStore, IntegrityStore, ExportStore, WebhookStore, Protocol
+    EventStore,
+    TenantStore,
+    RateLimitStore,
+    IntegrityStore,
+    ExportStore,
+    WebhookStore,
+    StreamStore,
+    Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
 

@@ -1,0 +1,82 @@
+"""``/v1/streams``: streams to SIEMs (scope ``streams:manage``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+
+from trailkeeper.api.deps import Service, StreamManager
+from trailkeeper.api.responses import JSON
+from trailkeeper.errors import InvalidRequest
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/streams", tags=["streams"])
+StreamId = Annotated[str, Path(max_length=64, description="The stream's id (str_…)")]
+
+_EXAMPLE = {
+    "name": "Splunk production",
+    "type": "splunk_hec",
+    "format": "native",
+    "filters": {"action": ["card.*"]},
+    "config": {
+        "url": "https://splunk.example.com:8088",
+        "token": "00000000-0000-0000-0000-000000000000",
+    },
+    "start": "now",
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a stream; its secrets are never shown again",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"example": _EXAMPLE}}}
+    },
+)
+async def create_stream(request: Request, principal: StreamManager, service: Service) -> JSON:
+    body: Any = await _json_body(request)
+    view = await run_in_threadpool(service.streams.create, principal.tenant, body, principal.actor)
+    return JSON(view, status_code=201)
+
+
+@router.get("", summary="List the tenant's streams")
+def list_streams(principal: StreamManager, service: Service) -> JSON:
+    return JSON({"data": service.streams.list(principal.tenant)})
+
+
+@router.get("/{stream_id}", summary="One stream: status, cursor_seq, lag_events, last_error…")
+def get_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    return JSON(service.streams.get(principal.tenant, stream_id))
+
+
+@router.post("/{stream_id}/pause", summary="Stop delivering (the cursor stays)")
+def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    return JSON(service.streams.set_status(principal.tenant, stream_id, "paused", principal.actor))
+
+
+@router.post("/{stream_id}/resume", summary="Deliver again from the cursor (also after failing)")
+def resume_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    return JSON(service.streams.set_status(principal.tenant, stream_id, "active", principal.actor))
+
+
+@router.post("/{stream_id}/test", summary="Send one test event to the destination now")
+def test_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    return JSON(service.streams.test(principal.tenant, stream_id, principal.actor))
+
+
+@router.delete("/{stream_id}", summary="Delete a stream (delivery stops within a batch)")
+def delete_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    return JSON(service.streams.delete(principal.tenant, stream_id, principal.actor))
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid JSON: {exc.msg} at byte {exc.pos}") from None
