@@ -28,6 +28,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     def json_body(self) -> Any:
         raw = gzip.decompress(self.body) if self.headers.get("content-encoding") == "gzip" else self.body
@@ -153,7 +154,7 @@ def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
             return _json(401, {"text": "Token is required", "code": 2})
         if not auth.startswith("Splunk "):
             return _json(401, {"text": "Invalid authorization", "code": 3})
-        if auth[len("Splunk ") :] != token:
+        if auth[len("Splunk ") :] != receiver.token:  # type: ignore[attr-defined]
             return _json(403, {"text": "Invalid token", "code": 4})
         text = request.body.decode()
         if not text.strip():
@@ -176,6 +177,7 @@ def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
         return _json(200, {"text": "Success", "code": 0})
 
     receiver = HttpReceiver(handle)
+    receiver.token = token  # type: ignore[attr-defined]
     return receiver
 
 

@@ -223,3 +223,14 @@ def independent_leaf_hash(event: dict[str, Any]) -> str:
     if event["resource"] is not None:
         leaf["resource"] = {k: v for k, v in event["resource"].items() if v is not None}
     return hashlib.sha256(b"\x00" + rfc8785.dumps(leaf)).hexdigest()
+
+
+def delete_streams(service: Trailkeeper, *apis: Api) -> None:
+    """Remove the streams a test made: PostgreSQL tests share one database, and a
+    later test's supervisor would otherwise deliver them (maybe to a port that a
+    later receiver got)."""
+    for api in apis:
+        tenant = service.store.tenant_by_name(api.tenant)
+        if tenant is not None:
+            for record in service.store.list_streams(tenant.id):
+                service.store.delete_stream(tenant.id, record.id)

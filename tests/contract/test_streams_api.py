@@ -4,16 +4,23 @@ scopes and tenancy, pause/resume/delete, and self-audit."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from siem import HEC_TOKEN
-from support import Api, make_event
+from support import Api, delete_streams, make_event
 from trailkeeper.service import Trailkeeper
 
 PUBLIC = "93.184.215.14"  # a public address: no DNS lookup in tests
 SPLUNK = {"url": f"https://{PUBLIC}:8088", "token": HEC_TOKEN}
+
+
+@pytest.fixture(autouse=True)
+def _own_streams_only(service: Trailkeeper, api: Api) -> Iterator[None]:
+    yield
+    delete_streams(service, api)
 
 
 def new_stream(api: Api, **fields: Any) -> Any:
