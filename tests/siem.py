@@ -31,7 +31,11 @@ class Request:
     at: float = field(default_factory=time.monotonic)
 
     def json_body(self) -> Any:
-        raw = gzip.decompress(self.body) if self.headers.get("content-encoding") == "gzip" else self.body
+        raw = (
+            gzip.decompress(self.body)
+            if self.headers.get("content-encoding") == "gzip"
+            else self.body
+        )
         return json.loads(raw)
 
 
@@ -60,15 +64,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_POST = _handle
-    do_GET = _handle
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode()
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(data).encode(),
+    )
 
 
 @dataclass
@@ -148,7 +159,9 @@ def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
 
     def handle(request: Request) -> Reply:
         if request.path.split("?")[0] not in ("/services/collector/event", "/services/collector"):
-            return _json(404, {"text": "The requested URL was not found on this server.", "code": 404})
+            return _json(
+                404, {"text": "The requested URL was not found on this server.", "code": 404}
+            )
         auth = request.headers.get("authorization")
         if auth is None:
             return _json(401, {"text": "Token is required", "code": 2})
@@ -169,9 +182,23 @@ def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
             try:
                 envelope, at = decoder.raw_decode(text, at)
             except ValueError:
-                return _json(400, {"text": "Invalid data format", "code": 6, "invalid-event-number": len(envelopes)})
+                return _json(
+                    400,
+                    {
+                        "text": "Invalid data format",
+                        "code": 6,
+                        "invalid-event-number": len(envelopes),
+                    },
+                )
             if "event" not in envelope:
-                return _json(400, {"text": "Event field is required", "code": 12, "invalid-event-number": len(envelopes)})
+                return _json(
+                    400,
+                    {
+                        "text": "Event field is required",
+                        "code": 12,
+                        "invalid-event-number": len(envelopes),
+                    },
+                )
             envelopes.append(envelope)
         receiver.accept(envelopes)
         return _json(200, {"text": "Success", "code": 0})
@@ -233,28 +260,88 @@ def elasticsearch(api_key: str = ES_KEY) -> HttpReceiver:
 
     def handle(request: Request) -> Reply:
         if request.headers.get("authorization") != f"ApiKey {api_key}":
-            return _json(401, {"error": {"type": "security_exception", "reason": "unable to authenticate"}, "status": 401})
+            return _json(
+                401,
+                {
+                    "error": {"type": "security_exception", "reason": "unable to authenticate"},
+                    "status": 401,
+                },
+            )
         lines = request.body.decode().split("\n")
         if lines[-1] != "":
-            return _json(400, {"error": {"type": "illegal_argument_exception", "reason": "The bulk request must be terminated by a newline [\\n]"}, "status": 400})
+            return _json(
+                400,
+                {
+                    "error": {
+                        "type": "illegal_argument_exception",
+                        "reason": "The bulk request must be terminated by a newline [\\n]",
+                    },
+                    "status": 400,
+                },
+            )
         items, errors = [], False
         for action_line, source_line in zip(lines[0:-1:2], lines[1:-1:2], strict=True):
             meta = json.loads(action_line)["create"]
             doc_id = meta["_id"]
             if doc_id in receiver_state["bad"]:
-                items.append({"create": {"_index": meta["_index"], "_id": doc_id, "status": 400, "error": {"type": "document_parsing_exception", "reason": "failed to parse field [metadata]"}}})
+                items.append(
+                    {
+                        "create": {
+                            "_index": meta["_index"],
+                            "_id": doc_id,
+                            "status": 400,
+                            "error": {
+                                "type": "document_parsing_exception",
+                                "reason": "failed to parse field [metadata]",
+                            },
+                        }
+                    }
+                )
                 errors = True
             elif doc_id in receiver_state["reject"]:
                 receiver_state["reject"].discard(doc_id)
-                items.append({"create": {"_index": meta["_index"], "_id": doc_id, "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "rejected execution"}}})
+                items.append(
+                    {
+                        "create": {
+                            "_index": meta["_index"],
+                            "_id": doc_id,
+                            "status": 429,
+                            "error": {
+                                "type": "es_rejected_execution_exception",
+                                "reason": "rejected execution",
+                            },
+                        }
+                    }
+                )
                 errors = True
             elif doc_id in stored:
-                items.append({"create": {"_index": meta["_index"], "_id": doc_id, "status": 409, "error": {"type": "version_conflict_engine_exception", "reason": f"[{doc_id}]: version conflict, document already exists"}}})
+                items.append(
+                    {
+                        "create": {
+                            "_index": meta["_index"],
+                            "_id": doc_id,
+                            "status": 409,
+                            "error": {
+                                "type": "version_conflict_engine_exception",
+                                "reason": f"[{doc_id}]: version conflict, document already exists",
+                            },
+                        }
+                    }
+                )
                 errors = True
             else:
                 stored[doc_id] = json.loads(source_line)
                 receiver.accept([stored[doc_id]])
-                items.append({"create": {"_index": meta["_index"], "_id": doc_id, "status": 201, "result": "created"}})
+                items.append(
+                    {
+                        "create": {
+                            "_index": meta["_index"],
+                            "_id": doc_id,
+                            "status": 201,
+                            "result": "created",
+                        }
+                    }
+                )
         return _json(200, {"took": 1, "errors": errors, "items": items})
 
     receiver_state: dict[str, set[str]] = {"reject": set(), "bad": set()}
@@ -282,16 +369,43 @@ def azure(lifetime: int = 3600) -> HttpReceiver:
         if path == f"/{AZ_TENANT}/oauth2/v2.0/token":
             form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
             if form.get("client_secret") != AZ_SECRET or form.get("scope") != AZ_SCOPE:
-                return _json(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+                return _json(
+                    401,
+                    {
+                        "error": "invalid_client",
+                        "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    },
+                )
             token = uuid.uuid4().hex
             issued[token] = time.monotonic() + lifetime
-            return _json(200, {"token_type": "Bearer", "expires_in": lifetime, "access_token": token})
-        if path.startswith(f"/dataCollectionRules/{DCR}/streams/") and "api-version=2023-01-01" in request.path:
+            return _json(
+                200, {"token_type": "Bearer", "expires_in": lifetime, "access_token": token}
+            )
+        if (
+            path.startswith(f"/dataCollectionRules/{DCR}/streams/")
+            and "api-version=2023-01-01" in request.path
+        ):
             token = (request.headers.get("authorization") or "").removeprefix("Bearer ")
             if issued.get(token, 0) < time.monotonic():
-                return _json(401, {"error": {"code": "InvalidToken", "message": "The access token is invalid or expired."}})
+                return _json(
+                    401,
+                    {
+                        "error": {
+                            "code": "InvalidToken",
+                            "message": "The access token is invalid or expired.",
+                        }
+                    },
+                )
             if len(request.body) > 1_000_000:
-                return _json(413, {"error": {"code": "ContentLengthLimitExceeded", "message": "Maximum request body size is 1MB"}})
+                return _json(
+                    413,
+                    {
+                        "error": {
+                            "code": "ContentLengthLimitExceeded",
+                            "message": "Maximum request body size is 1MB",
+                        }
+                    },
+                )
             receiver.accept(request.json_body())
             return 204, {}, b""
         return _json(404, {"error": {"code": "NotFound", "message": "not found"}})

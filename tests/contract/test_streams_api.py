@@ -68,14 +68,36 @@ def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
         ({"type": "nope", "config": {}}, "type"),
         ({"type": "webhook", "config": {"url": "https://93.184.215.14", "x": 1}}, "config.x"),
         ({"type": "syslog", "config": {"host": "h", "port": 0, "protocol": "tcp"}}, "config.port"),
-        ({"type": "syslog", "config": {"host": "h", "port": 514, "protocol": "udp"}}, "config.protocol"),
+        (
+            {"type": "syslog", "config": {"host": "h", "port": 514, "protocol": "udp"}},
+            "config.protocol",
+        ),
         ({"type": "s3", "config": {"bucket": "Bad_Bucket"}}, "config.bucket"),
-        ({"type": "azure_monitor", "config": {"endpoint": "https://93.184.215.14", "dcr_immutable_id": "nope", "stream_name": "Custom-T_CL", "tenant_id": "t", "client_id": "c", "client_secret": "s"}}, "config.dcr_immutable_id"),
-        ({"type": "elasticsearch", "config": {"url": "https://93.184.215.14", "index": "audit", "username": "u"}}, "config"),
+        (
+            {
+                "type": "azure_monitor",
+                "config": {
+                    "endpoint": "https://93.184.215.14",
+                    "dcr_immutable_id": "nope",
+                    "stream_name": "Custom-T_CL",
+                    "tenant_id": "t",
+                    "client_id": "c",
+                    "client_secret": "s",
+                },
+            },
+            "config.dcr_immutable_id",
+        ),
+        (
+            {
+                "type": "elasticsearch",
+                "config": {"url": "https://93.184.215.14", "index": "audit", "username": "u"},
+            },
+            "config",
+        ),
         ({"type": "splunk_hec", "config": SPLUNK, "filters": {"colour": "red"}}, "filters"),
         ({"type": "splunk_hec", "config": SPLUNK, "format": "cef"}, None),
         ({"type": "splunk_hec", "config": SPLUNK, "start": "yesterday"}, "start"),
-    ],  # fmt: skip
+    ],
 )
 def test_invalid_streams_are_400_naming_the_field(
     api: Api, body: dict[str, Any], field: str | None

@@ -19,15 +19,12 @@ from siem import (
     throttled,
     too_large,
 )
+from streaming import assert_complete_in_order, supervising, wait_stream
 from support import Api, delete_streams, make_event
 from trailkeeper.service import Trailkeeper
-from trailkeeper.service.worker import BackgroundWorker, Loop
 from trailkeeper.settings import Settings
 from trailkeeper.streams.backoff import Backoff
-from trailkeeper.streams.engine import Timing
 from trailkeeper.streams.supervisor import StreamSupervisor
-
-TIMING = Timing(lease=10, poll=0.05, linger=0.02)
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +41,8 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def streaming(service: Trailkeeper) -> Iterator[StreamSupervisor]:
-    supervisor = StreamSupervisor(service.store, service.key, service.settings, timing=TIMING)
-    worker = BackgroundWorker([Loop("streams", supervisor.run_once, 0.05, stop=supervisor.stop)])
-    worker.start()
-    try:
+    with supervising(service) as supervisor:
         yield supervisor
-    finally:
-        worker.stop()
 
 
 @pytest.fixture
@@ -75,22 +67,6 @@ def events(count: int, start: int = 0, **fields: Any) -> list[dict[str, Any]]:
 
 def seqs_of(envelopes: list[Any]) -> list[int]:
     return [int(e["event"]["seq"]) for e in envelopes]
-
-
-def assert_complete_in_order(received: list[int], expected: list[int]) -> None:
-    """Every expected seq arrived, and each for the first time after all lower ones
-    (a batch may be repeated after a failure: at least once)."""
-    first_arrivals = list(dict.fromkeys(received))
-    assert first_arrivals == sorted(expected), (first_arrivals[:20], sorted(expected)[:20])
-
-
-def wait_stream(api: Api, sid: str, check: Any, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        stream = api.get(f"/v1/streams/{sid}").json()
-        if check(stream) or time.monotonic() > deadline:
-            return dict(stream)
-        time.sleep(0.05)
 
 
 def test_delivers_matching_events_in_seq_order(
@@ -129,9 +105,7 @@ def test_busy_throttled_and_too_large_answers_lose_nothing(
     assert sizes[3] < sizes[2]  # split after the 413
 
 
-def test_retry_after_is_honoured(
-    api: Api, hec: HttpReceiver, streaming: StreamSupervisor
-) -> None:
+def test_retry_after_is_honoured(api: Api, hec: HttpReceiver, streaming: StreamSupervisor) -> None:
     hec.script.append(throttled(2))
     api.ingest(*events(3))
     create(api, hec.url, filters={"action": "card.moved"})
