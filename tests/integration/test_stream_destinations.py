@@ -87,15 +87,15 @@ def test_s3_objects_are_gzip_jsonl_under_dated_keys(
     keys = objects()
     prefix, sid, year, month, day, name = keys[0].split("/")
     assert (prefix, sid) == ("audit", stream["id"])
-    assert len(year) == 4 and len(month) == 2 and len(day) == 2
+    assert len(year) == 4
+    assert len(month) == 2
+    assert len(day) == 2
     assert name == f"{seqs[0]:012d}-{int(name.split('-')[1][:12]):012d}.jsonl.gz"
     assert_complete_in_order([e["seq"] for e in lines()], seqs)
     assert lines()[0]["actor"]["email"] == "u0@example.com"
 
 
-def test_s3_missing_bucket_is_failing(
-    api: Api, aws_env: str, streaming: StreamSupervisor
-) -> None:
+def test_s3_missing_bucket_is_failing(api: Api, aws_env: str, streaming: StreamSupervisor) -> None:
     ingest(api, 3)
     stream = create_stream(api, "s3", {"bucket": "no-such-bucket-here", "endpoint_url": aws_env})
     shown = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")

@@ -7,6 +7,7 @@ import typer
 from trailkeeper.cli.admin import migrate, tenants, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.serve import serve
+from trailkeeper.cli.streams import streams
 from trailkeeper.cli.verify import verify
 from trailkeeper.cli.verify_export import verify_export
 from trailkeeper.cli.workers import keys, worker
@@ -29,6 +30,7 @@ app.command(name="verify-export")(verify_export)
 app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")
+app.add_typer(streams, name="streams")
 
 
 def main() -> None:
