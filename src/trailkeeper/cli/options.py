@@ -27,6 +27,7 @@ __all__ = [
     "JsonOut",
     "ObjectStoreUrl",
     "OutboundTimeout",
+    "StreamLease",
     "console",
     "open_service",
     "settings_from",
@@ -71,6 +72,12 @@ DownloadUrlTtl = Annotated[
 ]
 OutboundTimeout = Annotated[
     float | None, typer.Option(help="Seconds before a webhook request times out [default: 10]")
+]
+StreamLease = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds before another process takes over a dead one's stream [default: 30]"
+    ),
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

@@ -18,6 +18,7 @@ from trailkeeper.cli.options import (
     ExportMaxDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    StreamLease,
     console,
     open_service,
     settings_from,
@@ -100,6 +101,7 @@ def serve(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    stream_lease: StreamLease = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -127,6 +129,7 @@ def serve(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        stream_lease=stream_lease,
     )
     import uvicorn  # imported here: the other commands should start fast
 

@@ -22,6 +22,7 @@ from trailkeeper.cli.options import (
     JsonOut,
     ObjectStoreUrl,
     OutboundTimeout,
+    StreamLease,
     console,
     open_service,
     settings_from,
@@ -57,10 +58,11 @@ def worker(
     export_daily_quota: ExportDailyQuota = None,
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
+    stream_lease: StreamLease = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background workers (checkpoints, exports, webhooks) until stopped."""
+    """Run the background workers (checkpoints, exports, webhooks, streams) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = settings_from(
         data_dir=data_dir,
@@ -77,6 +79,7 @@ def worker(
         export_daily_quota=export_daily_quota,
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
+        stream_lease=stream_lease,
     )
     service = open_service(settings)
     stop = threading.Event()
