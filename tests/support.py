@@ -156,6 +156,7 @@ class ServerProcess:
         database_url: str | None = None,
         secret_key: str | None = None,
         extra_args: tuple[str, ...] = (),
+        ready_timeout: float = 30,
     ) -> None:
         import subprocess
         import sys
@@ -178,7 +179,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + ready_timeout
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]

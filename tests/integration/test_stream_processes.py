@@ -23,6 +23,8 @@ from trailkeeper.settings import Settings
 pytestmark = pytest.mark.slow
 
 LEASE = "3"  # seconds: a dead deliverer's stream is taken over this long after
+READY = 180  # seconds a process may take to start on a busy machine
+PATIENCE = 300  # seconds to wait for every event on a busy machine
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def stream_to(tenant: Tenant, url: str) -> str:
     return str(tenant.service.streams.create(tenant.tenant, body, actor)["id"])
 
 
-def received_seqs(hec: HttpReceiver, tenant: Tenant, timeout: float = 120) -> list[int]:
+def received_seqs(hec: HttpReceiver, tenant: Tenant, timeout: float = PATIENCE) -> list[int]:
     hec.wait_for(len(tenant.seqs), timeout)
     deadline = time.monotonic() + timeout
     while set(tenant.seqs) - {e["event"]["seq"] for e in hec.events}:
@@ -97,6 +99,19 @@ def worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
 
 
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM, then SIGKILL whatever is still running: a worker left behind would
+    deliver, sign and claim for later tests sharing the PostgreSQL database."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
 def lease_owner_pid(tenant: Tenant, stream_id: str) -> int | None:
     record = tenant.service.store.get_stream(tenant.tenant.id, stream_id)
     if record is None or record.lease_owner is None:
@@ -108,13 +123,13 @@ def test_restart_of_serve_mid_stream_loses_nothing(
     settings: Settings, tenant: Tenant, hec: HttpReceiver
 ) -> None:
     stream_id = stream_to(tenant, hec.url)
-    server = ServerProcess(settings.data_dir, settings.database_url)
+    server = ServerProcess(settings.data_dir, settings.database_url, ready_timeout=READY)
     try:
         tenant.ingest(0, 1000)
-        hec.wait_for(300)
+        hec.wait_for(300, PATIENCE)
         server.kill()  # SIGKILL in the middle of the stream
         tenant.ingest(5000, 1000)  # arrive while nothing delivers
-        server = ServerProcess(settings.data_dir, settings.database_url)
+        server = ServerProcess(settings.data_dir, settings.database_url, ready_timeout=READY)
         tenant.ingest(9000, 500)
         received = received_seqs(hec, tenant)
     finally:
@@ -150,9 +165,6 @@ def test_two_workers_compete_for_a_stream(
         survivor = next(w for w in workers if w is not victim)
         assert lease_owner_pid(tenant, stream_id) == survivor.pid
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait(timeout=30)
+        stop_all(workers)
     assert_complete_in_order(received, tenant.seqs)
     assert len(set(received)) == 2000

@@ -127,4 +127,4 @@ def test_batch_halves_keep_order() -> None:
     batch = Batch("s", [1, 2, 3], [b"a", b"b", b"c"])
     first, second = batch.halves()
     assert (first.seqs, second.seqs, second.pieces) == ([1], [2, 3], [b"b", b"c"])
-    assert Item(1, "i", "t", "x").body == "x"
+    assert Item(1, "i", "a", 0, body="x").encoded == b"x"

@@ -287,6 +287,10 @@ class StreamStore(Protocol):
 
     def last_seq(self, tenant_id: int) -> int: ...
 
+    def stream_rows(
+        self, tenant_id: int, query: EventQuery, after: int, limit: int
+    ) -> list[ExportRow]: ...
+
     def seq_received_from(self, tenant_id: int, moment: datetime) -> int: ...
 
 

@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from trailkeeper.events.query import EventQuery
+from trailkeeper.storage.exportrows import SEQ, ExportRow
 from trailkeeper.storage.streamsql import StreamRecord
 from trailkeeper.streams.backoff import Backoff
 from trailkeeper.streams.destinations.base import Batch, Destination, Outcome
-from trailkeeper.streams.formats import format_events
+from trailkeeper.streams.formats import items_from_rows
 
 __all__ = ["EngineStore", "StreamRunner", "Timing", "stream_query"]
 
@@ -30,9 +31,9 @@ PAGE = 1000
 
 
 class EngineStore(Protocol):
-    def page(
-        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
-    ) -> list[dict[str, Any]]: ...
+    def stream_rows(
+        self, tenant_id: int, query: EventQuery, after: int, limit: int
+    ) -> list[ExportRow]: ...
 
     def last_seq(self, tenant_id: int) -> int: ...
 
@@ -188,26 +189,26 @@ class StreamRunner:
     def _read(self) -> None:
         """The next events after what was read, as batches within the destination's
         limits; waits ``linger`` once for more when the page is not full."""
-        events, horizon = self._page(self._horizon, self._limit)
-        if events and len(events) < self._limit and self._linger > 0:
+        rows, horizon = self._page(self._horizon, self._limit)
+        if rows and len(rows) < self._limit and self._linger > 0:
             if self._stop.wait(self._linger):
                 return
-            more, horizon = self._page(events[-1]["seq"], self._limit - len(events))
-            events += more
+            more, horizon = self._page(rows[-1][SEQ], self._limit - len(rows))
+            rows += more
         self._horizon = horizon
-        self._batch(events)
+        self._batch(rows)
 
-    def _page(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def _page(self, after: int, limit: int) -> tuple[list[ExportRow], int]:
         """Up to ``limit`` matches after ``after``, and how far the log was read: to the
         last match, or (a short page) to the log's end as it was before the query."""
         end = self._store.last_seq(self._record.tenant_id)
         if end <= after:
             return [], after
-        events = self._store.page(self._record.tenant_id, self._query, after, limit)
-        return events, events[-1]["seq"] if len(events) == limit else end
+        rows = self._store.stream_rows(self._record.tenant_id, self._query, after, limit)
+        return rows, rows[-1][SEQ] if len(rows) == limit else end
 
-    def _batch(self, events: list[dict[str, Any]]) -> None:
-        items = format_events(self._record.format, events)
+    def _batch(self, rows: list[ExportRow]) -> None:
+        items = items_from_rows(self._record.format, rows)
         seqs: list[int] = []
         pieces: list[bytes] = []
         size = 0

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from trailkeeper.api.deps import Service, StreamManager
 from trailkeeper.api.responses import JSON
 from trailkeeper.errors import InvalidRequest
+from trailkeeper.streams.config import StreamRequest
 
-__all__ = ["router"]
+__all__ = ["Stream", "StreamDeleted", "StreamList", "StreamTest", "router"]
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 StreamId = Annotated[str, Path(max_length=64, description="The stream's id (str_…)")]
@@ -30,13 +32,50 @@ _EXAMPLE = {
 }
 
 
+class Stream(BaseModel):
+    """A stream to a SIEM; its config without the secrets."""
+
+    id: str
+    name: str
+    type: str
+    format: str
+    filters: dict[str, str | list[str]]
+    config: dict[str, Any]
+    status: Literal["active", "paused", "failing"]
+    cursor_seq: int
+    lag_events: int
+    delivered: int
+    last_delivery_at: str | None
+    last_error: str | None
+    created_at: str
+    updated_at: str
+
+
+class StreamList(BaseModel):
+    data: list[Stream]
+
+
+class StreamTest(BaseModel):
+    delivered: bool
+    error: str | None
+
+
+class StreamDeleted(BaseModel):
+    id: str
+    deleted: bool
+
+
+_BODY = {"required": True, "content": {"application/json": {
+    "schema": StreamRequest.model_json_schema(), "example": _EXAMPLE,
+}}}  # fmt: skip
+
+
 @router.post(
     "",
     status_code=201,
     summary="Create a stream; its secrets are never shown again",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"example": _EXAMPLE}}}
-    },
+    response_model=Stream,
+    openapi_extra={"requestBody": _BODY},
 )
 async def create_stream(request: Request, principal: StreamManager, service: Service) -> JSON:
     body: Any = await _json_body(request)
@@ -44,32 +83,50 @@ async def create_stream(request: Request, principal: StreamManager, service: Ser
     return JSON(view, status_code=201)
 
 
-@router.get("", summary="List the tenant's streams")
+@router.get("", summary="List the tenant's streams", response_model=StreamList)
 def list_streams(principal: StreamManager, service: Service) -> JSON:
     return JSON({"data": service.streams.list(principal.tenant)})
 
 
-@router.get("/{stream_id}", summary="One stream: status, cursor_seq, lag_events, last_error…")
+@router.get(
+    "/{stream_id}",
+    summary="One stream: status, cursor_seq, lag_events, last_error…",
+    response_model=Stream,
+)
 def get_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     return JSON(service.streams.get(principal.tenant, stream_id))
 
 
-@router.post("/{stream_id}/pause", summary="Stop delivering (the cursor stays)")
+@router.post(
+    "/{stream_id}/pause", summary="Stop delivering (the cursor stays)", response_model=Stream
+)
 def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     return JSON(service.streams.set_status(principal.tenant, stream_id, "paused", principal.actor))
 
 
-@router.post("/{stream_id}/resume", summary="Deliver again from the cursor (also after failing)")
+@router.post(
+    "/{stream_id}/resume",
+    summary="Deliver again from the cursor (also after failing)",
+    response_model=Stream,
+)
 def resume_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     return JSON(service.streams.set_status(principal.tenant, stream_id, "active", principal.actor))
 
 
-@router.post("/{stream_id}/test", summary="Send one test event to the destination now")
+@router.post(
+    "/{stream_id}/test",
+    summary="Send one test event to the destination now",
+    response_model=StreamTest,
+)
 def test_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     return JSON(service.streams.test(principal.tenant, stream_id, principal.actor))
 
 
-@router.delete("/{stream_id}", summary="Delete a stream (delivery stops within a batch)")
+@router.delete(
+    "/{stream_id}",
+    summary="Delete a stream (delivery stops within a batch)",
+    response_model=StreamDeleted,
+)
 def delete_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     return JSON(service.streams.delete(principal.tenant, stream_id, principal.actor))
 

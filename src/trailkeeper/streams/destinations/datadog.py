@@ -17,7 +17,6 @@ import orjson
 from trailkeeper.streams.config import DatadogConfig
 from trailkeeper.streams.destinations.base import Batch, Outcome, classify, post
 from trailkeeper.streams.formats import Item
-from trailkeeper.streams.ocsf import epoch_ms
 
 __all__ = ["DatadogStream", "datadog_log"]
 
@@ -39,13 +38,13 @@ def _summary(event: dict[str, Any]) -> str:
 
 
 def datadog_log(item: Item, service: str, tags: str) -> dict[str, Any]:
-    body = item.body
+    body = item.value
     event = body if isinstance(body, dict) else {"message": body}
     log: dict[str, Any] = {
         "ddsource": "trailkeeper",
         "service": service,
         "message": _summary(event) if "action" in event else str(event.get("message", "")),
-        "date": epoch_ms(item.occurred_at),
+        "date": item.micros // 1000,
         "evt": {"name": event.get("action") or event.get("message")},
         "audit": event,
     }

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import orjson
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
@@ -69,7 +68,7 @@ class S3Stream:
         self._client: Any | None = None
 
     def encode(self, item: Item) -> bytes:
-        return orjson.dumps(item.body) + b"\n"
+        return item.encoded + b"\n"
 
     def send(self, batch: Batch) -> Outcome:
         key = object_key(self._config.prefix, batch, datetime.now(UTC))

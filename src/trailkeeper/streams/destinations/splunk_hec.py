@@ -14,7 +14,6 @@ import orjson
 from trailkeeper.streams.config import SplunkHecConfig
 from trailkeeper.streams.destinations.base import ACCEPTED, Batch, Outcome, classify, post
 from trailkeeper.streams.formats import Item
-from trailkeeper.streams.ocsf import epoch_ms
 
 __all__ = ["SplunkHec"]
 
@@ -49,9 +48,9 @@ class SplunkHec:
         self._fields = orjson.dumps(fields)[1:-1]  # '"source":…,"sourcetype":…'
 
     def encode(self, item: Item) -> bytes:
-        seconds = epoch_ms(item.occurred_at) / 1000
-        event = orjson.dumps(item.body)
-        return b'{"time":%.3f,%b,"event":%b}' % (seconds, self._fields, event)
+        seconds, micros = divmod(item.micros, 1_000_000)
+        time = b"%d.%03d" % (seconds, micros // 1000)
+        return b'{"time":%b,%b,"event":%b}' % (time, self._fields, item.encoded)
 
     def send(self, batch: Batch) -> Outcome:
         answer = post(self._client, self._url, WHAT, b"\n".join(batch.pieces), self._auth)

@@ -17,8 +17,6 @@ import select
 import socket
 import ssl
 
-import orjson
-
 from trailkeeper.outbound.safety import DestinationRefused, check_addresses, resolve_host
 from trailkeeper.streams.config import SyslogConfig
 from trailkeeper.streams.destinations.base import ACCEPTED, Batch, Outcome
@@ -44,15 +42,13 @@ def _token(text: str, limit: int) -> str:
 
 
 def rfc5424(item: Item, stream_id: str, hostname: str) -> bytes:
-    body = item.body
-    message = body.encode() if isinstance(body, str) else BOM + orjson.dumps(body)
-    action = body.split("|", 5)[4] if isinstance(body, str) else str(body.get("action", ""))
+    message = item.encoded if isinstance(item.body, str) else BOM + item.encoded
     structured = (
         f'[{SD_ID} id="{_sd_value(item.id)}" seq="{item.seq}" stream="{_sd_value(stream_id)}"]'
     )
     header = (
         f"<{PRI}>1 {item.occurred_at} {_token(hostname, 255)} trailkeeper - "
-        f"{_token(action, 32)} {structured} "
+        f"{_token(item.action, 32)} {structured} "
     )
     return header.encode() + message
 

@@ -41,7 +41,7 @@ class WebhookStream:
         self._secret = secret
 
     def encode(self, item: Item) -> bytes:
-        return orjson.dumps(item.body)
+        return item.encoded
 
     def body(self, batch: Batch, now: datetime) -> bytes:
         head = orjson.dumps({"type": "audit_log.events", "timestamp": format_timestamp(now)})[:-1]
