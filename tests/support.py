@@ -156,7 +156,7 @@ class ServerProcess:
         database_url: str | None = None,
         secret_key: str | None = None,
         extra_args: tuple[str, ...] = (),
-        ready_timeout: float = 30,
+        ready_timeout: float = 90,  # a loaded 2-core machine can take long to start
     ) -> None:
         import subprocess
         import sys

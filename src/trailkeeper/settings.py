@@ -77,6 +77,10 @@ class Settings(BaseSettings):
         "outbound_timeout)",
     )
 
+    ui_session_ttl: int = Field(
+        8 * 3600, ge=60, le=30 * 86400, description="Seconds a web UI sign-in lasts"
+    )
+
     @field_validator("object_store")
     @classmethod
     def _s3_only(cls, value: str | None) -> str | None:

@@ -12,6 +12,7 @@ from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, streams, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
+from trailkeeper.ui import ui_mount
 
 __all__ = ["create_app"]
 
@@ -44,14 +45,20 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.state.metrics = metrics
     install_error_handlers(app)
     install_docs(app)
-    app.include_router(events.router)
-    app.include_router(integrity.router)
-    app.include_router(tokens.router)
-    app.include_router(exports.router)
-    app.include_router(streams.router)
-    app.include_router(downloads.router)
-    app.include_router(graphql.router)
-    app.include_router(ops.router)
+    routers = (
+        events.router,
+        integrity.router,
+        tokens.router,
+        exports.router,
+        streams.router,
+        downloads.router,
+        graphql.router,
+        ops.router,
+    )
+    for router in routers:
+        app.include_router(router)
+    api_routes = [*app.routes, *(route for router in routers for route in router.routes)]
+    app.router.routes.append(ui_mount(service, api_routes))  # the UI at /, after the API
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)
     return app

@@ -102,6 +102,9 @@ def serve(
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
     stream_lease: StreamLease = None,
+    ui_session_ttl: Annotated[
+        int | None, typer.Option(help="Seconds a web UI sign-in lasts [default: 28800]")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -130,6 +133,7 @@ def serve(
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
         stream_lease=stream_lease,
+        ui_session_ttl=ui_session_ttl,
     )
     import uvicorn  # imported here: the other commands should start fast
 
@@ -140,6 +144,7 @@ def serve(
         if demo:
             token = seed_demo(service)
             base = f"http://{settings.host}:{settings.port}"
+            console.print(f"web UI:       [bold]{base}/[/]  (sign in with the admin token)")
             console.print(f"API docs:     [bold]{base}/docs[/]")
             console.print(f"admin token:  [bold]{token}[/]  (tenant {DEMO_TENANT})")
             console.print(

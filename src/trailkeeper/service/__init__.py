@@ -19,6 +19,7 @@ from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
 from trailkeeper.service.streams import StreamService
+from trailkeeper.service.sessions import SessionService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
@@ -45,6 +46,7 @@ class Trailkeeper:
         self.export_runner = ExportRunner(store, self.integrity, signer, self.objects, settings)
         self.webhooks = WebhookDispatcher(store, key, settings)
         self.streams = StreamService(store, key, settings)
+        self.sessions = SessionService(store, self.tenancy, key, settings.ui_session_ttl)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailkeeper:

@@ -28,6 +28,7 @@ __all__ = [
     "NewDelivery",
     "RateLimitStore",
     "Receipt",
+    "SessionStore",
     "Store",
     "StreamStore",
     "Tenant",
@@ -294,6 +295,21 @@ class StreamStore(Protocol):
     def seq_received_from(self, tenant_id: int, moment: datetime) -> int: ...
 
 
+class SessionStore(Protocol):
+    """Web UI sessions: the hash of a random cookie id mapped to the hash of the token
+    it was opened with, until it expires; shared by every process."""
+
+    def create_session(
+        self, id_hash: bytes, token_hash: bytes, created_at: datetime, expires_at: datetime
+    ) -> None:
+        """Store a session (and drop the ones that have expired)."""
+
+    def session_token(self, id_hash: bytes, now: datetime) -> bytes | None:
+        """The token hash of a session that has not expired at ``now``."""
+
+    def delete_session(self, id_hash: bytes) -> None: ...
+
+
 class Store(
     EventStore,
     TenantStore,
@@ -302,6 +318,7 @@ class Store(
     ExportStore,
     WebhookStore,
     StreamStore,
+    SessionStore,
     Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""

@@ -26,6 +26,7 @@ from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.planning import Resolved
 from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
+from trailkeeper.storage.postgres.sessions import PostgresSessions
 from trailkeeper.storage.postgres.streams import PostgresStreams
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
@@ -132,7 +133,7 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresExports, PostgresStreams, SqlReads):
+class PostgresStore(PostgresExports, PostgresStreams, PostgresSessions, SqlReads):
     backend = "postgresql"
     dialect = DIALECT
 

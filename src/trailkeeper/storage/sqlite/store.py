@@ -44,6 +44,7 @@ from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
+from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.sqlite.streams import SQLiteStreams
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
@@ -88,7 +89,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteExports, SQLiteStreams, SqlReads):
+class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 
