@@ -18,8 +18,8 @@ from trailkeeper.service.export_jobs import ExportRunner
 from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
-from trailkeeper.service.streams import StreamService
 from trailkeeper.service.sessions import SessionService
+from trailkeeper.service.streams import StreamService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
