@@ -10,6 +10,7 @@ there and the module is not).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -55,9 +56,13 @@ def _compile(root: Path, work: Path) -> Path:
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
+    include = work / "include"
+    include.mkdir()
+    (include / "layout.h").write_text(_row_layout(root).c_header())
     extension = Extension(
         "trailkeeper._native",
         sources=[str(root / NATIVE / name) for name in SOURCES],
+        include_dirs=[str(include)],
         extra_compile_args=[
             "-O2",
             "-std=c11",
@@ -72,3 +77,15 @@ def _compile(root: Path, work: Path) -> Path:
     command.ensure_finalized()
     command.run()
     return Path(command.get_ext_fullpath("trailkeeper._native"))
+
+
+def _row_layout(root: Path) -> Any:
+    """``trailkeeper/rowlayout.py``, loaded on its own: the one declaration of the row
+    layout, which the C sources take as the generated ``layout.h``."""
+    path = root / "src" / "trailkeeper" / "rowlayout.py"
+    spec = importlib.util.spec_from_file_location("_trailkeeper_rowlayout", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -135,14 +135,19 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
             compare(ui, api, [[]] * 10, fragment=False)  # warm up
             ui_ms, api_ms = compare(ui, api, [[]] * args.requests, fragment=False)
             figures = _figures(backend, "feed first page", 150, ui_ms, api_ms)
-            filters: list[Params] = []
+            ui_ms, api_ms, kinds = [], [], []
             for kind in KINDS:
                 pool = _values(values, kind)
                 step = max(1, len(pool) // args.requests)
-                filters.extend(_params(kind, v) for v in pool[::step][: args.requests // 5 + 1])
-            ui_ms, api_ms = compare(ui, api, filters, fragment=True)
+                chosen = [_params(kind, v) for v in pool[::step][: args.requests // 5 + 1]]
+                ui_kind, api_kind = compare(ui, api, chosen, fragment=True)
+                ui_ms += ui_kind
+                api_ms += api_kind
+                p95 = (percentile(ui_kind, 95), percentile(api_kind, 95))
+                kinds.append(f"{kind} {p95[0]:.0f}/{p95[1]:.0f}")
             figures += _figures(backend, "filter change", 300, ui_ms, api_ms)
-            console.print(f"{backend}: done ({len(filters)} filter changes)")
+            figures[-1].note += "; p95 UI/API ms by filter: " + ", ".join(kinds)
+            console.print(f"{backend}: done ({len(ui_ms)} filter changes)")
             return figures
 
 

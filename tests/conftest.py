@@ -90,3 +90,11 @@ def api(service: Trailkeeper, client: httpx.Client) -> Api:
 @pytest.fixture
 def other_api(service: Trailkeeper, client: httpx.Client) -> Api:
     return new_tenant(service, client)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration (real processes, servers, whole logs) is ``slow``:
+    ``./scripts/test --quick`` (``-m "not slow"``) leaves it to the full run."""
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.slow)

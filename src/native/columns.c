@@ -9,10 +9,12 @@
  * tests/property/test_export_rows.py checks the columns equal pyarrow's. */
 #include "columns.h"
 
-#define COLUMNS 23
+#include "layout.h"
+
+#define COLUMNS E_COUNT
 
 static const int INTEGER_COLUMN[COLUMNS] = {
-    [1] = 1, [4] = 1, [5] = 1, /* seq, occurred_at, received_at */
+    [E_SEQ] = 1, [E_OCCURRED_AT] = 1, [E_RECEIVED_AT] = 1,
 };
 
 typedef struct {

@@ -8,13 +8,7 @@
  * writes the batch (tests/property/test_export_rows.py checks both give the same bytes). */
 #include "jsonlines.h"
 
-enum {
-    E_ID, E_SEQ, E_ACTION, E_CATEGORY, E_OCCURRED, E_RECEIVED,
-    E_ACTOR_ID, E_ACTOR_TYPE, E_NAME, E_EMAIL,
-    E_RESOURCE_TYPE, E_RESOURCE_ID, E_RESOURCE_NAME,
-    E_SOURCE, E_IP, E_AGENT, E_CHANGES, E_RUN, E_METADATA, E_PII, E_LEAF, E_SALT, E_RUN_ID,
-    E_COUNT
-};
+#include "layout.h"
 
 /* A text column's value: a JSON string, or null. */
 static int put_text(Buf *buf, PyObject *value) {
@@ -76,17 +70,17 @@ static int put_line(Buf *buf, PyObject *const *row) {
     STEP(BUF_LITERAL(buf, ",\"category\":"));
     STEP(put_text(buf, row[E_CATEGORY]));
     STEP(BUF_LITERAL(buf, ",\"occurred_at\":"));
-    STEP(put_time(buf, row[E_OCCURRED]));
+    STEP(put_time(buf, row[E_OCCURRED_AT]));
     STEP(BUF_LITERAL(buf, ",\"received_at\":"));
-    STEP(put_time(buf, row[E_RECEIVED]));
+    STEP(put_time(buf, row[E_RECEIVED_AT]));
     STEP(BUF_LITERAL(buf, ",\"actor\":{\"id\":"));
     STEP(put_text(buf, row[E_ACTOR_ID]));
     STEP(BUF_LITERAL(buf, ",\"type\":"));
     STEP(put_text(buf, row[E_ACTOR_TYPE]));
     STEP(BUF_LITERAL(buf, ",\"name\":"));
-    STEP(put_text(buf, row[E_NAME]));
+    STEP(put_text(buf, row[E_ACTOR_NAME]));
     STEP(BUF_LITERAL(buf, ",\"email\":"));
-    STEP(put_text(buf, row[E_EMAIL]));
+    STEP(put_text(buf, row[E_ACTOR_EMAIL]));
     STEP(BUF_LITERAL(buf, "},\"resource\":"));
     if (row[E_RESOURCE_TYPE] == Py_None) {
         STEP(BUF_LITERAL(buf, "null"));
@@ -104,7 +98,7 @@ static int put_line(Buf *buf, PyObject *const *row) {
     STEP(BUF_LITERAL(buf, ",\"ip\":"));
     STEP(put_text(buf, row[E_IP]));
     STEP(BUF_LITERAL(buf, ",\"user_agent\":"));
-    STEP(put_text(buf, row[E_AGENT]));
+    STEP(put_text(buf, row[E_USER_AGENT]));
     STEP(BUF_LITERAL(buf, ",\"changes\":"));
     STEP(put_json(buf, row[E_CHANGES]));
     STEP(BUF_LITERAL(buf, ",\"run\":"));
@@ -114,9 +108,9 @@ static int put_line(Buf *buf, PyObject *const *row) {
     STEP(BUF_LITERAL(buf, ",\"pii\":"));
     STEP(put_text(buf, row[E_PII]));
     STEP(BUF_LITERAL(buf, ",\"leaf_hash\":"));
-    STEP(put_text(buf, row[E_LEAF]));
+    STEP(put_text(buf, row[E_LEAF_HASH]));
     STEP(BUF_LITERAL(buf, ",\"pii_salt\":"));
-    STEP(put_text(buf, row[E_SALT]));
+    STEP(put_text(buf, row[E_PII_SALT]));
     return BUF_LITERAL(buf, "}\n");
 }
 

@@ -8,13 +8,7 @@
 
 #include "canonical.h"
 
-enum {
-    C_ID, C_SEQ, C_ACTION, C_CATEGORY, C_OCCURRED, C_RECEIVED,
-    C_ACTOR_ID, C_ACTOR_TYPE, C_NAME, C_EMAIL,
-    C_RESOURCE_TYPE, C_RESOURCE_ID, C_RESOURCE_NAME,
-    C_SOURCE, C_IP, C_AGENT, C_CHANGES, C_RUN, C_METADATA, C_PII, C_LEAF, C_SALT,
-    C_COUNT
-};
+#include "layout.h"
 
 typedef struct {
     PyObject *loads;
@@ -111,10 +105,10 @@ static int put_leaf(Buf *buf, PyObject *const *row, const Tools *tools) {
         || (status = KEY_STR(buf, ",\"id\":", row[C_ID])) != TK_OK
         || (status = PART(buf, ",\"metadata\":", row[C_METADATA], tools)) != TK_OK
         || (status = BUF_LITERAL(buf, ",\"occurred_at\":")) != TK_OK
-        || (status = put_stamp(buf, row[C_OCCURRED], tools->epoch)) != TK_OK
+        || (status = put_stamp(buf, row[C_OCCURRED_AT], tools->epoch)) != TK_OK
         || (status = KEY_STR(buf, ",\"pii\":", row[C_PII])) != TK_OK
         || (status = BUF_LITERAL(buf, ",\"received_at\":")) != TK_OK
-        || (status = put_stamp(buf, row[C_RECEIVED], tools->epoch)) != TK_OK
+        || (status = put_stamp(buf, row[C_RECEIVED_AT], tools->epoch)) != TK_OK
         || (status = put_resource(buf, row)) != TK_OK
         || (status = PART(buf, ",\"run\":", row[C_RUN], tools)) != TK_OK) {
         return status;
@@ -129,9 +123,9 @@ static int put_leaf(Buf *buf, PyObject *const *row, const Tools *tools) {
 
 /* The pii commitment: sha256(salt || orjson.dumps(personal data present)), in hex. */
 static int check_pii(Buf *scratch, PyObject *const *row, const Tools *tools) {
-    PyObject *salt = row[C_SALT];
+    PyObject *salt = row[C_PII_SALT];
     static const char *const keys[] = {"\"email\":", "\"ip\":", "\"name\":", "\"user_agent\":"};
-    PyObject *const values[] = {row[C_EMAIL], row[C_IP], row[C_NAME], row[C_AGENT]};
+    PyObject *const values[] = {row[C_ACTOR_EMAIL], row[C_IP], row[C_ACTOR_NAME], row[C_USER_AGENT]};
     if (salt == Py_None) {
         for (int i = 0; i < 4; i++) {
             if (values[i] != Py_None) {
@@ -176,8 +170,8 @@ static int check_pii(Buf *scratch, PyObject *const *row, const Tools *tools) {
 }
 
 static int types_hold(PyObject *const *row) {
-    return PyLong_CheckExact(row[C_SEQ]) && PyLong_CheckExact(row[C_RECEIVED])
-        && PyLong_CheckExact(row[C_OCCURRED]) && PyUnicode_CheckExact(row[C_ID])
+    return PyLong_CheckExact(row[C_SEQ]) && PyLong_CheckExact(row[C_RECEIVED_AT])
+        && PyLong_CheckExact(row[C_OCCURRED_AT]) && PyUnicode_CheckExact(row[C_ID])
         && PyUnicode_CheckExact(row[C_ACTION]) && PyUnicode_CheckExact(row[C_CATEGORY])
         && PyUnicode_CheckExact(row[C_SOURCE]) && PyUnicode_CheckExact(row[C_ACTOR_ID])
         && PyUnicode_CheckExact(row[C_ACTOR_TYPE]) && PyUnicode_CheckExact(row[C_PII]);

@@ -2,6 +2,7 @@
  * (Hypothesis proves they agree; trailkeeper runs without this module too). */
 #include "columns.h"
 #include "jsonlines.h"
+#include "layout.h"
 #include "leaves.h"
 
 static PyMethodDef methods[] = {
@@ -18,4 +19,13 @@ static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "trailkeeper._native", NULL, -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+/* LAYOUT: the row layout and C interface this build was made for (trailkeeper.rowlayout);
+ * trailkeeper.speedups uses the module only when it is the running code's. */
+PyMODINIT_FUNC PyInit__native(void) {
+    PyObject *made = PyModule_Create(&module);
+    if (made != NULL && PyModule_AddIntConstant(made, "LAYOUT", TK_LAYOUT) < 0) {
+        Py_DECREF(made);
+        return NULL;
+    }
+    return made;
+}

@@ -12,7 +12,13 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["LOADED", "encode_rows", "export_columns", "jsonl_block"]
+from trailkeeper.rowlayout import LAYOUT
+
+__all__ = ["LOADED", "STALE", "encode_rows", "export_columns", "jsonl_block"]
+
+STALE = False
+"""Whether a built C module was left unused because it was built for other code
+(``pip install -e .`` rebuilds it)."""
 
 encode_rows: Callable[..., list[bytes] | None] | None = None
 """``encode_rows(rows, epoch, loads, fromhex, sha256)``: see :mod:`trailkeeper.events.leaves`."""
@@ -21,15 +27,23 @@ jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 export_columns: Callable[[Sequence[Any]], list[Any] | None] | None = None
 """``export_columns(rows)``: see :mod:`trailkeeper.exports.rows`."""
 
-if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0":
+
+def _built() -> Any:
+    """The compiled module, or None where it was built without a C compiler."""
     try:
         from trailkeeper import _native
-    except ImportError:  # built without a C compiler
-        pass
-    else:
-        encode_rows = _native.encode_rows
-        jsonl_block = _native.jsonl_block
-        export_columns = _native.export_columns
+    except ImportError:
+        return None
+    return _native
+
+
+if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0" and (_module := _built()) is not None:
+    if getattr(_module, "LAYOUT", None) == LAYOUT:
+        encode_rows = _module.encode_rows
+        jsonl_block = _module.jsonl_block
+        export_columns = _module.export_columns
+    else:  # built for another row layout or C interface: the Python loops run
+        STALE = True
 
 LOADED = encode_rows is not None
 """Whether the C loops are in use (built, and not switched off)."""

@@ -25,10 +25,10 @@ from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.integrity import generate_signer_key, parse_signer_key, parse_verifier_key
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 from trailkeeper.service import Trailkeeper
-from trailkeeper.service.verification import VerificationReport, recompute_leaf, verify_tenant
 from trailkeeper.settings import Settings
 from trailkeeper.storage.protocols import Tenant
 from trailkeeper.storage.rows import INSERT_COLUMNS
+from trailkeeper.verify import VerificationReport, chunks, recompute_leaf, runner, verify_tenant
 
 EXE = Path(sys.executable).parent / "trailkeeper"
 SIGNED = 300
@@ -290,17 +290,6 @@ def test_checkpoints_signed_by_another_key_fail(log: Log) -> None:
     assert report.checkpoints_verified == 0
 
 
-def test_verification_runs_in_worker_processes_too(
-    log: Log, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from trailkeeper.service import verification
-
-    monkeypatch.setattr(verification, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(verification, "CHUNK_ROWS", 64)
-    log.update(57, action="card.deleted")
-    assert only(log.verify(workers=1))[:2] == (57, "altered")
-
-
 # the console script ------------------------------------------------------------------
 
 
@@ -401,23 +390,52 @@ def test_the_cli_checks_every_tenant_by_default(tmp_path: Path) -> None:
     assert found == {good.tenant.name: (True, None), bad.tenant.name: (False, 120)}
 
 
+def test_a_log_with_events_and_no_checkpoint_fails_unless_allowed(log: Log) -> None:
+    """Deleting the checkpoints must not turn a log into one that verifies (CONTRACT
+    section 2: ``--allow-unsealed`` accepts it knowingly)."""
+    log.db.run("DELETE FROM checkpoints WHERE tenant_id = ?", (log.tenant.id,))
+    refused, as_json, allowed = run_cli(
+        log.service.settings,
+        ["--tenant", log.tenant.name],
+        ["--tenant", log.tenant.name, "--json"],
+        ["--tenant", log.tenant.name, "--allow-unsealed"],
+    )
+    assert refused.code == 1, refused
+    assert f"WARNING: tenant {log.tenant.name} has {TOTAL:,} events but no checkpoint" in (
+        refused.text
+    )
+    assert "--allow-unsealed" in refused.err
+    assert "OK tenant" not in refused.text
+    assert as_json.code == 1, as_json
+    body = orjson.loads(as_json.out)
+    assert body["ok"] is False
+    assert body["tenants"][0]["unsealed"] is True
+    assert "WARNING" in as_json.err
+    assert allowed.code == 0, allowed
+    assert f"OK tenant {log.tenant.name}: intact" in allowed.text
+    assert "no checkpoint yet" in allowed.text
+
+
+@pytest.mark.parametrize("salt", [b"\x01\x02", "not hex"], ids=["bytes", "text"])
+def test_a_pii_salt_of_the_wrong_kind_names_the_row_and_the_problem(
+    log: Log, salt: bytes | str
+) -> None:
+    if isinstance(salt, bytes) and log.db.postgres:
+        salt = "\\x0102"  # a text column: what bytes become there
+    log.update(42, pii_salt=salt)
+    report = log.verify()
+    assert [(p.seq, p.kind) for p in report.problems] == [(42, "altered")]
+    message = report.problems[0].message
+    assert "pii_salt" in message, message
+    assert "seq 42" in message, message
+    assert "Error" not in message, message
+    assert report.events == TOTAL  # the rest of the log was checked
+
+
 # chunks -----------------------------------------------------------------------------
 # ``verify`` checks the log in aligned chunks (in worker processes too) and re-reads a chunk
 # row by row only when it is not clean. Whatever was tampered with, and wherever a chunk
 # boundary falls, the report must be the one a single pass over the rows gives.
-
-
-class ScanOnly:
-    """The store without ``row_source``: ``verify_tenant`` then makes one pass over
-    ``scan``, the reference the chunked check is compared with."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "row_source":
-            raise AttributeError(name)
-        return getattr(self._store, name)
 
 
 def _found(report: VerificationReport) -> dict[str, Any]:
@@ -431,14 +449,16 @@ def _found(report: VerificationReport) -> dict[str, Any]:
 
 
 def one_pass(log: Log) -> dict[str, Any]:
-    verifier = parse_verifier_key(log.service.integrity.verifier_key)
-    return _found(verify_tenant(ScanOnly(log.service.store), log.tenant, verifier))
+    """The reference: one chunk holding the whole log, never merged at once, so every row
+    is read and checked in order in one pass."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunks, "CHUNK_HEIGHT", 40)
+        patch.setattr(runner, "merged_at_once", lambda checker, task, outcome: False)
+        return _found(log.verify())
 
 
 def chunked(log: Log, monkeypatch: pytest.MonkeyPatch, height: int, **kwargs: Any) -> Any:
-    from trailkeeper.service import verification
-
-    monkeypatch.setattr(verification, "CHUNK_HEIGHT", height)
+    monkeypatch.setattr(chunks, "CHUNK_HEIGHT", height)
     return _found(log.verify(**kwargs))
 
 
@@ -519,13 +539,11 @@ def test_chunked_checks_report_what_one_pass_reports(
 def test_clean_chunks_are_merged_without_reading_their_rows_again(
     log: Log, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from trailkeeper.service import verification
-
     reread: list[int] = []
-    checked = verification._rows_checked
+    checked = runner.readable_row_by_row
     monkeypatch.setattr(
-        verification,
-        "_rows_checked",
+        runner,
+        "readable_row_by_row",
         lambda checker, reader, task: reread.append(task.first) or checked(checker, reader, task),
     )
     log.service.integrity.sync(log.tenant.id)  # checkpoints of size 300 and 310
@@ -542,12 +560,10 @@ def test_worker_processes_name_the_first_bad_seq(
 ) -> None:
     """Chunks checked in parallel: damage in a later chunk than the first, or on both
     sides of a boundary, is reported in seq order, exactly as by one pass."""
-    from trailkeeper.service.verify_chunks import verification_pool
-
     for seq in bad:
         log.update(seq, source="api")
     expected = one_pass(log)
-    pool = verification_pool(2)
+    pool = chunks.verification_pool(2)
     try:
         found = chunked(log, monkeypatch, 4, workers=2, pool=pool)
     finally:

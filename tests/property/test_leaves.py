@@ -35,8 +35,8 @@ from trailkeeper.events.batch import drafts_from_events
 from trailkeeper.events.canonical import canonical_json
 from trailkeeper.events.leaves import ROW_COLUMNS, encode_rows, encode_rows_python
 from trailkeeper.events.record import pii_commitment
-from trailkeeper.service.verification import recompute
 from trailkeeper.storage.rows import scanned_view
+from trailkeeper.verify import recompute
 
 PROPERTY = settings(
     deadline=None,

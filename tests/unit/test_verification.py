@@ -5,9 +5,7 @@ the tree's tiles as integration wrote them, and the signed checkpoints."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 import pytest
@@ -22,17 +20,17 @@ from trailkeeper.integrity import (
     sign_checkpoint,
 )
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH, extend_tile
-from trailkeeper.service import verification
 from trailkeeper.service.integrity import integrate_step
-from trailkeeper.service.verification import (
+from trailkeeper.storage.protocols import CheckpointRecord, TreeState
+from trailkeeper.storage.trees import EMPTY_TREE
+from trailkeeper.verify import (
     LogVerifier,
     Problem,
     TrustedCheckpoint,
     check_checkpoints,
     recompute,
 )
-from trailkeeper.storage.protocols import CheckpointRecord, TreeState
-from trailkeeper.storage.trees import EMPTY_TREE
+from trailkeeper.verify.chunks import plan_chunks
 
 RECEIVED = "2026-11-10T12:00:00.000000Z"
 View = dict[str, Any]
@@ -388,29 +386,6 @@ def test_problems_beyond_the_cap_are_counted() -> None:
     assert checker.problem_count == 30
 
 
-def test_recomputation_in_worker_processes_gives_the_same_answers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    log = make_log()
-    log.rows[57] = ({**log.view(57), "action": "card.deleted"}, log.rows[57][1])
-    log.rows[58] = ({**log.view(58), "metadata": {"raw": b"bytes"}}, log.rows[58][1])  # not JSON
-    view = log.view(80)
-    log.rows[80] = ({**view, "actor": {**view["actor"], "email": "x@y"}}, log.rows[80][1])
-    monkeypatch.setattr(verification, "CHUNK_ROWS", 16)
-    checker = LogVerifier(checkpoints=log.checkpoints, tree=log.state, read_tiles=log.read_tiles)
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        checker.run(log.rows, pool=pool, depth=2)
-    parallel = [(p.seq, p.kind, p.message) for p in checker.finish()]
-    single = [(p.seq, p.kind, p.message) for p in log.verify().problems]
-    assert parallel == single
-    assert [(seq, kind) for seq, kind, _ in parallel] == [
-        (57, "altered"),
-        (58, "altered"),
-        (80, "altered"),
-    ]
-    assert checker.checkpoints_verified == 2
-
-
 SIGNER = parse_signer_key(generate_signer_key("test-log"))
 
 
@@ -465,8 +440,6 @@ class LastSeq:
 
 
 def plan(reader: LastSeq, covered: int, checkpoints: tuple[int, ...] = ()) -> list[Any]:
-    from trailkeeper.service.verify_chunks import plan_chunks
-
     tasks = plan_chunks(
         reader, 7, height=4, integrated=covered, covered=covered, checkpoints=checkpoints
     )

@@ -31,9 +31,9 @@ from trailkeeper.cli.options import (
 from trailkeeper.errors import TrailkeeperError
 from trailkeeper.integrity import IntegrityError, Verifier, parse_verifier_key
 from trailkeeper.service import Trailkeeper
-from trailkeeper.service.verification import VerificationReport, all_tenants, verify_tenant
-from trailkeeper.service.verify_chunks import verification_pool
 from trailkeeper.storage.protocols import Tenant
+from trailkeeper.verify import VerificationReport, verify_tenant
+from trailkeeper.verify.chunks import verification_pool
 
 __all__ = ["verify"]
 
@@ -48,36 +48,51 @@ def _default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+TenantOption = Annotated[
+    str | None, typer.Option("--tenant", help="Tenant name (default: every tenant)")
+]
+PublicKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--public-key",
+        help="Verifier key (name+id+key) the checkpoints must be signed with "
+        "(default: this deployment's own, as `keys show` prints it)",
+        show_default=False,
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Processes that read and check chunks of the log in parallel "
+        "(default: one per CPU, at most 8; 0 checks in this process)",
+        show_default=False,
+    ),
+]
+AllowUnsealedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unsealed",
+        help="Accept a log that has events but no checkpoint yet (nothing signed vouches "
+        "for them: a log whose checkpoints were deleted looks the same)",
+    ),
+]
+
+
 def verify(
-    tenant: Annotated[
-        str | None, typer.Option("--tenant", help="Tenant name (default: every tenant)")
-    ] = None,
-    public_key: Annotated[
-        str | None,
-        typer.Option(
-            "--public-key",
-            help="Verifier key (name+id+key) the checkpoints must be signed with "
-            "(default: this deployment's own, as `keys show` prints it)",
-            show_default=False,
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            min=0,
-            help="Processes that read and check chunks of the log in parallel "
-            "(default: one per CPU, at most 8; 0 checks in this process)",
-            show_default=False,
-        ),
-    ] = None,
+    tenant: TenantOption = None,
+    public_key: PublicKeyOption = None,
+    workers: WorkersOption = None,
+    allow_unsealed: AllowUnsealedOption = False,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     json: JsonOut = False,
 ) -> None:
     """Re-check the stored log: every leaf, checkpoint and the tree between them.
 
-    Exit 0 only if intact; otherwise names the first bad seq and what is wrong."""
+    Exit 0 only if intact; otherwise names the first bad seq and what is wrong. A log with
+    events but no checkpoint fails too, unless --allow-unsealed."""
     settings = settings_from(data_dir=data_dir, database_url=database_url)
     processes = _default_workers() if workers is None else workers
     # started before the store is opened: forked workers then share none of its state
@@ -95,25 +110,33 @@ def verify(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    ok = all(r.ok for r in reports)
+    if not _shown(reports, verifier, json=json, allow_unsealed=allow_unsealed):
+        raise typer.Exit(1)
+
+
+def _shown(
+    reports: list[VerificationReport], verifier: Verifier, *, json: bool, allow_unsealed: bool
+) -> bool:
+    """Print the reports; whether they all pass (intact, and sealed unless allowed)."""
+    unsealed = [r for r in reports if r.unsealed and not allow_unsealed]
+    ok = all(r.ok for r in reports) and not unsealed
     if json:
-        typer.echo(
-            orjson.dumps(
-                {
-                    "ok": ok,
-                    "verifier_key": verifier.key_string,
-                    "tenants": [r.as_dict(SHOWN_JSON) for r in reports],
-                },
-                option=orjson.OPT_INDENT_2,
-            ).decode()
-        )
+        body = {
+            "ok": ok,
+            "allow_unsealed": allow_unsealed,
+            "verifier_key": verifier.key_string,
+            "tenants": [r.as_dict(SHOWN_JSON) for r in reports],
+        }
+        typer.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
     else:
         if not reports:
             console.print("no tenants to verify")
         for report in reports:
-            _print(report)
-    if not ok:
-        raise typer.Exit(1)
+            if not (report.ok and report in unsealed):  # not "OK": the warning says why
+                _print(report)
+    for report in unsealed:
+        _warn_unsealed(report)
+    return ok
 
 
 def _verifier(service: Trailkeeper, public_key: str | None) -> Verifier:
@@ -127,7 +150,7 @@ def _verifier(service: Trailkeeper, public_key: str | None) -> Verifier:
 
 def _targets(service: Trailkeeper, name: str | None) -> list[Tenant]:
     if name is None:
-        return list(all_tenants(service.store))
+        return service.store.tenants()
     try:
         return [service.tenancy.tenant(name)]
     except TrailkeeperError as exc:
@@ -161,6 +184,17 @@ def _verify_one(
             progress.update(task, completed=done, total=max(expected, done) or None)
 
         return verify_tenant(store, tenant, verifier, advance, workers=workers, pool=pool)
+
+
+def _warn_unsealed(report: VerificationReport) -> None:
+    """Loudly, on stderr (also under --json): a log with events and no checkpoint fails."""
+    console.print(
+        f"[bold red]WARNING: tenant {escape(report.tenant)} has {report.log_size:,} events "
+        "but no checkpoint:[/] nothing signed vouches for them, so tampering cannot be "
+        "ruled out (were the checkpoints deleted?). A deployment signs one within seconds "
+        "of new events while `trailkeeper serve` (or `worker`) runs; to accept a log that "
+        "was never sealed, pass --allow-unsealed."
+    )
 
 
 def _print(report: VerificationReport) -> None:

@@ -24,20 +24,11 @@ import orjson
 from trailkeeper import speedups
 from trailkeeper.events.canonical import canonical_json, is_float_free
 from trailkeeper.events.timestamps import format_micros
+from trailkeeper.rowlayout import ROW_COLUMNS
 
 __all__ = ["ROW_COLUMNS", "encode_rows", "encode_rows_python", "seconds_of_day"]
 
 _native_encode_rows = speedups.encode_rows
-
-ROW_COLUMNS = (
-    "id", "seq", "action", "category", "occurred_at", "received_at",
-    "actor_id", "actor_type", "actor_name", "actor_email",
-    "resource_type", "resource_id", "resource_name",
-    "source", "ip", "user_agent", "changes", "run", "metadata", "pii", "leaf_hash",
-    "pii_salt",
-)  # fmt: skip
-"""The layout of a raw row: the event columns, then ``pii_salt``; timestamps are integer
-microseconds since the epoch (what SQLite stores)."""
 
 _DAY = 86_400_000_000
 _SECOND = 1_000_000

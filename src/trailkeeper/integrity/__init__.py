@@ -12,7 +12,7 @@ from .checkpoints import (
     parse_checkpoint,
     sign_checkpoint,
 )
-from .compact import CompactRange
+from .compact import CompactRange, fold_edge
 from .errors import CheckpointError, IntegrityError, NoteError, ProofError
 from .merkle import EMPTY_ROOT, HASH_SIZE, hash_children, hash_leaf, root_from_leaf_hashes
 from .nodes import NodeID, range_nodes
@@ -54,6 +54,7 @@ __all__ = [
     "Verifier",
     "consistency_plan",
     "consistency_proof",
+    "fold_edge",
     "generate_signer_key",
     "hash_children",
     "hash_leaf",

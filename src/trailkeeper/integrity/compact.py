@@ -8,13 +8,12 @@ handed back exactly once for the store to persist.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from hashlib import sha256
 
 from .errors import ProofError
-from .merkle import EMPTY_ROOT, HASH_SIZE
+from .merkle import EMPTY_ROOT, HASH_SIZE, hash_children
 from .nodes import NodeID, range_nodes
 
-__all__ = ["CompactRange"]
+__all__ = ["CompactRange", "fold_edge"]
 
 
 class CompactRange:
@@ -66,7 +65,7 @@ class CompactRange:
         h = leaf_hash
         level = 0
         while index & 1:
-            h = sha256(b"\x01" + stack.pop() + h).digest()
+            h = hash_children(stack.pop(), h)
             index >>= 1
             level += 1
             completed.append((NodeID(level, index), h))
@@ -94,7 +93,7 @@ class CompactRange:
                 i = index
                 level = 0
                 while i & 1:
-                    h = sha256(b"\x01" + pop() + h).digest()
+                    h = hash_children(pop(), h)
                     i >>= 1
                     level += 1
                     add((NodeID(level, i), h))
@@ -125,7 +124,7 @@ class CompactRange:
                 i = index
                 level = 0
                 while i & 1:
-                    h = sha256(b"\x01" + pop() + h).digest()
+                    h = hash_children(pop(), h)
                     i >>= 1
                     level += 1
                     if level % step == 0:
@@ -136,15 +135,38 @@ class CompactRange:
             self._size = index
         return kept
 
+    def append_subtree(self, root: bytes, height: int, step: int) -> list[tuple[int, int, bytes]]:
+        """Add the 2**height leaves of a perfect subtree at once, by its ``root`` (the size
+        must be a multiple of 2**height); return the nodes it completes above it on levels
+        that are multiples of ``step``, as :meth:`extend_levels` does."""
+        if height < 0 or self._size & ((1 << height) - 1) or len(root) != HASH_SIZE:
+            raise ProofError(f"a subtree of height {height} cannot follow {self._size} leaves")
+        stack = self._hashes
+        kept: list[tuple[int, int, bytes]] = []
+        h, index, level = root, self._size >> height, height
+        while index & 1:
+            h = hash_children(stack.pop(), h)
+            index >>= 1
+            level += 1
+            if level % step == 0:
+                kept.append((level, index, h))
+        stack.append(h)
+        self._size += 1 << height
+        return kept
+
     def root(self) -> bytes:
         """The tree's root hash: fold the edge from the right (MTH of the whole range)."""
-        stack = self._hashes
-        if not stack:
-            return EMPTY_ROOT
-        h = stack[-1]
-        for i in range(len(stack) - 2, -1, -1):
-            h = sha256(b"\x01" + stack[i] + h).digest()
-        return h
+        return fold_edge(self._hashes)
 
     def __repr__(self) -> str:
         return f"CompactRange(size={self._size}, root={self.root().hex()})"
+
+
+def fold_edge(hashes: Sequence[bytes]) -> bytes:
+    """The root of the tree whose edge (its perfect subtrees, largest first) is ``hashes``."""
+    if not hashes:
+        return EMPTY_ROOT
+    h = hashes[-1]
+    for i in range(len(hashes) - 2, -1, -1):
+        h = hash_children(hashes[i], h)
+    return h

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from hashlib import sha256
 
 from .errors import ProofError
-from .merkle import HASH_SIZE, root_from_leaf_hashes, split_point
+from .merkle import HASH_SIZE, hash_children, root_from_leaf_hashes, split_point
 from .nodes import NodeID, range_nodes
 
 __all__ = [
@@ -51,7 +50,7 @@ class ProofPlan:
         for start, stop in self.spans:
             acc = hashes[stop - 1]
             for i in range(stop - 2, start - 1, -1):
-                acc = sha256(b"\x01" + hashes[i] + acc).digest()
+                acc = hash_children(hashes[i], acc)
             proof.append(acc)
         return proof
 

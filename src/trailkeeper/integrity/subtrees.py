@@ -9,9 +9,9 @@ chunk's part of that tree's edge comes from :func:`cover`. Pure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from hashlib import sha256
 
 from .errors import ProofError
+from .merkle import hash_children
 
 __all__ = ["cover", "perfect_layers"]
 
@@ -25,10 +25,7 @@ def perfect_layers(leaves: Sequence[bytes]) -> list[list[bytes]]:
     layers = [list(leaves)]
     layer = layers[0]
     while len(layer) > 1:
-        layer = [
-            sha256(b"\x01" + left + right).digest()
-            for left, right in zip(layer[0::2], layer[1::2], strict=True)
-        ]
+        layer = list(map(hash_children, layer[0::2], layer[1::2]))
         layers.append(layer)
     return layers
 

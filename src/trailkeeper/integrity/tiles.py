@@ -10,10 +10,9 @@ Pure: stores read and write the blobs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from hashlib import sha256
 
 from .errors import IntegrityError
-from .merkle import HASH_SIZE
+from .merkle import HASH_SIZE, hash_children
 from .nodes import NodeID
 
 __all__ = [
@@ -79,7 +78,5 @@ def node_from_tiles(node: NodeID, tiles: Mapping[TileKey, bytes]) -> bytes:
         raise IntegrityError(f"node {node} is not stored yet (tile {tile_key(node)} too short)")
     layer = [blob[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i in range(first, first + count)]
     while len(layer) > 1:
-        layer = [
-            sha256(b"\x01" + layer[i] + layer[i + 1]).digest() for i in range(0, len(layer), 2)
-        ]
+        layer = [hash_children(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
     return layer[0]

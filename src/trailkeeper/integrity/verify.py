@@ -8,10 +8,9 @@ Every failure raises :class:`ProofError` with the reason, so callers can report 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from hashlib import sha256
 
 from .errors import ProofError
-from .merkle import EMPTY_ROOT, HASH_SIZE
+from .merkle import EMPTY_ROOT, HASH_SIZE, hash_children
 
 __all__ = ["root_from_inclusion_proof", "verify_consistency", "verify_inclusion"]
 
@@ -40,12 +39,12 @@ def root_from_inclusion_proof(
         if sn == 0:
             raise ProofError(f"inclusion proof has too many hashes ({len(proof)})")
         if fn & 1 or fn == sn:
-            r = sha256(b"\x01" + p + r).digest()
+            r = hash_children(p, r)
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            r = sha256(b"\x01" + r + p).digest()
+            r = hash_children(r, p)
         fn >>= 1
         sn >>= 1
     if sn != 0:
@@ -83,13 +82,13 @@ def verify_consistency(
         if sn == 0:
             raise ProofError(f"consistency proof has too many hashes ({len(proof)})")
         if fn & 1 or fn == sn:
-            fr = sha256(b"\x01" + c + fr).digest()
-            sr = sha256(b"\x01" + c + sr).digest()
+            fr = hash_children(c, fr)
+            sr = hash_children(c, sr)
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            sr = sha256(b"\x01" + sr + c).digest()
+            sr = hash_children(sr, c)
         fn >>= 1
         sn >>= 1
     if sn != 0:

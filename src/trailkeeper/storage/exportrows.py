@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from trailkeeper.rowlayout import EXPORT_ROW_COLUMNS
+
 __all__ = ["EXPORT_ROW_COLUMNS", "LEAF_HASH", "OCCURRED_AT", "RECEIVED_AT", "SEQ", "ExportRow",
            "export_select"]  # fmt: skip
 
@@ -23,16 +25,6 @@ ExportRow = tuple[
     bytes | None, bytes | None, bytes | None, bytes, bytes, bytes | None, bytes | None,
 ]  # fmt: skip
 """One row of :data:`EXPORT_ROW_COLUMNS`."""
-
-EXPORT_ROW_COLUMNS = (
-    "id", "seq", "action", "category", "occurred_at", "received_at",
-    "actor_id", "actor_type", "actor_name", "actor_email",
-    "resource_type", "resource_id", "resource_name",
-    "source", "ip", "user_agent", "changes", "run", "metadata", "pii", "leaf_hash",
-    "pii_salt", "run_id",
-)  # fmt: skip
-"""The event columns in the API view's order, then ``pii_salt`` and the stored ``run_id``
-(``run.id``, which CSV and Parquet carry as a column of its own)."""
 
 SEQ: Final = 1
 OCCURRED_AT: Final = 4

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
 __all__ = [
@@ -95,6 +96,9 @@ class TenantStore(Protocol):
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
 
+    def tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+
     def create_token(
         self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
     ) -> TokenRecord: ...
@@ -156,7 +160,11 @@ class IntegrityStore(Protocol):
 
     def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
         """Every stored event row in seq order with its pii_salt, duplicates included:
-        what ``verify`` re-checks. Streams; memory stays flat."""
+        the one-pass reference ``verify``'s chunks are compared with. Streams."""
+
+    def row_source(self) -> RowSource:
+        """Raw rows and tiles on connections of their own: what ``verify`` reads, in
+        worker processes too (a source is picklable)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ import orjson
 
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros
+from trailkeeper.rowlayout import EVENT_COLUMNS
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -23,12 +24,6 @@ __all__ = [
 
 View = dict[str, Any]
 
-EVENT_COLUMNS = (
-    "id", "seq", "action", "category", "occurred_at", "received_at",
-    "actor_id", "actor_type", "actor_name", "actor_email",
-    "resource_type", "resource_id", "resource_name",
-    "source", "ip", "user_agent", "changes", "run", "metadata", "pii", "leaf_hash",
-)  # fmt: skip
 INSERT_COLUMNS = (
     "tenant_id", *EVENT_COLUMNS, "run_id", "pii_salt", "content_hash",
 )  # fmt: skip

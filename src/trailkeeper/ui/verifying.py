@@ -9,7 +9,7 @@ from trailkeeper.auth.tokens import Principal
 from trailkeeper.events.query import EventQuery
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.audit import record_admin_action
-from trailkeeper.service.verification import verify_tenant
+from trailkeeper.verify import verify_tenant
 
 __all__ = ["VERIFIED_ACTION", "last_verification", "verify_now"]
 

@@ -450,6 +450,10 @@ class PostgresStore(PostgresExports, PostgresStreams, PostgresSessions, SqlReads
     def tenant_by_id(self, tenant_id: int) -> Tenant | None:
         return self._tenant("id = %s", tenant_id)
 
+    def tenants(self) -> list[Tenant]:
+        rows = self._rows("SELECT id, name, webhook_secret FROM tenants ORDER BY id", ())
+        return [Tenant(row[0], row[1], bytes(row[2])) for row in rows]
+
     def _tenant(self, where: str, value: Any) -> Tenant | None:
         rows = self._rows(f"SELECT id, name, webhook_secret FROM tenants WHERE {where}", (value,))
         return Tenant(rows[0][0], rows[0][1], bytes(rows[0][2])) if rows else None

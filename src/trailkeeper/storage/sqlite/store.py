@@ -324,6 +324,12 @@ class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
     def tenant_by_id(self, tenant_id: int) -> Tenant | None:
         return self._tenant("id = ?", tenant_id)
 
+    def tenants(self) -> list[Tenant]:
+        rows = self.conns.connection().execute(
+            "SELECT id, name, webhook_secret FROM tenants ORDER BY id"
+        )
+        return [Tenant(row[0], row[1], bytes(row[2])) for row in rows]
+
     def _tenant(self, where: str, value: Any) -> Tenant | None:
         row = (
             self.conns.connection()
