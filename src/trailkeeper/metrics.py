@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-__all__ = ["Metrics"]
+__all__ = ["KNOWN_METHODS", "Metrics"]
+
+# Label values come only from these sets, so unauthenticated requests with
+# invented methods or paths cannot grow the registry (one label set each).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
 
 
 class Metrics:
@@ -23,7 +28,10 @@ class Metrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).observe(seconds)
+        """``route`` must be a route template (or ``unmatched``), never a raw path."""
+        label = method if method in KNOWN_METHODS else OTHER
+        code = str(status) if 100 <= status <= 599 else OTHER
+        self.requests.labels(label, route, code).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

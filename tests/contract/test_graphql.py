@@ -364,7 +364,8 @@ def test_unreadable_requests_are_4xx_with_errors(api: Api, content: bytes, statu
 
 def test_graphql_is_post_only_and_has_no_cdn_ide(api: Api) -> None:
     page = api.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 404
+    assert page.status_code == 405
+    assert page.headers["allow"] == "POST"
     assert "unpkg" not in page.text
     assert "cdn" not in page.text.lower()
     query = api.get("/graphql", params={"query": "{ __typename }"})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from trailkeeper import __version__
+from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
+from trailkeeper.api.openapi import install_openapi
+from trailkeeper.api.queryrules import strict_query
 from trailkeeper.api.routes import downloads, events, exports, integrity, ops, streams, tokens
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
@@ -30,6 +32,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(strict_query)],
         openapi_tags=[
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
@@ -40,11 +43,13 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "operations", "description": "Health and metrics"},
         ],
     )
+    logredact.install()  # every API process, --processes children included
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
     install_error_handlers(app)
     install_docs(app)
+    install_openapi(app)
     routers = (
         events.router,
         integrity.router,

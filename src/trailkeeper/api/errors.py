@@ -23,6 +23,8 @@ log = logging.getLogger("trailkeeper.api")
 RETRY_AFTER_SECONDS = 5
 _TRANSIENT_SQLITE = re.compile(r"locked|busy|disk I/O|unable to open", re.IGNORECASE)
 
+# "{name}" or "{name:path}" in an escaped path template
+_PARAM = re.compile(r"\\\{[a-z_]+(:path)?\\\}")
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthenticated",
@@ -76,18 +78,29 @@ async def _validation_error(request: Request, exc: Exception) -> JSON:
     return envelope(400, "invalid_request", f"Invalid request parameters ({summary})", details)
 
 
+def _allowed_methods(request: Request) -> str:
+    """The documented methods of the path (Starlette names only the first route's)."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        pattern = _PARAM.sub(lambda m: ".+" if m.group(1) else "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSON:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    headers = dict(exc.headers or {})
     if status == 404:
         message = f"No such endpoint: {request.method} {request.url.path}; see /docs"
     elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}; see /docs"
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     else:
         message = str(exc.detail)
-    return envelope(
-        status, _HTTP_CODES.get(status, "invalid_request"), message, headers=dict(exc.headers or {})
-    )
+    return envelope(status, _HTTP_CODES.get(status, "invalid_request"), message, headers=headers)
 
 
 async def _storage_unavailable(request: Request, exc: Exception) -> JSON:

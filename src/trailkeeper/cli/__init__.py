@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from trailkeeper import logredact
 from trailkeeper.cli.admin import migrate, tenants, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.serve import serve
@@ -34,4 +35,5 @@ app.add_typer(streams, name="streams")
 
 
 def main() -> None:
+    logredact.install()  # before any command logs (the worker's httpx requests included)
     app()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -26,6 +27,9 @@ FILTER_NAMES = (
 )  # fmt: skip
 MAX_VALUE_LENGTH = 512
 MAX_VALUES = 100
+MAX_Q_LENGTH = 256
+# "+03:00" sent unencoded in a query string arrives as " 03:00".
+_SPACED_OFFSET = re.compile(r"\d \d{2}:\d{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +74,32 @@ class EventQuery:
             if len(items) > MAX_VALUES:
                 raise InvalidRequest(f"At most {MAX_VALUES} values of '{name}' per request")
             for item in items:
-                if not item or len(item) > MAX_VALUE_LENGTH or "\x00" in item:
-                    raise InvalidRequest(
-                        f"'{name}' values must be 1 to {MAX_VALUE_LENGTH} characters"
-                    )
+                _check_value(name, item, MAX_VALUE_LENGTH)
             values[name] = items
         values["ip"] = tuple(_normal_ip(v) for v in values["ip"])
         q = _single(params, "q")
-        if q is not None and (len(q) > 256 or "\x00" in q):
-            raise InvalidRequest("'q' must be at most 256 characters")
+        if q:
+            _check_value("q", q, MAX_Q_LENGTH)
         start = _bound(params, "start", end=False)
         end = _bound(params, "end", end=True)
         if start is not None and end is not None and start > end:
             raise InvalidRequest("'start' must not be after 'end'")
-        order = _single(params, "order") or "desc"
+        order = (_single(params, "order") or "desc").lower()
         if order not in ("asc", "desc"):
             raise InvalidRequest("'order' must be 'asc' or 'desc'")
         return cls(**values, q=q or None, start=start, end=end, order=order)  # type: ignore[arg-type]
+
+
+def _check_value(name: str, value: str, longest: int) -> None:
+    """Name the real problem: empty, NUL (``%00``) or too long, each on its own."""
+    if not value:
+        raise InvalidRequest(f"'{name}' must not be empty")
+    if "\x00" in value:
+        raise InvalidRequest(f"'{name}' must not contain a NUL character (%00)")
+    if len(value) > longest:
+        raise InvalidRequest(
+            f"'{name}' must be at most {longest} characters (this one has {len(value):,})"
+        )
 
 
 def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -103,6 +116,12 @@ def _bound(params: Mapping[str, Sequence[str]], name: str, *, end: bool) -> date
     try:
         return parse_date_bound(text, end=end)
     except ValueError as exc:
+        if _SPACED_OFFSET.search(text):
+            raise InvalidRequest(
+                f"'{name}' has a space where its offset's '+' belongs ({text[:64]!r}): in a "
+                "query string '+' means a space, so write + as %2B "
+                "(2026-11-20T13:45:00%2B03:00) or use Z"
+            ) from None
         raise InvalidRequest(
             f"'{name}' {exc}; use RFC 3339 (2026-11-20T13:45:00Z) or a date (2026-11-20)"
         ) from None

@@ -28,8 +28,9 @@ FILTER_KEYS = (*FILTER_NAMES, "q")
 class ExportResource(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    type: str = Field(min_length=1, max_length=128)
-    id: str = Field(min_length=1, max_length=512)
+    # The event's resource rules: the export's self-audit event names this resource.
+    type: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=256)
 
 
 class ExportRequest(BaseModel):
@@ -44,6 +45,12 @@ class ExportRequest(BaseModel):
     resource: ExportResource | None = None
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
     webhook_url: str | None = Field(None, max_length=2048)
+
+    @field_validator("format", "compression", mode="before")
+    @classmethod
+    def _lowercase(cls, value: Any) -> Any:
+        """Enumerated values are case-insensitive everywhere (GraphQL says CSV)."""
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("filters")
     @classmethod

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
-from fastapi.routing import APIWebSocketRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET
 
+from trailkeeper.api.graphql.body import decode_body
 from trailkeeper.api.graphql.context import Context, get_context
 from trailkeeper.api.graphql.errors import error_body
+from trailkeeper.api.graphql.openapi import describe_graphql
 from trailkeeper.api.graphql.schema import schema
 from trailkeeper.api.responses import JSON
-from trailkeeper.errors import InvalidRequest, NotFound, TrailkeeperError
+from trailkeeper.errors import InvalidRequest, TrailkeeperError
 
 __all__ = ["TrailkeeperGraphQLRouter", "router"]
 
@@ -30,9 +31,14 @@ class _MethodNotAllowed(TrailkeeperError):
 
 def _http_error(exc: HTTPException) -> TrailkeeperError:
     if exc.status_code == 405:
-        return _MethodNotAllowed("Send GraphQL requests as POST /graphql")
-    if exc.status_code == 404:
-        return NotFound("GraphiQL is not served; send GraphQL requests as POST /graphql")
+        return _MethodNotAllowed(
+            "Send GraphQL requests as POST /graphql", headers={"Allow": "POST"}
+        )
+    if exc.status_code == 404:  # a GET without a query: GraphiQL, which is not served
+        return _MethodNotAllowed(
+            "GraphiQL is not served; send GraphQL requests as POST /graphql",
+            headers={"Allow": "POST"},
+        )
     return InvalidRequest(f"{exc.reason}; send POST /graphql with a JSON body {{query, variables}}")
 
 
@@ -42,11 +48,8 @@ def _answer(error: TrailkeeperError) -> JSON:
 
 class TrailkeeperGraphQLRouter(GraphQLRouter[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
-        """Strawberry expects an object or a batch; anything else would be a 500."""
-        decoded = orjson.loads(data)
-        if not isinstance(decoded, dict | list):
-            raise HTTPException(400, "The body must be a JSON object")
-        return decoded
+        """Bounded before parsing; an object or a batch (anything else would be a 500)."""
+        return decode_body(data.encode() if isinstance(data, str) else data)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         if isinstance(context, Context) and context.failure is not None:
@@ -55,6 +58,8 @@ class TrailkeeperGraphQLRouter(GraphQLRouter[Context, None]):
             return await super().run(request, context, root_value)
         except HTTPException as exc:
             return _answer(_http_error(exc))
+        except TrailkeeperError as exc:  # from decode_json
+            return _answer(exc)
 
 
 def _router() -> TrailkeeperGraphQLRouter:
@@ -68,6 +73,9 @@ def _router() -> TrailkeeperGraphQLRouter:
         tags=["graphql"],
     )
     built.routes = [r for r in built.routes if not isinstance(r, APIWebSocketRoute)]
+    post = next(r for r in built.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ()))
+    built.routes.remove(post)
+    built.add_api_route("/graphql", post.endpoint, methods=["POST"], **describe_graphql())
     return built
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import FileResponse
 
+from trailkeeper.api.openapi import errors
 from trailkeeper.errors import NotFound
 from trailkeeper.objectstores import LocalObjectStore, file_name, media_type
 
@@ -26,9 +27,21 @@ _HEADERS = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nos
     summary="Download an exported file by its signed link (no token needed)",
     response_class=FileResponse,
     responses={
-        200: {"description": "The file, as an attachment"},
-        403: {"description": "The link was altered, is not trailkeeper's, or expired"},
-        404: {"description": "The file no longer exists"},
+        200: {
+            "description": "The file, as an attachment",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in (
+                    "application/x-ndjson",
+                    "text/csv",
+                    "application/gzip",
+                    "application/vnd.apache.parquet",
+                    "application/json",
+                    "application/octet-stream",
+                )
+            },
+        },
+        **errors(403, 404),
     },
 )
 def download(
@@ -37,6 +50,8 @@ def download(
     expires: Annotated[int, Query(ge=0, le=2**62, description="Unix time the link expires")],
     signature: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> FileResponse:
+    """The link itself is the permission, as with an S3 presigned URL: 403 when it was
+    altered or expired, 404 when the file is gone or the deployment keeps exports in S3."""
     objects = request.app.state.trailkeeper.objects
     if not isinstance(objects, LocalObjectStore):
         raise NotFound(

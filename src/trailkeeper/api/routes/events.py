@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from trailkeeper.api.deps import Filters, Reader, Service, Writer
+from trailkeeper.api.openapi import INGEST_BODY, errors
 from trailkeeper.api.responses import JSON
+from trailkeeper.api.schemas import EventPage, EventWithProof, FacetPage, Receipts, RunEvents
 from trailkeeper.errors import InvalidRequest
 from trailkeeper.formats import FORMATS
 from trailkeeper.service import Trailkeeper
@@ -18,7 +20,17 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
-Limit = Annotated[int, Query(description="Page size, 1 to 999")]
+# Bounds documented, checked by the service (its message names the range).
+Limit = Annotated[
+    int, Query(description="Page size, 1 to 999", json_schema_extra={"minimum": 1, "maximum": 999})
+]
+_FILE = {"schema": {"type": "string"}}
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, streamed, as an attachment",
+        "content": {"text/csv": _FILE, "application/x-ndjson": _FILE},
+    },
+}
 _INGEST_EXAMPLE = {
     "action": "card.moved",
     "occurred_at": "2026-11-20T13:45:12.123Z",
@@ -32,14 +44,25 @@ _INGEST_EXAMPLE = {
     "/events",
     status_code=201,
     summary="Ingest one event or a batch of up to 1,000",
+    response_model=Receipts,
+    responses=errors(409),
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"example": {"events": [_INGEST_EXAMPLE]}}},
+            "content": {
+                "application/json": {
+                    "schema": INGEST_BODY,
+                    "example": {"events": [_INGEST_EXAMPLE]},
+                }
+            },
         }
     },
 )
 async def ingest(request: Request, principal: Writer, service: Service) -> JSON:
+    """All or nothing: if any event is invalid nothing is stored and `details` lists every
+    problem with its index and field. The answer is sent once the events are durable.
+    Sending an `id` again with the same content returns the original receipt; with other
+    content it is a 409. Scope `events:write`."""
     body = await request.body()
     receipts = await run_in_threadpool(service.ingest_body, principal.tenant, body)
     request.app.state.metrics.events_ingested.inc(len(receipts))
@@ -49,15 +72,24 @@ async def ingest(request: Request, principal: Writer, service: Service) -> JSON:
     )
 
 
-@router.get("/events", summary="List events, newest first, with filters and a cursor")
+@router.get(
+    "/events",
+    summary="List events, newest first, with filters and a cursor",
+    response_model=EventPage,
+)
 def list_events(
     request: Request,
     principal: Reader,
     service: Service,
     query: Filters,
     limit: Limit = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="next_cursor of the previous page")
+    ] = None,
 ) -> JSON:
+    """Filters repeat (OR within a name, AND across names). Results are in `seq` order; with
+    `order=asc` the last page still has a `next_cursor`, which returns only newer events
+    later. A `Link: <…>; rel="next"` header comes with `has_more`. Scope `audit-log:list`."""
     page = service.reads.page(principal.tenant, query, cursor, limit)
     headers = {}
     if page.has_more and page.next_cursor is not None:
@@ -69,13 +101,27 @@ def list_events(
     )
 
 
-@router.get("/events/download", summary="The filtered events as a CSV or JSONL file")
+@router.get(
+    "/events/download",
+    summary="The filtered events as a CSV or JSONL file",
+    response_class=StreamingResponse,
+    responses=_DOWNLOAD,
+)
 def download(
     principal: Reader,
     service: Service,
     query: Filters,
-    format: Annotated[str, Query(description="csv or jsonl")] = "jsonl",
+    format: Annotated[
+        str,
+        Query(
+            description="csv or jsonl (any case)",
+            json_schema_extra={"enum": ["csv", "jsonl"]},
+        ),
+    ] = "jsonl",
 ) -> StreamingResponse:
+    """At most 100,000 events (more is a 400 pointing to `POST /v1/exports`); the file is
+    streamed, never held whole. Scope `audit-log:list`."""
+    format = format.lower()  # enumerated values are case-insensitive everywhere
     writer = FORMATS.get(format)
     if writer is None:
         raise InvalidRequest("'format' must be csv or jsonl")
@@ -88,7 +134,12 @@ def download(
     )
 
 
-@router.get("/events/{event_id}", summary="One event by id, optionally with its inclusion proof")
+@router.get(
+    "/events/{event_id}",
+    summary="One event by id, optionally with its inclusion proof",
+    response_model=EventWithProof,
+    responses=errors(404),
+)
 def get_event(
     principal: Reader,
     service: Service,
@@ -97,13 +148,19 @@ def get_event(
         bool, Query(description="Add an inclusion proof against the latest checkpoint")
     ] = False,
 ) -> JSON:
+    """Another tenant's event is a 404 too. Scope `audit-log:list`."""
     view = service.reads.event(principal.tenant, event_id)
     if proof:
         view["proof"] = service.integrity.event_proof(principal.tenant.id, view)
     return JSON(view)
 
 
-@router.get("/facets/{name}", summary="Distinct values with counts, for pickers")
+@router.get(
+    "/facets/{name}",
+    summary="Distinct values with counts, for pickers",
+    response_model=FacetPage,
+    responses=errors(404),
+)
 def facets(
     principal: Reader,
     service: Service,
@@ -111,15 +168,24 @@ def facets(
     name: Annotated[str, Path(description="actor, action, category, source or resource")],
     limit: Limit = 100,
 ) -> JSON:
+    """The most frequent values among the events the filters match; an unknown facet name
+    is a 404. Scope `audit-log:list`."""
     return JSON({"facet": name, "data": service.reads.facet(principal.tenant, name, query, limit)})
 
 
-@router.get("/runs/{run_id}", summary="The events of one workflow run, in order")
+@router.get(
+    "/runs/{run_id}",
+    summary="The events of one workflow run, in order",
+    response_model=RunEvents,
+    responses=errors(404),
+)
 def run(
     principal: Reader,
     service: Service,
     run_id: Annotated[str, Path(max_length=256)],
 ) -> JSON:
+    """The events whose `run.id` is `run_id`, in `seq` order, at most 10,000. Scope
+    `audit-log:list`."""
     events, truncated = service.reads.run(principal.tenant, run_id)
     return JSON({"run_id": run_id, "data": events, "truncated": truncated})
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from trailkeeper.api.deps import Reader, Service
+from trailkeeper.api.openapi import errors
 from trailkeeper.api.responses import JSON
+from trailkeeper.api.schemas import Checkpoint, ConsistencyProof, InclusionProof, PublicKey
 from trailkeeper.service.integrity import checkpoint_view
 
 __all__ = ["router"]
@@ -18,8 +20,13 @@ router = APIRouter(prefix="/v1", tags=["integrity"])
 Size = Annotated[int, Query(ge=0, le=2**62)]
 
 
-@router.get("/public-key", summary="The verifier key that checks checkpoint signatures")
+@router.get(
+    "/public-key",
+    summary="The verifier key that checks checkpoint signatures",
+    response_model=PublicKey,
+)
 def public_key(service: Service) -> JSON:
+    """Needs no token: auditors check checkpoints and export manifests with it offline."""
     integrity = service.integrity
     return JSON(
         {
@@ -30,26 +37,46 @@ def public_key(service: Service) -> JSON:
     )
 
 
-@router.get("/checkpoints/latest", summary="The latest signed checkpoint of this tenant's log")
+@router.get(
+    "/checkpoints/latest",
+    summary="The latest signed checkpoint of this tenant's log",
+    response_model=Checkpoint,
+    responses=errors(404),
+)
 def latest_checkpoint(principal: Reader, service: Service) -> JSON:
+    """A C2SP signed note over the tree size and root hash; 404 before the first
+    checkpoint. Scope `audit-log:list`."""
     return JSON(checkpoint_view(service.integrity.latest(principal.tenant.id)))
 
 
 @router.post(
-    "/checkpoints", status_code=201, summary="Integrate and sign a checkpoint now (on demand)"
+    "/checkpoints",
+    status_code=201,
+    summary="Integrate and sign a checkpoint now (on demand)",
+    response_model=Checkpoint,
+    responses=errors(404),
 )
 async def new_checkpoint(principal: Reader, service: Service) -> JSON:
+    """Without waiting for the background interval; 404 while the log has no event.
+    Scope `audit-log:list`."""
     await run_in_threadpool(service.integrity.sync, principal.tenant.id)
     return JSON(checkpoint_view(service.integrity.latest(principal.tenant.id)), status_code=201)
 
 
-@router.get("/proofs/inclusion", summary="RFC 9162 inclusion proof of one event")
+@router.get(
+    "/proofs/inclusion",
+    summary="RFC 9162 inclusion proof of one event",
+    response_model=InclusionProof,
+    responses=errors(404),
+)
 def inclusion_proof(
     principal: Reader,
     service: Service,
     seq: Size,
     tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> JSON:
+    """The hashes from the leaf at `seq` to the root of the tree of `tree_size` (default:
+    the latest checkpoint's). Scope `audit-log:list`."""
     integrity = service.integrity
     tenant_id = principal.tenant.id
     size = integrity.latest(tenant_id).size if tree_size is None else tree_size
@@ -64,8 +91,14 @@ def inclusion_proof(
     )
 
 
-@router.get("/proofs/consistency", summary="RFC 9162 consistency proof between two tree sizes")
+@router.get(
+    "/proofs/consistency",
+    summary="RFC 9162 consistency proof between two tree sizes",
+    response_model=ConsistencyProof,
+    responses=errors(404),
+)
 def consistency_proof(principal: Reader, service: Service, first: Size, second: Size) -> JSON:
+    """Proves the tree of `second` extends the tree of `first`. Scope `audit-log:list`."""
     integrity = service.integrity
     tenant_id = principal.tenant.id
     hashes = integrity.consistency_hashes(tenant_id, first, second)
