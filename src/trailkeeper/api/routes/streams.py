@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from trailkeeper.api.deps import Service, StreamManager
+from trailkeeper.api.openapi import errors
 from trailkeeper.api.responses import JSON
 from trailkeeper.errors import InvalidRequest
 from trailkeeper.streams.config import StreamRequest
@@ -25,7 +26,7 @@ _EXAMPLE = {
     "format": "native",
     "filters": {"action": ["card.*"]},
     "config": {
-        "url": "https://splunk.example.com:8088",
+        "url": "https://93.184.215.14:8088",
         "token": "00000000-0000-0000-0000-000000000000",
     },
     "start": "now",
@@ -65,6 +66,9 @@ class StreamDeleted(BaseModel):
     deleted: bool
 
 
+_NO_BODY = {"requestBody": {"required": False, "content": {"application/json": {
+    "schema": {"type": "object", "maxProperties": 0, "description": "Nothing (ignored)"},
+}}}}  # fmt: skip
 _BODY = {"required": True, "content": {"application/json": {
     "schema": StreamRequest.model_json_schema(), "example": _EXAMPLE,
 }}}  # fmt: skip
@@ -78,6 +82,9 @@ _BODY = {"required": True, "content": {"application/json": {
     openapi_extra={"requestBody": _BODY},
 )
 async def create_stream(request: Request, principal: StreamManager, service: Service) -> JSON:
+    """Create a stream to a SIEM; delivery starts within seconds from ``start``. Each
+    problem in the body is a 400 naming its field; a private destination is refused
+    unless the deployment allows it."""
     body: Any = await _json_body(request)
     view = await run_in_threadpool(service.streams.create, principal.tenant, body, principal.actor)
     return JSON(view, status_code=201)
@@ -85,6 +92,7 @@ async def create_stream(request: Request, principal: StreamManager, service: Ser
 
 @router.get("", summary="List the tenant's streams", response_model=StreamList)
 def list_streams(principal: StreamManager, service: Service) -> JSON:
+    """Every stream of the tenant, oldest first, with its status and lag."""
     return JSON({"data": service.streams.list(principal.tenant)})
 
 
@@ -92,15 +100,22 @@ def list_streams(principal: StreamManager, service: Service) -> JSON:
     "/{stream_id}",
     summary="One stream: status, cursor_seq, lag_events, last_error…",
     response_model=Stream,
+    responses=errors(404),
 )
 def get_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    """One stream: whether it is healthy (status, lag, last delivery, last error)."""
     return JSON(service.streams.get(principal.tenant, stream_id))
 
 
 @router.post(
-    "/{stream_id}/pause", summary="Stop delivering (the cursor stays)", response_model=Stream
+    "/{stream_id}/pause",
+    summary="Stop delivering (the cursor stays)",
+    response_model=Stream,
+    responses=errors(404),
+    openapi_extra=_NO_BODY,
 )
 def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    """Pause delivery within one batch; the cursor stays where it is."""
     return JSON(service.streams.set_status(principal.tenant, stream_id, "paused", principal.actor))
 
 
@@ -108,8 +123,11 @@ def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId
     "/{stream_id}/resume",
     summary="Deliver again from the cursor (also after failing)",
     response_model=Stream,
+    responses=errors(404),
+    openapi_extra=_NO_BODY,
 )
 def resume_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    """Make a paused or failing stream active; a failing one is retried at once."""
     return JSON(service.streams.set_status(principal.tenant, stream_id, "active", principal.actor))
 
 
@@ -117,8 +135,11 @@ def resume_stream(principal: StreamManager, service: Service, stream_id: StreamI
     "/{stream_id}/test",
     summary="Send one test event to the destination now",
     response_model=StreamTest,
+    responses=errors(404),
+    openapi_extra=_NO_BODY,
 )
 def test_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    """Send one made-up event (not stored in the log) and say whether it was accepted."""
     return JSON(service.streams.test(principal.tenant, stream_id, principal.actor))
 
 
@@ -126,8 +147,10 @@ def test_stream(principal: StreamManager, service: Service, stream_id: StreamId)
     "/{stream_id}",
     summary="Delete a stream (delivery stops within a batch)",
     response_model=StreamDeleted,
+    responses=errors(404),
 )
 def delete_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
+    """Delete the stream; its settings and sealed secrets are gone."""
     return JSON(service.streams.delete(principal.tenant, stream_id, principal.actor))
 
 
