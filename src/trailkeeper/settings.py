@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     read_rate_limit: int = Field(60, ge=1, description="Read requests per token per minute")
     ingest_rate_limit: int = Field(1200, ge=1, description="Ingest requests per token per minute")
     max_body_bytes: int = Field(10 * MiB, ge=1024)
+    ingest_inflight_bytes: int = Field(
+        32 * MiB, ge=MiB, description="Ingest body bytes parsed at once per process; over: 429"
+    )
     pool_size: int = Field(8, ge=1, description="PostgreSQL connections per process")
     allow_private_destinations: bool = False
     secret_key: SecretStr | None = Field(

@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from trailkeeper import __version__, logredact
 from trailkeeper.api import graphql
+from trailkeeper.api.admission import InFlight
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
@@ -47,6 +48,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     metrics = Metrics()
     app.state.trailkeeper = service
     app.state.metrics = metrics
+    app.state.ingest_inflight = InFlight(service.settings.ingest_inflight_bytes)
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)

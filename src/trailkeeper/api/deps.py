@@ -15,6 +15,7 @@ from trailkeeper.events.query import MAX_VALUES, EventQuery
 from trailkeeper.service import Trailkeeper
 
 __all__ = [
+    "Bearer",
     "Exporter",
     "Filters",
     "Reader",
@@ -22,6 +23,7 @@ __all__ = [
     "StreamManager",
     "TokenManager",
     "Writer",
+    "admit_caller",
     "base_url",
     "caller_with",
 ]
@@ -35,23 +37,26 @@ def _service(request: Request) -> Trailkeeper:
 Service = Annotated[Trailkeeper, Depends(_service)]
 # Declared so that /docs offers "Authorize"; the header is checked by the service.
 _bearer = HTTPBearer(auto_error=False, description="An API token: tk_…")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def admit_caller(service: Trailkeeper, request: Request, scope: Scope, bucket: str) -> Principal:
+    """Authenticate, count against the ``bucket`` limit, check ``scope`` (blocking: the
+    token lookup and the counter are database calls, so it runs in a worker thread)."""
+    principal = service.tenancy.authenticate(request.headers.get("authorization"))
+    settings = service.settings
+    limit = settings.ingest_rate_limit if bucket == "ingest" else settings.read_rate_limit
+    request.state.rate = service.limiter.check(bucket, principal.token.id, limit)
+    if not principal.allows(scope):
+        raise Forbidden(f"This token lacks the '{scope.value}' scope")
+    return principal
 
 
 def caller_with(scope: Scope, bucket: str) -> Callable[..., Principal]:
-    """A dependency: authenticate, check ``scope``, count against the ``bucket`` limit."""
+    """A dependency: :func:`admit_caller` for ``scope`` and ``bucket``."""
 
-    def dependency(
-        request: Request,
-        service: Service,
-        _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Principal:
-        principal = service.tenancy.authenticate(request.headers.get("authorization"))
-        settings = service.settings
-        limit = settings.ingest_rate_limit if bucket == "ingest" else settings.read_rate_limit
-        request.state.rate = service.limiter.check(bucket, principal.token.id, limit)
-        if not principal.allows(scope):
-            raise Forbidden(f"This token lacks the '{scope.value}' scope")
-        return principal
+    def dependency(request: Request, service: Service, _: Bearer) -> Principal:
+        return admit_caller(service, request, scope, bucket)
 
     return dependency
 

@@ -55,7 +55,11 @@ class BodyLimit:
             if self.limit >= 1024 * 1024
             else (f"{self.limit:,} bytes")
         )
-        return f"The request body is larger than {size}; send at most 1,000 events per request"
+        return (
+            f"The request body is larger than {size}: the events are too big together. "
+            "Send fewer events per request (each event is at most 64 KiB), or compress "
+            "the body with Content-Encoding: gzip"
+        )
 
 
 class ResponseHeaders:

@@ -18,8 +18,9 @@ from trailkeeper.cli.options import (
     open_service,
     settings_from,
 )
-from trailkeeper.errors import TrailkeeperError
+from trailkeeper.errors import InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_BATCH
+from trailkeeper.events.body import parse_json
 
 __all__ = ["ingest"]
 
@@ -40,9 +41,9 @@ def _batches(path: Path, progress: Progress, task: Any) -> Iterator[tuple[int, l
             if not line.strip():
                 continue
             try:
-                event = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise _BadLine(number, f"not valid JSON: {exc}") from None
+                event = parse_json(line, "the line")
+            except InvalidRequest as exc:
+                raise _BadLine(number, exc.message) from None
             if not batch:
                 first = number
             batch.append((number, event))

@@ -75,6 +75,10 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Largest request body [default: 10 MiB]")
     ] = None,
+    ingest_inflight_bytes: Annotated[
+        int | None,
+        typer.Option(help="Ingest body bytes parsed at once, else 429 [default: 32 MiB]"),
+    ] = None,
     pool_size: Annotated[
         int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
     ] = None,
@@ -120,6 +124,7 @@ def serve(
         read_rate_limit=read_rate_limit,
         ingest_rate_limit=ingest_rate_limit,
         max_body_bytes=max_body_bytes,
+        ingest_inflight_bytes=ingest_inflight_bytes,
         pool_size=pool_size,
         public_url=public_url,
         secret_key=secret_key,
@@ -165,6 +170,9 @@ def serve(
                     "trailkeeper.api.factory:app_from_environment",
                     factory=True,
                     workers=processes,
+                    # a child that starts slowly on a busy host is not a hung one (5 s
+                    # by default: children were killed and restarted in a loop)
+                    timeout_worker_healthcheck=60,
                     host=settings.host,
                     port=settings.port,
                     log_level="info",

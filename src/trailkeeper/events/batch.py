@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import msgspec
 import orjson
-from pydantic import ValidationError
 
 from trailkeeper.errors import InvalidEvent, InvalidRequest
+from trailkeeper.events.body import MAX_DEPTH, parse_json
 from trailkeeper.events.canonical import CanonicalizationError
-from trailkeeper.events.model import EventIn
+from trailkeeper.events.model import InvalidField, validate_event
+from trailkeeper.events.problems import first_problem, problems_of
 from trailkeeper.events.record import Draft, draft_from_input
 
 __all__ = ["MAX_BATCH", "MAX_EVENT_BYTES", "drafts_from_body", "drafts_from_events"]
@@ -21,22 +23,6 @@ __all__ = ["MAX_BATCH", "MAX_EVENT_BYTES", "drafts_from_body", "drafts_from_even
 MAX_BATCH = 1000
 MAX_EVENT_BYTES = 64 * 1024
 SALT_BYTES = 16
-
-_FRIENDLY = {
-    "extra_forbidden": "is not a field of the event schema",
-    "missing": "is required",
-}
-_PATTERN_MESSAGES = {
-    "action": "must be lowercase dotted words of a-z, 0-9 and _, e.g. card.moved",
-    "id": "must be 1 to 128 of A-Z a-z 0-9 . _ : -",
-}
-
-
-def parse_json(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
 
 
 def events_of_body(payload: Any) -> list[Any]:
@@ -91,10 +77,13 @@ def _draft(raw: Any, salt: bytes) -> Draft:
         raise _EventProblems([{"field": "", "message": "an event must be a JSON object"}])
     try:
         encoded = orjson.dumps(raw, option=orjson.OPT_STRICT_INTEGER)
-    except orjson.JSONEncodeError:
-        raise _EventProblems(
-            [{"field": "", "message": "integers must be within ±(2**53 - 1) to hash exactly"}]
-        ) from None
+    except orjson.JSONEncodeError as exc:
+        message = (
+            f"the event nests objects and arrays more than {MAX_DEPTH} levels deep"
+            if "ecursion" in str(exc)
+            else "integers must be within ±(2**53 - 1) to hash exactly"
+        )
+        raise _EventProblems([{"field": "", "message": message}]) from None
     if len(encoded) > MAX_EVENT_BYTES:
         raise _EventProblems(
             [{"field": "", "message": f"the event is {len(encoded)} bytes; at most 64 KiB"}]
@@ -102,18 +91,11 @@ def _draft(raw: Any, salt: bytes) -> Draft:
     if b"\\u0000" in encoded:
         raise _EventProblems([{"field": "", "message": "strings may not contain NUL (\\u0000)"}])
     try:
-        return draft_from_input(EventIn.model_validate(raw), salt)
-    except ValidationError as exc:
-        raise _EventProblems([_problem(e) for e in exc.errors()]) from None
+        return draft_from_input(validate_event(raw), salt)
+    except (msgspec.ValidationError, InvalidField) as exc:
+        found = problems_of(raw)
+        if not found and isinstance(exc, msgspec.ValidationError):
+            found = first_problem(exc)
+        raise _EventProblems(found) from None
     except CanonicalizationError as exc:
         raise _EventProblems([{"field": "", "message": str(exc)}]) from None
-
-
-def _problem(error: Any) -> dict[str, str]:
-    field = ""
-    for part in error["loc"]:
-        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
-    message = _FRIENDLY.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "string_pattern_mismatch":
-        message = _PATTERN_MESSAGES.get(field, message)
-    return {"field": field, "message": message}

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 import uuid_utils
 
 from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
-from trailkeeper.events.model import EventIn
+from trailkeeper.events.model import RunIn, ValidEvent
 from trailkeeper.events.timestamps import format_timestamp
 
 __all__ = [
@@ -129,18 +130,19 @@ class Draft:
         return view
 
 
-def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
+def draft_from_input(valid: ValidEvent, salt: bytes | None = None) -> Draft:
     """Normalize a validated event: defaults, UTC timestamps, salt and commitments.
 
     ``salt`` (16 random bytes) may come from a batch-wide draw: one system call
     for a thousand events instead of one each."""
+    event, moment, ip = valid.event, valid.occurred_at, valid.ip
     actor = event.actor
     resource = event.resource
     view: View = {
         "id": event.id or str(uuid_utils.uuid7()),
         "action": event.action,
         "category": event.category or event.action.split(".", 1)[0],
-        "occurred_at": format_timestamp(event.occurred_at),
+        "occurred_at": format_timestamp(moment),
         "actor": {
             "id": actor.id,
             "type": actor.type,
@@ -151,12 +153,12 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
         if resource is None
         else {"type": resource.type, "id": resource.id, "name": resource.name},
         "source": event.source,
-        "ip": event.ip,
+        "ip": ip,
         "user_agent": event.user_agent,
         "changes": None
         if event.changes is None
         else [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes],
-        "run": None if event.run is None else event.run.model_dump(exclude_none=True),
+        "run": None if event.run is None else _present(event.run),
         "metadata": event.metadata,
     }
     free_form = [view["changes"], view["run"], view["metadata"]]
@@ -167,7 +169,7 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
     # will do: orjson with sorted keys is, and is cheaper than JCS.
     content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
     salt = salt if salt is not None else os.urandom(16)
-    pii = view["pii"] = _pii(salt, actor.name, actor.email, event.ip, event.user_agent)
+    pii = view["pii"] = _pii(salt, actor.name, actor.email, ip, event.user_agent)
     # The members of L (CONTRACT section 8: no nulls, no personal data) before
     # "received_at", and between it and "seq" (all top-level keys are ASCII, so this
     # is JCS's order too).
@@ -193,6 +195,11 @@ def draft_from_input(event: EventIn, salt: bytes | None = None) -> Draft:
         view=view,
         pii_salt=salt.hex(),
         content_hash=content_hash,
-        occurred_at=event.occurred_at,
+        occurred_at=moment,
         leaf=_leaf_parts(first, second, event.source, float_free),
     )
+
+
+def _present(run: RunIn) -> View:
+    """The run's members that are not null, in declaration order."""
+    return {k: v for k, v in msgspec.structs.asdict(run).items() if v is not None}

@@ -18,16 +18,17 @@ __all__ = [
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})",
+    re.ASCII,
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 date-time that carries an offset; return it in UTC.
 
     Raises ``ValueError`` with a message a producer can act on."""
-    match = _RFC3339.match(text)
+    match = _RFC3339.fullmatch(text)  # not match(): "$" would allow a final "\n"
     if match is None:
         raise ValueError(
             "must be an RFC 3339 date-time with an offset, e.g. 2026-11-20T13:45:12.123Z"
@@ -46,7 +47,7 @@ def parse_date_bound(text: str, *, end: bool) -> datetime:
     """A filter bound: RFC 3339, or ``YYYY-MM-DD`` meaning the whole UTC day.
 
     For ``end`` a date means the last microsecond of that day (inclusive)."""
-    if _DATE.match(text):
+    if _DATE.fullmatch(text):
         try:
             day = date.fromisoformat(text)
         except ValueError:

@@ -43,7 +43,7 @@ def sequence_batch(
 ) -> Sequenced:
     out = Sequenced(next_seq=next_seq)
     received = orjson.dumps(format_timestamp(received_at))
-    in_batch: dict[str, tuple[bytes, Receipt]] = {}
+    in_batch: dict[str, tuple[bytes, Receipt, int]] = {}
     for index, draft in enumerate(drafts):
         event_id = draft.id
         known = existing.get(event_id)
@@ -53,12 +53,13 @@ def sequence_batch(
             continue
         earlier = in_batch.get(event_id)
         if earlier is not None:
-            _same_or_conflict(index, event_id, earlier[0], draft.content_hash, earlier[1].seq)
+            if earlier[0] != draft.content_hash:
+                raise _twice_in_batch(event_id, earlier[2], index)
             out.receipts.append(earlier[1])
             continue
         leaf = draft.leaf_hash(out.next_seq, received)
         receipt = Receipt(event_id, out.next_seq, leaf.hex())
-        in_batch[event_id] = (draft.content_hash, receipt)
+        in_batch[event_id] = (draft.content_hash, receipt, index)
         out.receipts.append(receipt)
         out.new.append((index, out.next_seq, leaf))
         out.next_seq += 1
@@ -72,3 +73,14 @@ def _same_or_conflict(index: int, event_id: str, stored: bytes, sent: bytes, seq
             "content; nothing was stored. Use a new id for a new event.",
             details=[{"index": index, "field": "id", "message": "already used with other content"}],
         )
+
+
+def _twice_in_batch(event_id: str, first: int, second: int) -> Conflict:
+    """The batch itself holds the id twice: nothing of it is stored, no seq is named."""
+    return Conflict(
+        f"Event id {event_id!r} appears twice in this batch (events {first} and {second}) "
+        "with different content; nothing was stored. Give each event its own id.",
+        details=[
+            {"index": second, "field": "id", "message": f"same id as event {first}, other content"}
+        ],
+    )

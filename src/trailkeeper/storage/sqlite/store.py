@@ -43,6 +43,7 @@ from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
+from trailkeeper.storage.sqlite.ratecounters import RateCounters
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.sqlite.streams import SQLiteStreams
@@ -119,6 +120,7 @@ class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conns = SQLiteConnections(path)
         self._appends = GroupCommit(self.conns, self._append)
+        self._rates = RateCounters(path)
 
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
@@ -151,6 +153,7 @@ class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
         self.conns.connection().execute("SELECT 1").fetchone()
 
     def close(self) -> None:
+        self._rates.close()
         self.conns.close()
 
     # events --------------------------------------------------------------
@@ -389,17 +392,7 @@ class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
 
     # rate limits ---------------------------------------------------------
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
-        with self.conns.write(durable=False) as conn:
-            conn.execute(
-                "DELETE FROM rate_windows WHERE key = ? AND window_start < ?",
-                (key, window_start),
-            )
-            row = conn.execute(
-                "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-                (key, window_start),
-            ).fetchone()
-        return int(row[0])
+        return self._rates.hit(key, window_start)
 
 
 def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
