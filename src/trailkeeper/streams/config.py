@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from trailkeeper.errors import InvalidRequest
 from trailkeeper.exports.request import FILTER_KEYS
@@ -75,6 +83,13 @@ class DatadogConfig(_Config):
 
 
 class ElasticsearchConfig(_Config):
+    model_config = ConfigDict(
+        json_schema_extra={  # _one_credential, as JSON Schema says it
+            "dependentRequired": {"username": ["password"], "password": ["username"]},
+            "not": {"required": ["api_key", "username"]},
+        }
+    )
+
     url: str = _url()
     index: str = Field(min_length=1, max_length=255, pattern=r"^[^A-Z\\/*?\"<>| ,#:]+$")
     api_key: str | None = _secret(None)
@@ -92,7 +107,7 @@ class ElasticsearchConfig(_Config):
 
 class AzureMonitorConfig(_Config):
     endpoint: str = _url()
-    dcr_immutable_id: str = Field(max_length=64)
+    dcr_immutable_id: str = Field(max_length=64, pattern=_DCR.pattern)
     stream_name: str = Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_\-]+$")
     tenant_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9.\-]+$")
     client_id: str = Field(min_length=1, max_length=128)
@@ -108,7 +123,7 @@ class AzureMonitorConfig(_Config):
 
 
 class S3Config(_Config):
-    bucket: str = Field(min_length=3, max_length=63)
+    bucket: str = Field(min_length=3, max_length=63, pattern=_BUCKET.pattern)
     prefix: str = Field("", max_length=512)
     region: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[a-z0-9\-]+$")
     endpoint_url: str | None = Field(None, min_length=1, max_length=2048)
@@ -122,7 +137,14 @@ class S3Config(_Config):
 
 
 class SyslogConfig(_Config):
-    host: str = Field(min_length=1, max_length=255)
+    model_config = ConfigDict(  # _ca_with_tls, as JSON Schema says it
+        json_schema_extra={
+            "if": {"required": ["ca_file"]},
+            "then": {"properties": {"protocol": {"const": "tls"}}},
+        }
+    )
+
+    host: str = Field(min_length=1, max_length=255, pattern=_HOST.pattern)
     port: int = Field(ge=1, le=65535)
     protocol: Literal["tcp", "tls"]
     ca_file: str | None = Field(None, min_length=1, max_length=4096)
@@ -163,6 +185,22 @@ SECRETS: dict[str, tuple[str, ...]] = {
 """The write-only settings of each type: sealed at rest, never returned or logged."""
 
 
+StreamStart = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": ["now", "beginning"]},
+                {"type": "string", "format": "date-time", "maxLength": 64},
+            ],
+            "default": "now",
+            "description": "Where delivery starts: 'now', 'beginning', or an RFC 3339 time",
+        }
+    ),
+]
+"""Declared as what the service accepts (``_start_cursor``), not as any string."""
+
+
 class StreamRequest(BaseModel):
     """The body of ``POST /v1/streams``."""
 
@@ -173,7 +211,7 @@ class StreamRequest(BaseModel):
     format: Format = "native"
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
     config: dict[str, Any]
-    start: str = Field("now", min_length=1, max_length=64)
+    start: StreamStart = Field("now", min_length=1, max_length=64)
 
     @field_validator("filters")
     @classmethod

@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from trailkeeper.api.deps import Service, StreamManager
-from trailkeeper.api.openapi import errors
+from trailkeeper.api.openapi import errors, filters_schema
 from trailkeeper.api.responses import JSON
 from trailkeeper.errors import InvalidRequest
-from trailkeeper.streams.config import StreamRequest
+from trailkeeper.streams.request_schema import stream_request_schema
 
 __all__ = ["Stream", "StreamDeleted", "StreamList", "StreamTest", "router"]
 
@@ -66,11 +66,11 @@ class StreamDeleted(BaseModel):
     deleted: bool
 
 
-_NO_BODY = {"requestBody": {"required": False, "content": {"application/json": {
-    "schema": {"type": "object", "maxProperties": 0, "description": "Nothing (ignored)"},
-}}}}  # fmt: skip
+_SCHEMA = stream_request_schema()
+for _variant in _SCHEMA["oneOf"]:
+    _variant["properties"]["filters"] = {**filters_schema(), "description": "As in exports"}
 _BODY = {"required": True, "content": {"application/json": {
-    "schema": StreamRequest.model_json_schema(), "example": _EXAMPLE,
+    "schema": _SCHEMA, "example": _EXAMPLE,
 }}}  # fmt: skip
 
 
@@ -112,7 +112,6 @@ def get_stream(principal: StreamManager, service: Service, stream_id: StreamId) 
     summary="Stop delivering (the cursor stays)",
     response_model=Stream,
     responses=errors(404),
-    openapi_extra=_NO_BODY,
 )
 def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     """Pause delivery within one batch; the cursor stays where it is."""
@@ -124,7 +123,6 @@ def pause_stream(principal: StreamManager, service: Service, stream_id: StreamId
     summary="Deliver again from the cursor (also after failing)",
     response_model=Stream,
     responses=errors(404),
-    openapi_extra=_NO_BODY,
 )
 def resume_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     """Make a paused or failing stream active; a failing one is retried at once."""
@@ -136,7 +134,6 @@ def resume_stream(principal: StreamManager, service: Service, stream_id: StreamI
     summary="Send one test event to the destination now",
     response_model=StreamTest,
     responses=errors(404),
-    openapi_extra=_NO_BODY,
 )
 def test_stream(principal: StreamManager, service: Service, stream_id: StreamId) -> JSON:
     """Send one made-up event (not stored in the log) and say whether it was accepted."""
