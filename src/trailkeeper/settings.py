@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     download_url_ttl: int = Field(
         3600, ge=60, le=7 * 86400, description="Seconds a download URL stays valid"
     )
+    retention_days: int | None = Field(
+        None,
+        ge=0,
+        le=36_500,
+        description="Retention period, in days, of tenants that set none (default: forever)",
+    )
+    min_retention_days: int = Field(
+        1, ge=0, le=36_500, description="The shortest retention period a tenant may set, in days"
+    )
+    retention_batch: int = Field(
+        500,
+        ge=1,
+        le=100_000,
+        description="Events deleted per transaction by retention (ingest waits at most one)",
+    )
+    erasure_batch: int = Field(
+        5_000, ge=1, le=100_000, description="Events erased per transaction by an erasure job"
+    )
     outbound_timeout: float = Field(
         10.0, gt=0, le=120, description="Seconds before a webhook or stream request times out"
     )

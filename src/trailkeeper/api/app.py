@@ -12,7 +12,16 @@ from trailkeeper.api.errors import install_error_handlers
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.openapi import install_openapi
 from trailkeeper.api.queryrules import strict_query
-from trailkeeper.api.routes import downloads, events, exports, integrity, ops, streams, tokens
+from trailkeeper.api.routes import (
+    downloads,
+    events,
+    exports,
+    integrity,
+    ops,
+    retention,
+    streams,
+    tokens,
+)
 from trailkeeper.metrics import Metrics
 from trailkeeper.service import Trailkeeper
 from trailkeeper.ui import ui_mount
@@ -40,6 +49,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "streams", "description": "Streams of the log to SIEMs"},
             {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "retention", "description": "Retention policy, legal hold and erasure"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
         ],
@@ -59,6 +69,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         exports.router,
         streams.router,
         downloads.router,
+        retention.router,
         graphql.router,
         ops.router,
     )

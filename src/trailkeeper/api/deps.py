@@ -19,6 +19,7 @@ __all__ = [
     "Exporter",
     "Filters",
     "Reader",
+    "RetentionManager",
     "Service",
     "StreamManager",
     "TokenManager",
@@ -66,6 +67,7 @@ Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
 StreamManager = Annotated[Principal, Depends(caller_with(Scope.STREAMS_MANAGE, "read"))]
+RetentionManager = Annotated[Principal, Depends(caller_with(Scope.RETENTION_MANAGE, "read"))]
 
 
 def base_url(request: Request) -> str:

@@ -7,6 +7,7 @@ import typer
 from trailkeeper import logredact
 from trailkeeper.cli.admin import migrate, tenants, tokens
 from trailkeeper.cli.ingest import ingest
+from trailkeeper.cli.retention import retention
 from trailkeeper.cli.serve import serve
 from trailkeeper.cli.streams import streams
 from trailkeeper.cli.verify import verify
@@ -32,6 +33,7 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")
 app.add_typer(streams, name="streams")
+app.add_typer(retention, name="retention")
 
 
 def main() -> None:

@@ -21,12 +21,16 @@ __all__ = [
     "DataDir",
     "DatabaseUrl",
     "DownloadUrlTtl",
+    "ErasureBatch",
     "ExportDailyQuota",
     "ExportHistoryDays",
     "ExportMaxDays",
     "JsonOut",
+    "MinRetentionDays",
     "ObjectStoreUrl",
     "OutboundTimeout",
+    "RetentionBatch",
+    "RetentionDays",
     "StreamLease",
     "console",
     "open_service",
@@ -78,6 +82,20 @@ StreamLease = Annotated[
     typer.Option(
         help="Seconds before another process takes over a dead one's stream [default: 30]"
     ),
+]
+RetentionDays = Annotated[
+    int | None,
+    typer.Option(help="Retention period in days of tenants that set none [default: forever]"),
+]
+MinRetentionDays = Annotated[
+    int | None,
+    typer.Option(help="The shortest retention period a tenant may set, in days [default: 1]"),
+]
+RetentionBatch = Annotated[
+    int | None, typer.Option(help="Events deleted per transaction by retention [default: 500]")
+]
+ErasureBatch = Annotated[
+    int | None, typer.Option(help="Events erased per transaction by erasure [default: 5000]")
 ]
 AllowPrivateDestinations = Annotated[
     bool | None,

@@ -13,11 +13,15 @@ from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
+    ErasureBatch,
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
+    MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionBatch,
+    RetentionDays,
     StreamLease,
     console,
     open_service,
@@ -106,6 +110,10 @@ def serve(
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
     stream_lease: StreamLease = None,
+    retention_days: RetentionDays = None,
+    min_retention_days: MinRetentionDays = None,
+    retention_batch: RetentionBatch = None,
+    erasure_batch: ErasureBatch = None,
     ui_session_ttl: Annotated[
         int | None, typer.Option(help="Seconds a web UI sign-in lasts [default: 28800]")
     ] = None,
@@ -138,6 +146,10 @@ def serve(
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
         stream_lease=stream_lease,
+        retention_days=retention_days,
+        min_retention_days=min_retention_days,
+        retention_batch=retention_batch,
+        erasure_batch=erasure_batch,
         ui_session_ttl=ui_session_ttl,
     )
     import uvicorn  # imported here: the other commands should start fast

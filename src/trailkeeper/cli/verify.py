@@ -208,8 +208,14 @@ def _print(report: VerificationReport) -> None:
             f"(latest: tree size {report.latest_checkpoint:,})"
         )
     if report.ok:
+        removed = (
+            f"{report.removed:,} events archived/deleted by retention "
+            f"(seq 0–{report.removed - 1:,}), the rest intact — "
+            if report.removed
+            else "intact — "
+        )
         console.print(
-            f"[green]OK[/] tenant {name}: intact — {report.events:,} events, {signed}; "
+            f"[green]OK[/] tenant {name}: {removed}{report.events:,} events, {signed}; "
             f"{report.seconds:.1f} s, {rate}"
         )
         return

@@ -16,12 +16,16 @@ from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
+    ErasureBatch,
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
     JsonOut,
+    MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    RetentionBatch,
+    RetentionDays,
     StreamLease,
     console,
     open_service,
@@ -59,6 +63,10 @@ def worker(
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
     stream_lease: StreamLease = None,
+    retention_days: RetentionDays = None,
+    min_retention_days: MinRetentionDays = None,
+    retention_batch: RetentionBatch = None,
+    erasure_batch: ErasureBatch = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -80,6 +88,10 @@ def worker(
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
         stream_lease=stream_lease,
+        retention_days=retention_days,
+        min_retention_days=min_retention_days,
+        retention_batch=retention_batch,
+        erasure_batch=erasure_batch,
     )
     service = open_service(settings)
     stop = threading.Event()

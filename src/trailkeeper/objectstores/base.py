@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -32,6 +33,11 @@ class ObjectStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        """The stored bytes of ``key``, read back from the store a chunk at a time
+        (retention checks an archive this way before it deletes anything)."""
+        ...
 
     def delete(self, key: str) -> None:
         """Remove ``key``; nothing happens when it is already gone."""

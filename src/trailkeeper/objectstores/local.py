@@ -11,7 +11,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +23,7 @@ from trailkeeper.objectstores.links import LinkSigner
 
 __all__ = ["LocalObjectStore"]
 
+_READ_CHUNK = 1024 * 1024
 _STALE_LINK = "Ask for a fresh one: GET /v1/exports/{id} returns a new download_url"
 
 
@@ -107,6 +108,11 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self._target(key).unlink(missing_ok=True)
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        with self._target(key).open("rb") as stored:
+            while chunk := stored.read(_READ_CHUNK):
+                yield chunk
 
     def download_url(self, key: str, base_url: str) -> tuple[str, datetime]:
         check_key(key)

@@ -8,6 +8,7 @@ requests use path-style addressing, which every such store serves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from trailkeeper.objectstores.media import content_disposition
 __all__ = ["S3ObjectStore", "default_transfer_config", "make_s3_client", "parse_s3_url"]
 
 MiB = 1024 * 1024
+_READ_CHUNK = MiB
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 
 
@@ -131,3 +133,10 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+
+    def read_chunks(self, key: str) -> Iterator[bytes]:
+        body = self._client.get_object(Bucket=self.bucket, Key=self.full_key(key))["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size=_READ_CHUNK)
+        finally:
+            body.close()

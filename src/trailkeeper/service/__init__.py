@@ -14,10 +14,13 @@ from trailkeeper.events.batch import drafts_from_body, drafts_from_events
 from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import open_object_store
 from trailkeeper.ratelimit import RateLimiter
+from trailkeeper.service.archive import DayArchiver
+from trailkeeper.service.erasure import ErasureService
 from trailkeeper.service.export_jobs import ExportRunner
 from trailkeeper.service.exports import ExportService
 from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
+from trailkeeper.service.retention import RetentionService
 from trailkeeper.service.sessions import SessionService
 from trailkeeper.service.streams import StreamService
 from trailkeeper.service.tenancy import TenancyService
@@ -46,6 +49,11 @@ class Trailkeeper:
         self.export_runner = ExportRunner(store, self.integrity, signer, self.objects, settings)
         self.webhooks = WebhookDispatcher(store, key, settings)
         self.streams = StreamService(store, key, settings)
+        archiver = DayArchiver(
+            store, self.integrity, signer, self.objects, settings.data_dir / "tmp"
+        )
+        self.retention = RetentionService(store, archiver, settings)
+        self.erasures = ErasureService(store, settings.erasure_batch)
         self.sessions = SessionService(store, self.tenancy, key, settings.ui_session_ttl)
 
     @classmethod

@@ -25,11 +25,15 @@ def record_admin_action(
     metadata: dict[str, Any] | None = None,
     source: str = "api",
     ip: str | None = None,
+    event_id: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> None:
+    """Append the event; with ``event_id`` and ``occurred_at`` fixed, recording it
+    twice stores it once (the second is an idempotent retry)."""
     event: dict[str, Any] = {
         "action": action,
         "category": "trailkeeper",
-        "occurred_at": format_timestamp(datetime.now(UTC)),
+        "occurred_at": format_timestamp(occurred_at or datetime.now(UTC)),
         "actor": actor,
         "source": source,
     }
@@ -39,4 +43,6 @@ def record_admin_action(
         event["metadata"] = metadata
     if ip is not None:
         event["ip"] = ip
+    if event_id is not None:
+        event["id"] = event_id
     store.append(tenant_id, drafts_from_events([event]))

@@ -1,5 +1,7 @@
 """The background loops that run while ``serve`` or ``worker`` runs: integrate
-and publish checkpoints, run export jobs, send webhooks, deliver streams.
+and publish checkpoints, run export jobs, send webhooks, deliver streams,
+run erasures, and each
+tenant's daily retention run.
 
 Each loop has its own thread, so a long export never delays a checkpoint. Any
 number of processes may run them: the tree lock makes one process integrate a
@@ -55,6 +57,8 @@ class BackgroundWorker:
                     1.0,
                     stop=service.streams.supervisor.stop,
                 ),
+                Loop("erasures", service.erasures.run_once, 1.0),
+                Loop("retention", service.retention.run_due, 60.0, eager=False),
             ]
         )
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
@@ -326,6 +327,7 @@ class Store(
     ExportStore,
     WebhookStore,
     StreamStore,
+    RetentionStore,
     SessionStore,
     Protocol,
 ):

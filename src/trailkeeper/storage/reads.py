@@ -16,12 +16,12 @@ from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, where_clause
 from trailkeeper.storage.planning import Resolved, resolve
 from trailkeeper.storage.protocols import Facet
-from trailkeeper.storage.rows import EVENT_COLUMNS, view_from_row
+from trailkeeper.storage.rows import READ_COLUMNS, view_from_row
 
 __all__ = ["SELECT_EVENT", "SqlReads"]
 
 View = dict[str, Any]
-SELECT_EVENT = ", ".join(EVENT_COLUMNS)
+SELECT_EVENT = ", ".join(READ_COLUMNS)
 
 
 class SqlReads:

@@ -14,6 +14,7 @@ from trailkeeper.rowlayout import EVENT_COLUMNS
 __all__ = [
     "EVENT_COLUMNS",
     "INSERT_COLUMNS",
+    "READ_COLUMNS",
     "RowReader",
     "RowSource",
     "insert_row",
@@ -37,15 +38,22 @@ def _dump_or_none(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
+READ_COLUMNS = (*EVENT_COLUMNS, "pii_salt IS NULL AS pii_erased")
+"""What reads select: the event, then whether its personal data was erased (an erased
+event has no salt; every stored event gets one at ingest)."""
+
+
 def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
-    """Build the API view from a row selected with ``EVENT_COLUMNS``."""
+    """Build the API view from a row selected with ``EVENT_COLUMNS`` (or
+    ``READ_COLUMNS``: then an erased event says ``pii_erased: true``)."""
+    erased = len(row) > len(EVENT_COLUMNS) and bool(row[len(EVENT_COLUMNS)])
     (
         id_, seq, action, category, occurred_at, received_at,
         actor_id, actor_type, actor_name, actor_email,
         resource_type, resource_id, resource_name,
         source, ip, user_agent, changes, run, metadata, pii, leaf,
-    ) = row  # fmt: skip
-    return {
+    ) = row[: len(EVENT_COLUMNS)]  # fmt: skip
+    view = {
         "id": id_,
         "seq": seq,
         "action": action,
@@ -65,6 +73,9 @@ def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
         "pii": pii,
         "leaf_hash": bytes(leaf).hex(),
     }
+    if erased:
+        view["pii_erased"] = True
+    return view
 
 
 class RowReader(Protocol):

@@ -107,15 +107,16 @@ Outcome = Subtree | Leaves | Dirty
 
 def plan_chunks(
     reader: RowReader, tenant_id: int, *, height: int, integrated: int, covered: int,
-    checkpoints: Sequence[int],
+    checkpoints: Sequence[int], start: int = 0,
 ) -> Iterator[ChunkTask]:  # fmt: skip
-    """Chunks from seq 0 to past the last row: the first also takes rows below 0, the
-    last anything beyond. Where the log ends is asked (again) on nearing it, so rows that
-    arrive meanwhile, or that the tree does not cover yet, are read in chunks too.
-    ``checkpoints``: the signed sizes, ascending."""
+    """Chunks from seq ``start`` (0, or where retention left the log) to past the last
+    row: the first from 0 also takes rows below 0, the last anything beyond. Where the log
+    ends is asked (again) on nearing it, so rows that arrive meanwhile, or that the tree
+    does not cover yet, are read in chunks too. ``checkpoints``: the signed sizes,
+    ascending."""
     size = 1 << height
     end = covered
-    first = 0
+    first = start - start % size
     while True:
         if first + size >= end:  # near the end known so far: where is it now?
             last = reader.last_seq(tenant_id)

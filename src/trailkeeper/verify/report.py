@@ -87,6 +87,8 @@ class VerificationReport:
     """Checkpoints whose signature verified and whose root matched the recomputed tree."""
     latest_checkpoint: int | None = None
     integrated: int = 0
+    removed: int = 0
+    """Events archived and deleted by retention: seqs 0 to ``removed - 1``."""
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     seconds: float = 0.0
@@ -119,6 +121,9 @@ class VerificationReport:
             "checkpoints_signed": self.checkpoints_signed,
             "checkpoints_verified": self.checkpoints_verified,
             "latest_checkpoint": self.latest_checkpoint,
+            "removed_by_retention": None
+            if not self.removed
+            else {"events": self.removed, "first_seq": 0, "last_seq": self.removed - 1},
             "unsealed": self.unsealed,
             "first_bad_seq": None if first is None else first.seq,
             "problem_count": self.problem_count,

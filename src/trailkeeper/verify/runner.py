@@ -13,10 +13,12 @@ from typing import Protocol
 
 from trailkeeper.integrity import Verifier
 from trailkeeper.storage.protocols import CheckpointRecord, Tenant, TreeState
+from trailkeeper.storage.retention import RetentionState
 from trailkeeper.storage.rows import RowReader, RowSource
 from trailkeeper.verify import chunks
 from trailkeeper.verify.checkpoints import check_checkpoints, consistency_problems
 from trailkeeper.verify.chunks import ChunkTask, Leaves, Outcome, Subtree, chunk_outcomes
+from trailkeeper.verify.removed import feed_removed
 from trailkeeper.verify.report import MAX_PROBLEMS, TrustedCheckpoint, VerificationReport, by_seq
 from trailkeeper.verify.rows import GuardedRows, stored_rows
 from trailkeeper.verify.walker import LogVerifier, ProgressCallback
@@ -36,6 +38,8 @@ class VerifiedStore(Protocol):
     ) -> Mapping[tuple[int, int], bytes]: ...
 
     def row_source(self) -> RowSource: ...
+
+    def retention_state(self, tenant_id: int) -> RetentionState: ...
 
 
 def verify_tenant(
@@ -64,13 +68,16 @@ def verify_tenant(
         max_problems=max_problems,
     )
     depth = 2 * max(1, workers)
-    _check_chunks(store.row_source(), tenant.id, checker, trusted, progress, pool, depth)
+    source = store.row_source()
+    removed = _removed(store, source, tenant.id, checker)
+    _check_chunks(source, tenant.id, checker, trusted, progress, pool, depth, removed)
     problems.extend(checker.finish())
     problems.extend(consistency_problems(store, tenant.id, trusted, checker.matched))
     problems.sort(key=by_seq)
     return VerificationReport(
         tenant=tenant.name,
-        events=checker.rows,
+        events=checker.rows - removed,
+        removed=removed,
         log_size=checker.log_size,
         checkpoints=len(records),
         checkpoints_signed=signed,
@@ -91,6 +98,7 @@ def _check_chunks(
     progress: ProgressCallback | None,
     pool: Executor | None,
     depth: int,
+    start: int = 0,
 ) -> None:
     """Merge the chunks' outcomes in seq order; a chunk not found clean is read again here
     and checked row by row."""
@@ -103,6 +111,7 @@ def _check_chunks(
             integrated=checker.integrated,
             covered=checker.covered,
             checkpoints=[c.size for c in trusted],
+            start=start,
         )
         outcomes = chunk_outcomes(tasks, reader, source, pool, depth=depth)
         try:
@@ -115,6 +124,19 @@ def _check_chunks(
                     progress(checker.rows)
         finally:
             outcomes.close()
+    finally:
+        reader.close()
+
+
+def _removed(store: VerifiedStore, source: RowSource, tenant_id: int, checker: LogVerifier) -> int:
+    """How many events retention removed, their leaves fed from the tiles (fewer when the
+    tiles do not hold them all: the rows are then checked from there)."""
+    removed = store.retention_state(tenant_id).removed_through + 1
+    if removed <= 0:
+        return 0
+    reader = source.open()
+    try:
+        return feed_removed(reader, tenant_id, checker, removed)
     finally:
         reader.close()
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from trailkeeper.api.bodies import json_body
 from trailkeeper.api.deps import Exporter, Service, base_url
 from trailkeeper.api.openapi import errors
 from trailkeeper.api.responses import JSON
 from trailkeeper.api.schemas import Export, ExportPage
-from trailkeeper.errors import InvalidRequest
 
 __all__ = ["router"]
 
@@ -48,7 +47,7 @@ async def request_export(request: Request, principal: Exporter, service: Service
     `end` at most yesterday (else `400 invalid_window`). 6 requests per token per resource
     per UTC day (else `429 quota_exceeded`). `format` and `compression` take any case.
     The webhook is signed per Standard Webhooks. Scope `audit-log:export`."""
-    body: Any = await _json_body(request)
+    body: Any = await json_body(request)
     ip = request.client.host if request.client else None
     view = await run_in_threadpool(
         service.exports.request, principal, body, base_url(request), ip=ip
@@ -91,11 +90,3 @@ def get_export(
 ) -> JSON:
     """Poll until `status` is `succeeded` or `failed`. Scope `audit-log:export`."""
     return JSON(service.exports.get(principal.tenant, export_id, base_url(request)))
-
-
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The body is not valid JSON: {exc.msg} at byte {exc.pos}") from None

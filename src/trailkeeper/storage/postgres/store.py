@@ -25,6 +25,7 @@ from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.planning import Resolved
 from trailkeeper.storage.postgres.exports import PostgresExports
+from trailkeeper.storage.postgres.retention import PostgresRetention
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
 from trailkeeper.storage.postgres.sessions import PostgresSessions
 from trailkeeper.storage.postgres.streams import PostgresStreams
@@ -38,8 +39,8 @@ from trailkeeper.storage.protocols import (
 )
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
-    EVENT_COLUMNS,
     INSERT_COLUMNS,
+    READ_COLUMNS,
     insert_row,
     scanned_view,
     sequenced_rows,
@@ -51,7 +52,7 @@ from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_o
 __all__ = ["PostgresStore"]
 
 View = dict[str, Any]
-_SELECT = ", ".join(EVENT_COLUMNS)
+_SELECT = ", ".join(READ_COLUMNS)
 SHORT_RANGE = timedelta(days=7)
 _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
@@ -133,7 +134,9 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresExports, PostgresStreams, PostgresSessions, SqlReads):
+class PostgresStore(
+    PostgresExports, PostgresStreams, PostgresRetention, PostgresSessions, SqlReads
+):
     backend = "postgresql"
     dialect = DIALECT
 
@@ -304,7 +307,7 @@ class PostgresStore(PostgresExports, PostgresStreams, PostgresSessions, SqlReads
             return conn.execute(sql.encode(), params).fetchall()
 
     def get_event(self, tenant_id: int, event_id: str) -> View | None:
-        cols = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
+        cols = ", ".join(f"e.{c}" for c in READ_COLUMNS)
         rows = self._rows(
             f"SELECT {cols} FROM event_ids i JOIN events e ON e.tenant_id = i.tenant_id "
             "AND e.seq = i.seq AND e.received_at = i.received_at "

@@ -32,8 +32,8 @@ from trailkeeper.storage.protocols import (
 )
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
-    EVENT_COLUMNS,
     INSERT_COLUMNS,
+    READ_COLUMNS,
     insert_row,
     scanned_view,
     sequenced_rows,
@@ -44,6 +44,7 @@ from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
 from trailkeeper.storage.sqlite.ratecounters import RateCounters
+from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.sqlite.streams import SQLiteStreams
@@ -52,7 +53,7 @@ from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_o
 __all__ = ["SQLiteStore"]
 
 View = dict[str, Any]
-_SELECT = ", ".join(EVENT_COLUMNS)
+_SELECT = ", ".join(READ_COLUMNS)
 _INSERT = (
     f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
@@ -90,7 +91,7 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteSessions, SqlReads):
+class SQLiteStore(SQLiteExports, SQLiteStreams, SQLiteRetention, SQLiteSessions, SqlReads):
     backend = "sqlite"
     dialect = DIALECT
 

@@ -1,0 +1,135 @@
+"""Dropping whole monthly partitions of ``events`` once every row in them is archived
+(CONTRACT section 7: old data leaves by dropping partitions, not row by row).
+
+A partition holds every tenant's events of one month of ``received_at``. It can go
+when, for each tenant with rows in it, those rows are all archived
+(``seq <= archived_through``) and the tenant is not under legal hold; partitions go
+oldest first, and never the current month's. A partition is first detached with
+``DETACH … CONCURRENTLY`` (ingest into the other partitions goes on), then, in one
+transaction, its rows leave the dictionaries' counts, the tenants' ``removed_through``
+moves past them, and it is dropped. A process killed between the two finds the
+detached table on its next pass and finishes the job."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from trailkeeper.storage.removal import DictionaryRemoval
+
+__all__ = ["drop_expired_partitions"]
+
+log = logging.getLogger("trailkeeper.retention")
+
+_NAME = re.compile(r"^events_p(\d{4})(\d{2})$")
+_LOCK = 7_261_009  # one process drops partitions at a time
+_DICTIONARIES = DictionaryRemoval("%s")
+
+
+def drop_expired_partitions(pool: ConnectionPool) -> int:
+    """Drop every droppable partition; the number of events they held."""
+    conninfo = str(pool.conninfo)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,)).fetchone()
+        if not got or not got[0]:
+            return 0
+        try:
+            removed = sum(_finish(conn, name) for name in _detached(conn))
+            for name in _droppable(conn):
+                _detach(conn, name)
+                removed += _finish(conn, name)
+            return removed
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+
+
+def _attached(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
+    rows = conn.execute(
+        "SELECT c.relname, i.inhdetachpending FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass"
+    ).fetchall()
+    return sorted((r[0], r[1]) for r in rows if _NAME.match(r[0]))
+
+
+def _detached(conn: psycopg.Connection[Any]) -> list[str]:
+    """Month tables a killed run detached (or left detaching) but did not drop."""
+    pending = [name for name, detaching in _attached(conn) if detaching]
+    for name in pending:
+        conn.execute(sql.SQL("ALTER TABLE events DETACH PARTITION {} FINALIZE").format(
+            sql.Identifier(name)))  # fmt: skip
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname ~ %s "
+        "AND c.relnamespace = 'public'::regnamespace "
+        "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)",
+        (_NAME.pattern,),
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
+    """The oldest partitions, in order, up to the first that still holds something
+    unarchived or held (never the current month's)."""
+    current = f"events_p{datetime.now(UTC):%Y%m}"
+    tenants = conn.execute(
+        "SELECT t.id, coalesce(s.archived_through, -1), coalesce(p.legal_hold, false) "
+        "FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
+        "LEFT JOIN retention_policies p ON p.tenant_id = t.id"
+    ).fetchall()
+    out = []
+    for name, _ in _attached(conn):
+        if name >= current or not _expired(conn, name, tenants):
+            break
+        out.append(name)
+    return out
+
+
+def _expired(conn: psycopg.Connection[Any], name: str, tenants: list[tuple[Any, ...]]) -> bool:
+    table = sql.Identifier(name)
+    for tenant_id, archived, held in tenants:
+        row = conn.execute(
+            sql.SQL("SELECT max(seq) FROM {} WHERE tenant_id = %s").format(table), (tenant_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None and (held or row[0] > archived):
+            return False
+    return True
+
+
+def _detach(conn: psycopg.Connection[Any], name: str) -> None:
+    conn.execute(sql.SQL("ALTER TABLE events DETACH PARTITION {} CONCURRENTLY").format(
+        sql.Identifier(name)))  # fmt: skip
+
+
+def _finish(conn: psycopg.Connection[Any], name: str) -> int:
+    """Count a detached month out of the dictionaries, record it removed, drop it."""
+    from trailkeeper.storage.postgres.retention import runner
+
+    table = sql.Identifier(name)
+    with conn.transaction():
+        actors: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for tenant_id, *rest in conn.execute(sql.SQL(
+            "SELECT tenant_id, actor_id, coalesce(actor_name, ''), coalesce(actor_email, ''), "
+            "count(*) FROM {} GROUP BY 1, 2, 3, 4").format(table)):  # fmt: skip
+            actors[tenant_id].append(tuple(rest))
+        actions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for tenant_id, *rest in conn.execute(
+            sql.SQL("SELECT tenant_id, action, count(*) FROM {} GROUP BY 1, 2").format(table)
+        ):
+            actions[tenant_id].append(tuple(rest))
+        run, run_many = runner(conn)
+        for tenant_id in actors:
+            _DICTIONARIES.subtract(run, run_many, tenant_id, actors[tenant_id], actions[tenant_id])
+        conn.execute(sql.SQL(
+            "UPDATE retention_state s SET removed_through = greatest(s.removed_through, m.last) "
+            "FROM (SELECT tenant_id, max(seq) AS last FROM {} GROUP BY 1) m "
+            "WHERE s.tenant_id = m.tenant_id").format(table))  # fmt: skip
+        removed = sum(n for rows in actors.values() for *_, n in rows)
+        conn.execute(sql.SQL("DROP TABLE {}").format(table))
+    log.info("dropped partition %s (%d events, all archived)", name, removed)
+    return int(removed)

@@ -1,0 +1,305 @@
+"""SQLite: retention policies and runs, and erasure jobs.
+
+Deletes and erasures go in bounded batches, each its own short write transaction,
+so that ingest, which waits for the same single writer, waits a few milliseconds
+at most per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from trailkeeper.events.timestamps import from_micros, to_micros
+from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.removal import ERASE_COLUMNS, DictionaryRemoval
+from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
+from trailkeeper.storage.sqlite.connections import SQLiteConnections
+
+__all__ = ["SQLiteRetention"]
+
+_DICTIONARIES = DictionaryRemoval("?")
+_ERASURE = (
+    "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
+    "events_erased, after_seq, started_at, completed_at"
+)
+
+
+def _now() -> int:
+    return to_micros(datetime.now(UTC))
+
+
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
+def _erasure(row: Sequence[Any]) -> ErasureRecord:
+    return ErasureRecord(
+        row[0], row[1], row[2], row[3], row[4], row[5], from_micros(row[6]),
+        row[7], row[8], row[9], _moment(row[10]), _moment(row[11]),
+    )  # fmt: skip
+
+
+def _runner(conn: sqlite3.Connection) -> tuple[Any, Any]:
+    def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return conn.execute(sql, params).fetchall()
+
+    def run_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
+    return run, run_many
+
+
+class SQLiteRetention:
+    conns: SQLiteConnections
+
+    # policies ---------------------------------------------------------------
+    def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                "SELECT days, archive, legal_hold FROM retention_policies WHERE tenant_id = ?",
+                (tenant_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else PolicyRecord(row[0], bool(row[1]), bool(row[2]))
+
+    def put_retention_policy(self, tenant_id: int, policy: PolicyRecord) -> None:
+        with self.conns.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO retention_policies VALUES (?, ?, ?, ?, ?)",
+                (tenant_id, policy.days, policy.archive, policy.legal_hold, _now()),
+            )
+
+    # runs ---------------------------------------------------------------------
+    def retention_state(self, tenant_id: int) -> RetentionState:
+        row = (
+            self.conns.connection()
+            .execute(
+                "SELECT archived_through, removed_through, last_run_at, last_error, next_run_at "
+                "FROM retention_state WHERE tenant_id = ?",
+                (tenant_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return RetentionState()
+        return RetentionState(row[0], row[1], _moment(row[2]), row[3], _moment(row[4]))
+
+    def retention_due(self, now: datetime, everyone: bool) -> list[int]:
+        at = to_micros(now)
+        rows = self.conns.connection().execute(
+            "SELECT t.id FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
+            "LEFT JOIN retention_policies p ON p.tenant_id = t.id "
+            "WHERE coalesce(s.next_run_at, 0) <= ? AND coalesce(s.lease_until, 0) < ? "
+            "AND (p.days IS NOT NULL OR (p.tenant_id IS NULL AND ?)) ORDER BY t.id",
+            (at, at, everyone),
+        )
+        return [int(r[0]) for r in rows]
+
+    def claim_retention(self, tenant_id: int, worker: str, lease_seconds: float) -> bool:
+        now = _now()
+        with self.conns.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO retention_state (tenant_id) VALUES (?)",
+                         (tenant_id,))  # fmt: skip
+            cursor = conn.execute(
+                "UPDATE retention_state SET worker = ?, lease_until = ? WHERE tenant_id = ? "
+                "AND (lease_until IS NULL OR lease_until < ? OR worker = ?)",
+                (worker, now + int(lease_seconds * 1e6), tenant_id, now, worker),
+            )
+        return cursor.rowcount == 1
+
+    def finish_retention(
+        self, tenant_id: int, worker: str, error: str | None, next_run_at: datetime
+    ) -> None:
+        with self.conns.write() as conn:
+            conn.execute(
+                "UPDATE retention_state SET last_run_at = ?, last_error = ?, next_run_at = ?, "
+                "worker = NULL, lease_until = NULL WHERE tenant_id = ? AND worker = ?",
+                (_now(), error, to_micros(next_run_at), tenant_id, worker),
+            )
+
+    def received_at(self, tenant_id: int, seq: int) -> int | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                "SELECT received_at FROM events WHERE tenant_id = ? AND seq = ?", (tenant_id, seq)
+            )
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def archive_rows(
+        self, tenant_id: int, first: int, last: int, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        sql = (
+            f"SELECT {export_select('sqlite')} FROM events "
+            "WHERE tenant_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
+        )
+        conn = self.conns.connection()
+        while first <= last:
+            rows: list[ExportRow] = conn.execute(
+                sql, (tenant_id, first, last, batch_rows)
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            first = rows[-1][1] + 1
+
+    def mark_archived(
+        self, tenant_id: int, worker: str, through: int, lease_seconds: float
+    ) -> bool:
+        with self.conns.write() as conn:
+            cursor = conn.execute(
+                "UPDATE retention_state SET archived_through = max(archived_through, ?), "
+                "lease_until = ? WHERE tenant_id = ? AND worker = ?",
+                (through, _now() + int(lease_seconds * 1e6), tenant_id, worker),
+            )
+        return cursor.rowcount == 1
+
+    def drop_partitions(self) -> int:
+        return 0  # one table: expired events leave in batches
+
+    def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
+        # Not fsynced: if the commit is lost in a crash, the rows and the progress
+        # that says they are gone come back together, and the next run deletes them.
+        with self.conns.write(durable=False) as conn:
+            row = conn.execute(
+                "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, 0) "
+                "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
+                "WHERE s.tenant_id = ? AND s.worker = ?",
+                (tenant_id, worker),
+            ).fetchone()
+            if row is None or row[2]:
+                return 0  # the lease was lost, or a legal hold arrived meanwhile
+            archived, removed, _ = row
+            first, last = removed + 1, min(archived, removed + limit)
+            if last < first:
+                return 0
+            run, run_many = _runner(conn)
+            _DICTIONARIES.subtract_range(run, run_many, tenant_id, first, last)
+            deleted = conn.execute(
+                "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
+                (tenant_id, first, last),
+            ).rowcount
+            conn.execute(
+                "UPDATE retention_state SET removed_through = ?, lease_until = ? "
+                "WHERE tenant_id = ?",
+                (last, _now() + int(lease_seconds * 1e6), tenant_id),
+            )
+        assert deleted <= last - first + 1
+        return int(last - first + 1)  # seqs now gone (the log is gapless)
+
+    # erasures -------------------------------------------------------------------
+    def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                "SELECT count(*), sum(events) FROM actor_texts "
+                "WHERE tenant_id = ? AND actor_id = ?",
+                (tenant_id, actor_id),
+            )
+            .fetchone()
+        )
+        return None if row[0] == 0 else int(row[1])
+
+    def create_erasure(self, record: ErasureRecord) -> ErasureRecord:
+        with self.conns.write() as conn:
+            conn.execute(
+                "INSERT INTO erasures (id, tenant_id, actor_id, token_id, token_name, status, "
+                "requested_at, events_total) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) "
+                "ON CONFLICT (tenant_id, actor_id) WHERE status IN ('queued', 'running', 'erased') "
+                "DO NOTHING",
+                (record.id, record.tenant_id, record.actor_id, record.token_id,
+                 record.token_name, to_micros(record.requested_at), record.events_total),
+            )  # fmt: skip
+            row = conn.execute(
+                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = ? AND actor_id = ? "
+                "AND status IN ('queued', 'running', 'erased')",
+                (record.tenant_id, record.actor_id),
+            ).fetchone()
+        return _erasure(row)
+
+    def get_erasure(self, tenant_id: int, erasure_id: str) -> ErasureRecord | None:
+        row = (
+            self.conns.connection()
+            .execute(
+                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = ? AND id = ?",
+                (tenant_id, erasure_id),
+            )
+            .fetchone()
+        )
+        return None if row is None else _erasure(row)
+
+    def claim_erasure(self, worker: str, lease_seconds: float) -> ErasureRecord | None:
+        now = _now()
+        waiting = (
+            self.conns.connection()
+            .execute(
+                "SELECT 1 FROM erasures WHERE status IN ('queued', 'running', 'erased') LIMIT 1"
+            )
+            .fetchone()
+        )
+        if waiting is None:  # the usual case, answered without taking the writer's lock
+            return None
+        with self.conns.write() as conn:
+            row = conn.execute(
+                f"UPDATE erasures SET worker = ?, lease_until = ?, "
+                "status = CASE status WHEN 'erased' THEN status ELSE 'running' END, "
+                "started_at = coalesce(started_at, ?) WHERE id = (SELECT id FROM erasures "
+                "WHERE status = 'queued' OR (status IN ('running', 'erased') AND lease_until < ?) "
+                f"ORDER BY requested_at LIMIT 1) RETURNING {_ERASURE}",
+                (worker, now + int(lease_seconds * 1e6), now, now),
+            ).fetchone()
+        return None if row is None else _erasure(row)
+
+    def erase_batch(
+        self, erasure_id: str, worker: str, limit: int, lease_seconds: float
+    ) -> ErasureRecord | None:
+        now = _now()
+        with self.conns.write() as conn:
+            row = conn.execute(
+                "UPDATE erasures SET lease_until = ? WHERE id = ? AND worker = ? "
+                "AND status = 'running' RETURNING tenant_id, actor_id, after_seq",
+                (now + int(lease_seconds * 1e6), erasure_id, worker),
+            ).fetchone()
+            if row is None:
+                return None
+            tenant_id, actor_id, after = row
+            seqs = conn.execute(
+                "SELECT seq FROM events WHERE tenant_id = ? AND actor_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (tenant_id, actor_id, after, limit),
+            ).fetchall()
+            erased = 0
+            if seqs:
+                after = seqs[-1][0]
+                erased = conn.execute(
+                    f"UPDATE events SET {ERASE_COLUMNS} WHERE tenant_id = ? AND actor_id = ? "
+                    "AND seq > ? AND seq <= ?",
+                    (tenant_id, actor_id, row[2], after),
+                ).rowcount
+            done = len(seqs) < limit
+            if done:
+                _DICTIONARIES.scrub_actor(_runner(conn)[0], tenant_id, actor_id)
+                # merge the trigram index's segments: deleted texts leave it for good
+                conn.execute("INSERT INTO actor_texts_fts (actor_texts_fts) VALUES ('optimize')")
+            updated = conn.execute(
+                "UPDATE erasures SET after_seq = ?, events_erased = events_erased + ?, "
+                "status = ?, completed_at = ? WHERE id = ? "
+                f"RETURNING {_ERASURE}",
+                (after, erased, "erased" if done else "running", now if done else None,
+                 erasure_id),
+            ).fetchone()  # fmt: skip
+        return _erasure(updated)
+
+    def finish_erasure(self, erasure_id: str, worker: str) -> bool:
+        with self.conns.write() as conn:
+            cursor = conn.execute(
+                "UPDATE erasures SET status = 'succeeded', worker = NULL, lease_until = NULL "
+                "WHERE id = ? AND worker = ? AND status = 'erased'",
+                (erasure_id, worker),
+            )
+        return cursor.rowcount == 1

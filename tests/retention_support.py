@@ -1,0 +1,93 @@
+"""Helpers for retention tests: ageing stored events (as if received long ago) on
+either backend, and reading archives back."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from trailkeeper.service import Trailkeeper
+from trailkeeper.settings import Settings
+
+
+def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -> None:
+    """Move every stored event of the tenant ``days`` back in ``received_at``; with
+    ``spread``, the events are spread evenly (in seq order) over that many more days
+    before that. On PostgreSQL the rows move to the month partitions of their new
+    time, made here."""
+    if settings.database_url is None:
+        import sqlite3
+
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM events WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE events SET received_at = received_at - "
+                "(? + ? - (seq * ?) / ?) * 86400000000 WHERE tenant_id = ?",
+                (days, spread, spread, max(count, 1), tenant_id),
+            )
+        return
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        (oldest,) = conn.execute(
+            "SELECT min(received_at) FROM events WHERE tenant_id = %s", (tenant_id,)
+        ).fetchone() or (None,)
+        if oldest is None:
+            return
+        month = (oldest - timedelta(days=days + spread)).replace(day=1, hour=0, minute=0, second=0,
+                                                         microsecond=0)  # fmt: skip
+        while month < datetime.now(UTC):
+            following = (month + timedelta(days=32)).replace(day=1)
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS events_p{month:%Y%m} PARTITION OF events "
+                f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+            )
+            month = following
+        with conn.transaction():  # a row moving partitions is re-inserted: the insert
+            # trigger registers its id again, with the new received_at
+            conn.execute("DELETE FROM event_ids WHERE tenant_id = %s", (tenant_id,))
+            (count,) = conn.execute(
+                "SELECT count(*) FROM events WHERE tenant_id = %s", (tenant_id,)
+            ).fetchone() or (0,)
+            conn.execute(
+                "UPDATE events SET received_at = received_at - "
+                "make_interval(days => (%s + %s - (seq * %s) / %s)::int) WHERE tenant_id = %s",
+                (days, spread, spread, max(count, 1), tenant_id),
+            )
+
+
+def read_archive(service: Trailkeeper, key: str) -> list[dict[str, Any]]:
+    data = b"".join(service.objects.read_chunks(key))
+    return [orjson.loads(line) for line in gzip.decompress(data).splitlines()]
+
+
+def set_received(settings: Settings, tenant_id: int, seqs: range, when: datetime) -> None:
+    """Give the events ``seqs`` of the tenant the ``received_at`` ``when`` (a retention
+    point in a test: keep seq order and time order the same)."""
+    if settings.database_url is None:
+        import sqlite3
+
+        with sqlite3.connect(settings.sqlite_path) as conn:
+            conn.execute(
+                "UPDATE events SET received_at = ? WHERE tenant_id = ? AND seq >= ? AND seq < ?",
+                (int(when.timestamp() * 1_000_000), tenant_id, seqs.start, seqs.stop),
+            )
+        return
+    month = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (month + timedelta(days=32)).replace(day=1)
+    where = "tenant_id = %s AND seq >= %s AND seq < %s"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS events_p{month:%Y%m} PARTITION OF events "
+            f"FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
+        )
+        with conn.transaction():  # see age_events: the moved rows register their ids again
+            conn.execute(f"DELETE FROM event_ids WHERE {where}", (tenant_id, seqs.start, seqs.stop))
+            conn.execute(
+                f"UPDATE events SET received_at = %s WHERE {where}",
+                (when, tenant_id, seqs.start, seqs.stop),
+            )
