@@ -14,6 +14,8 @@ from typing import Any
 
 import schemathesis
 
+from trailkeeper.streams.config import CONFIGS
+
 TREE_SIZE = int(os.environ.get("TK_SCHEMATHESIS_TREE_SIZE", "1"))
 _PAST = "2020-01-01T00:00:00Z"
 
@@ -70,6 +72,8 @@ def _body(path: str, body: Any) -> None:
     if path == "/v1/events":
         for event in body.get("events", [body]) if isinstance(body.get("events"), list) else [body]:
             _event(event)
+    elif path == "/v1/streams":
+        _stream(body)
     elif path == "/v1/exports":
         for relative in ("start", "end", "webhook_url"):  # today's window; a resolvable host
             body.pop(relative, None)
@@ -79,6 +83,24 @@ def _body(path: str, body: Any) -> None:
             filters.pop("resource_id", None)
         if str(body.get("format", "")).lower() == "parquet":
             body["compression"] = "none"  # Parquet is compressed inside
+
+
+_CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, a send fails at once
+_URL_FIELDS = ("url", "endpoint", "authority_url", "endpoint_url")
+
+
+def _stream(body: dict[str, Any]) -> None:
+    """Destinations on loopback (the suite's server allows private ones): a generated
+    host must also resolve and be allowed, which JSON Schema cannot say, and the
+    run must never send anything beyond this machine."""
+    config = body.get("config")
+    model = CONFIGS.get(str(body.get("type")))
+    if isinstance(config, dict) and model is not None:
+        for name in _URL_FIELDS:  # defaults too: the public ones cannot resolve here
+            if name in model.model_fields and (name in config or model.model_fields[name].default):
+                config[name] = _CLOSED
+        if "host" in config:
+            config["host"], config["port"] = "127.0.0.1", 9
 
 
 @schemathesis.hook

@@ -156,6 +156,7 @@ class ServerProcess:
         database_url: str | None = None,
         secret_key: str | None = None,
         extra_args: tuple[str, ...] = (),
+        ready_timeout: float = 120,  # a loaded machine: --processes 2 took ~35 s
     ) -> None:
         import subprocess
         import sys
@@ -178,7 +179,7 @@ class ServerProcess:
         self.process = subprocess.Popen(
             args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 120  # a loaded machine: --processes 2 took ~35 s
+        deadline = time.monotonic() + ready_timeout
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
@@ -223,3 +224,14 @@ def independent_leaf_hash(event: dict[str, Any]) -> str:
     if event["resource"] is not None:
         leaf["resource"] = {k: v for k, v in event["resource"].items() if v is not None}
     return hashlib.sha256(b"\x00" + rfc8785.dumps(leaf)).hexdigest()
+
+
+def delete_streams(service: Trailkeeper, *apis: Api) -> None:
+    """Remove the streams a test made: PostgreSQL tests share one database, and a
+    later test's supervisor would otherwise deliver them (maybe to a port that a
+    later receiver got)."""
+    for api in apis:
+        tenant = service.store.tenant_by_name(api.tenant)
+        if tenant is not None:
+            for record in service.store.list_streams(tenant.id):
+                service.store.delete_stream(tenant.id, record.id)

@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     outbound_timeout: float = Field(
         10.0, gt=0, le=120, description="Seconds before a webhook or stream request times out"
     )
+    stream_lease: float = Field(
+        30.0,
+        ge=1,
+        le=600,
+        description="Seconds a process holds a stream without renewing; another process "
+        "takes over a stream this long after its deliverer died (keep it above 3 times "
+        "outbound_timeout)",
+    )
 
     ui_session_ttl: int = Field(
         8 * 3600, ge=60, le=30 * 86400, description="Seconds a web UI sign-in lasts"

@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from support import Api, LiveServer, make_event
 from trailkeeper.api import create_app
 from trailkeeper.service import Trailkeeper
+from trailkeeper.settings import Settings
 
 ST = Path(sys.executable).parent / "st"
 TESTS = Path(__file__).resolve().parent.parent
@@ -40,6 +42,13 @@ def st_command(base_url: str, token: str, report: Path) -> list[str]:
         "--report", "junit",
         "--report-dir", str(report),
     ]  # fmt: skip
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Private destinations allowed: the hooks point every stream at a closed
+    loopback port, so nothing generated is ever sent beyond this machine."""
+    return settings.model_copy(update={"allow_private_destinations": True})
 
 
 def test_every_operation_conforms_to_the_openapi_description(

@@ -19,6 +19,7 @@ from trailkeeper.api.routes import (
     integrity,
     ops,
     retention,
+    streams,
     tokens,
     webhook_secret,
 )
@@ -47,6 +48,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "events", "description": "Ingest and read audit events"},
             {"name": "integrity", "description": "Checkpoints, proofs, the verifier key"},
             {"name": "exports", "description": "Files of the log for long-term retention"},
+            {"name": "streams", "description": "Streams of the log to SIEMs"},
             {"name": "tokens", "description": "API tokens of a tenant"},
             {"name": "retention", "description": "Retention policy, legal hold and erasure"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
@@ -67,6 +69,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
         tokens.router,
         webhook_secret.router,
         exports.router,
+        streams.router,
         downloads.router,
         retention.router,
         graphql.router,

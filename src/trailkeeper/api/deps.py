@@ -22,6 +22,7 @@ __all__ = [
     "Reader",
     "RetentionManager",
     "Service",
+    "StreamManager",
     "TokenManager",
     "Writer",
     "admit_caller",
@@ -67,6 +68,7 @@ Reader = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_LIST, "read"))
 TokenManager = Annotated[Principal, Depends(caller_with(Scope.TOKENS_MANAGE, "read"))]
 Exporter = Annotated[Principal, Depends(caller_with(Scope.AUDIT_LOG_EXPORT, "read"))]
 Administrator = Annotated[Principal, Depends(caller_with(Scope.ADMIN, "read"))]
+StreamManager = Annotated[Principal, Depends(caller_with(Scope.STREAMS_MANAGE, "read"))]
 RetentionManager = Annotated[Principal, Depends(caller_with(Scope.RETENTION_MANAGE, "read"))]
 
 

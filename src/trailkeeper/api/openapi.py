@@ -150,20 +150,23 @@ def ingest_schemas() -> dict[str, Any]:
     return schemas
 
 
-def export_schemas() -> dict[str, Any]:
-    """The body of ``POST /v1/exports``, from its model; filter names as the validator has them."""
-    export = ExportRequest.model_json_schema(ref_template=_REF + "{model}")
-    schemas: dict[str, Any] = export.pop("$defs", {})
+def filters_schema() -> dict[str, Any]:
+    """The ``filters`` object of exports and streams: the names and values of GET /v1/events."""
     filters: dict[str, Any] = {
         name: {"anyOf": [item, {"type": "array", "items": item, "maxItems": MAX_VALUES}]}
         for name in FILTER_NAMES
         for item in [IP_VALUE if name == "ip" else FILTER_VALUE]
     }
     filters["q"] = Q_VALUE
+    return {"type": "object", "additionalProperties": False, "properties": filters}
+
+
+def export_schemas() -> dict[str, Any]:
+    """The body of ``POST /v1/exports``, from its model; filter names as the validator has them."""
+    export = ExportRequest.model_json_schema(ref_template=_REF + "{model}")
+    schemas: dict[str, Any] = export.pop("$defs", {})
     export["properties"]["filters"] = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": filters,
+        **filters_schema(),
         "description": "The filters of GET /v1/events; a name takes one value or a list. "
         "resource_type and resource_id only when 'resource' is not given",
     }

@@ -9,6 +9,7 @@ from trailkeeper.cli.admin import migrate, tokens
 from trailkeeper.cli.ingest import ingest
 from trailkeeper.cli.retention import retention
 from trailkeeper.cli.serve import serve
+from trailkeeper.cli.streams import streams
 from trailkeeper.cli.tenants import tenants
 from trailkeeper.cli.verify import verify
 from trailkeeper.cli.verify_export import verify_export
@@ -32,6 +33,7 @@ app.command(name="verify-export")(verify_export)
 app.add_typer(tenants, name="tenants")
 app.add_typer(tokens, name="tokens")
 app.add_typer(keys, name="keys")
+app.add_typer(streams, name="streams")
 app.add_typer(retention, name="retention")
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "PublicUrl",
     "RetentionBatch",
     "RetentionDays",
+    "StreamLease",
     "console",
     "emit",
     "fail",
@@ -95,6 +96,12 @@ PublicUrl = Annotated[
         help="Base URL this deployment is reached at (behind a proxy); the download links in "
         "webhooks point there [env: TRAILKEEPER_PUBLIC_URL]",
         show_default=False,
+    ),
+]
+StreamLease = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds before another process takes over a dead one's stream [default: 30]"
     ),
 ]
 RetentionDays = Annotated[

@@ -28,6 +28,7 @@ from trailkeeper.cli.options import (
     PublicUrl,
     RetentionBatch,
     RetentionDays,
+    StreamLease,
     console,
     open_service,
     settings_from,
@@ -65,6 +66,7 @@ def worker(
     download_url_ttl: DownloadUrlTtl = None,
     outbound_timeout: OutboundTimeout = None,
     public_url: PublicUrl = None,
+    stream_lease: StreamLease = None,
     retention_days: RetentionDays = None,
     min_retention_days: MinRetentionDays = None,
     retention_batch: RetentionBatch = None,
@@ -72,7 +74,7 @@ def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Run the background workers (checkpoints, exports, webhooks) until stopped."""
+    """Run the background workers (checkpoints, exports, webhooks, streams) until stopped."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = settings_from(
         data_dir=data_dir,
@@ -90,6 +92,7 @@ def worker(
         download_url_ttl=download_url_ttl,
         outbound_timeout=outbound_timeout,
         public_url=public_url,
+        stream_lease=stream_lease,
         retention_days=retention_days,
         min_retention_days=min_retention_days,
         retention_batch=retention_batch,

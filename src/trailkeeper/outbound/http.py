@@ -95,11 +95,13 @@ def outbound_client(
     *,
     resolver: Resolver = resolve_host,
     headers: Mapping[str, str] | None = None,
+    verify: bool = True,
 ) -> httpx.Client:
     """A client for webhooks and streams: guarded, no redirects, the deployment's
-    timeout, and a ``User-Agent`` that names trailkeeper."""
+    timeout, and a ``User-Agent`` that names trailkeeper. ``verify=False`` skips TLS
+    certificate checks (a stream whose SIEM has a self-signed certificate)."""
     transport = GuardedTransport(
-        allow_private=settings.allow_private_destinations, resolver=resolver
+        allow_private=settings.allow_private_destinations, resolver=resolver, verify=verify
     )
     return httpx.Client(
         transport=transport,

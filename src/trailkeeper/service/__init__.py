@@ -23,6 +23,7 @@ from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.reading import ReadService
 from trailkeeper.service.retention import RetentionService
 from trailkeeper.service.sessions import SessionService
+from trailkeeper.service.streams import StreamService
 from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
@@ -48,6 +49,7 @@ class Trailkeeper:
         self.exports = ExportService(store, key, self.objects, settings)
         self.export_runner = ExportRunner(store, self.integrity, signer, self.objects, settings)
         self.webhooks = WebhookDispatcher(store, key, settings)
+        self.streams = StreamService(store, key, settings)
         archiver = DayArchiver(
             store, self.integrity, signer, self.objects, settings.data_dir / "tmp"
         )

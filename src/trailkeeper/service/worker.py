@@ -1,5 +1,6 @@
 """The background loops that run while ``serve`` or ``worker`` runs: integrate
-and publish checkpoints, run export jobs, send webhooks, run erasures, and each
+and publish checkpoints, run export jobs, send webhooks, deliver streams,
+run erasures, and each
 tenant's daily retention run.
 
 Each loop has its own thread, so a long export never delays a checkpoint. Any
@@ -28,11 +29,13 @@ class Loop:
     step: Callable[[], object]  # a truthy result means "there may be more: go again"
     idle: float  # seconds to wait after a pass that found nothing (or failed)
     eager: bool = True  # go again at once after a pass that did work
+    stop: Callable[[], object] | None = None  # called once when the worker stops
 
 
 class BackgroundWorker:
     def __init__(self, loops: Sequence[Loop]) -> None:
         self._stop = threading.Event()
+        self._stoppers = [loop.stop for loop in loops if loop.stop is not None]
         self._threads = [
             threading.Thread(
                 target=self._run, args=(loop,), name=f"trailkeeper-{loop.name}", daemon=True
@@ -48,6 +51,12 @@ class BackgroundWorker:
                 Loop("integrity", service.integrity.run_once, interval, eager=False),
                 Loop("exports", service.export_runner.run_once, 1.0),
                 Loop("webhooks", service.webhooks.run_once, 1.0),
+                Loop(
+                    "streams",
+                    service.streams.supervisor.run_once,
+                    1.0,
+                    stop=service.streams.supervisor.stop,
+                ),
                 Loop("erasures", service.erasures.run_once, 1.0),
                 Loop("retention", service.retention.run_due, 60.0, eager=False),
             ]
@@ -73,3 +82,5 @@ class BackgroundWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=30)
+        for stopper in self._stoppers:
+            stopper()

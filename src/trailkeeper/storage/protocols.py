@@ -16,6 +16,7 @@ from trailkeeper.events.record import Draft
 from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
+from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
 __all__ = [
     "FACETS",
@@ -31,6 +32,7 @@ __all__ = [
     "Receipt",
     "SessionStore",
     "Store",
+    "StreamStore",
     "Tenant",
     "TenantStore",
     "TokenRecord",
@@ -284,6 +286,46 @@ class WebhookStore(Protocol):
         """Record an attempt: delivered, retry at ``next_attempt_at``, or given up (None)."""
 
 
+class StreamStore(Protocol):
+    """Streams to SIEMs (implemented once for both backends in ``streamsql.py``)."""
+
+    def create_stream(self, record: StreamRecord) -> None: ...
+
+    def get_stream(self, tenant_id: int, stream_id: str) -> StreamRecord | None: ...
+
+    def list_streams(self, tenant_id: int) -> list[StreamRecord]: ...
+
+    def set_stream_status(
+        self, tenant_id: int, stream_id: str, status: StreamStatus
+    ) -> StreamRecord | None: ...
+
+    def delete_stream(self, tenant_id: int, stream_id: str) -> bool: ...
+
+    def claimable_streams(self, limit: int) -> list[str]: ...
+
+    def claim_stream(
+        self, stream_id: str, owner: str, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def stream_progress(
+        self, stream_id: str, owner: str, cursor_seq: int, delivered: int, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def stream_error(
+        self, stream_id: str, owner: str, error: str, *, failing: bool, lease_seconds: float
+    ) -> StreamRecord | None: ...
+
+    def release_stream(self, stream_id: str, owner: str) -> None: ...
+
+    def last_seq(self, tenant_id: int) -> int: ...
+
+    def stream_rows(
+        self, tenant_id: int, query: EventQuery, after: int, limit: int
+    ) -> list[ExportRow]: ...
+
+    def seq_received_from(self, tenant_id: int, moment: datetime) -> int: ...
+
+
 class SessionStore(Protocol):
     """Web UI sessions: the hash of a random cookie id mapped to the hash of the token
     it was opened with, until it expires; shared by every process."""
@@ -306,6 +348,7 @@ class Store(
     IntegrityStore,
     ExportStore,
     WebhookStore,
+    StreamStore,
     RetentionStore,
     SessionStore,
     Protocol,

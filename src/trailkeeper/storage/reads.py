@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from trailkeeper.events.query import EventQuery
-from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, where_clause
 from trailkeeper.storage.planning import Resolved, resolve
@@ -112,6 +112,21 @@ class SqlReads:
             return
         where, params = clause
         yield from self._export_batches(tenant_id, where, params, query, batch_rows)
+
+    def stream_rows(
+        self, tenant_id: int, query: EventQuery, after: int, limit: int
+    ) -> list[ExportRow]:
+        """Up to ``limit`` raw rows ``query`` matches after seq ``after``, ascending: what a
+        stream sends next (the filters planned afresh, so new actors are found)."""
+        query = replace(query, order="asc")
+        clause = self._where(tenant_id, query)
+        if clause is None:
+            return []
+        where, params = clause
+        p = self.dialect.placeholder
+        sql = self._page_sql(f"{where} AND seq > {p}", query, export_select(self.backend))
+        rows: list[ExportRow] = self._fetch(sql, [*params, after, limit])
+        return rows
 
     def _export_batches(
         self, tenant_id: int, where: str, params: list[Any], query: EventQuery, batch_rows: int

@@ -29,6 +29,7 @@ from trailkeeper.storage.postgres.exports import PostgresExports
 from trailkeeper.storage.postgres.retention import PostgresRetention
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
 from trailkeeper.storage.postgres.sessions import PostgresSessions
+from trailkeeper.storage.postgres.streams import PostgresStreams
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
     IntegrateStep,
@@ -134,7 +135,9 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-class PostgresStore(PostgresAdmin, PostgresExports, PostgresRetention, PostgresSessions, SqlReads):
+class PostgresStore(
+    PostgresAdmin, PostgresExports, PostgresStreams, PostgresRetention, PostgresSessions, SqlReads
+):
     backend = "postgresql"
     dialect = DIALECT
 

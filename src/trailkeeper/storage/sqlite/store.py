@@ -49,6 +49,7 @@ from trailkeeper.storage.sqlite.ratecounters import RateCounters
 from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.sqlite.sessions import SQLiteSessions
+from trailkeeper.storage.sqlite.streams import SQLiteStreams
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["SQLiteStore"]
@@ -92,7 +93,9 @@ def _unindexed(column: str) -> str:
 DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
-class SQLiteStore(SQLiteAdmin, SQLiteExports, SQLiteRetention, SQLiteSessions, SqlReads):
+class SQLiteStore(
+    SQLiteAdmin, SQLiteExports, SQLiteStreams, SQLiteRetention, SQLiteSessions, SqlReads
+):
     backend = "sqlite"
     dialect = DIALECT
 

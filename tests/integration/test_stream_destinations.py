@@ -1,0 +1,211 @@
+"""Each destination against a receiver that speaks its protocol, on SQLite and
+PostgreSQL: S3 (moto's standalone server), a Standard Webhooks receiver that
+verifies signatures, Datadog's intake, Elasticsearch ``_bulk`` (per-item 429 and
+409, a mapping error) and Azure Monitor (Entra ID token + Logs Ingestion)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from siem import (
+    AZ_CLIENT,
+    AZ_SECRET,
+    AZ_TENANT,
+    DCR,
+    DD_KEY,
+    ES_KEY,
+    azure,
+    datadog,
+    elasticsearch,
+    throttled,
+    webhook_receiver,
+)
+from streaming import (
+    assert_complete_in_order,
+    create_stream,
+    supervising,
+    wait_stream,
+    wait_until,
+)
+from support import Api, delete_streams, make_event
+from trailkeeper.service import Trailkeeper
+from trailkeeper.settings import Settings
+from trailkeeper.streams.supervisor import StreamSupervisor
+
+pytest_plugins = ["moto_s3"]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"allow_private_destinations": True, "outbound_timeout": 2.0})
+
+
+@pytest.fixture(autouse=True)
+def _own_streams_only(service: Trailkeeper, api: Api) -> Iterator[None]:
+    yield
+    delete_streams(service, api)
+
+
+@pytest.fixture
+def streaming(service: Trailkeeper) -> Iterator[StreamSupervisor]:
+    with supervising(service) as supervisor:
+        yield supervisor
+
+
+def ingest(api: Api, count: int, start: int = 0) -> list[int]:
+    return [r["seq"] for r in api.ingest(*[make_event(start + i) for i in range(count)])]
+
+
+MOVED = {"action": "card.moved"}
+
+
+def test_s3_objects_are_gzip_jsonl_under_dated_keys(
+    api: Api, s3_bucket: str, s3_client: Any, aws_env: str, streaming: StreamSupervisor
+) -> None:
+    seqs = ingest(api, 120)
+    config = {"bucket": s3_bucket, "prefix": "audit/", "endpoint_url": aws_env}
+    stream = create_stream(api, "s3", config, filters=MOVED)
+
+    def objects() -> list[str]:
+        listed = s3_client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+        return sorted(o["Key"] for o in listed)
+
+    def lines() -> list[dict[str, Any]]:
+        found = []
+        for key in objects():
+            body = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+            found += [json.loads(line) for line in gzip.decompress(body).splitlines()]
+        return found
+
+    wait_until(lambda: len(lines()) >= 120)
+    keys = objects()
+    prefix, sid, year, month, day, name = keys[0].split("/")
+    assert (prefix, sid) == ("audit", stream["id"])
+    assert len(year) == 4
+    assert len(month) == 2
+    assert len(day) == 2
+    assert name == f"{seqs[0]:012d}-{int(name.split('-')[1][:12]):012d}.jsonl.gz"
+    assert_complete_in_order([e["seq"] for e in lines()], seqs)
+    assert lines()[0]["actor"]["email"] == "u0@example.com"
+
+
+def test_s3_missing_bucket_is_failing(api: Api, aws_env: str, streaming: StreamSupervisor) -> None:
+    ingest(api, 3)
+    stream = create_stream(api, "s3", {"bucket": "no-such-bucket-here", "endpoint_url": aws_env})
+    shown = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+    assert shown["last_error"].startswith("S3 answered NoSuchBucket for bucket no-such-bucket-here")
+
+
+def test_webhook_batches_are_signed_and_verified(
+    api: Api, service: Trailkeeper, streaming: StreamSupervisor
+) -> None:
+    secret = service.tenancy.webhook_secret(service.tenancy.tenant(api.tenant))
+    verifier = Webhook(secret)
+    with webhook_receiver(lambda body, headers: verifier.verify(body, headers)) as hook:
+        hook.script.append((503, {}, b""))
+        seqs = ingest(api, 40)
+        stream = create_stream(api, "webhook", {"url": hook.url + "/audit"}, filters=MOVED)
+        received = hook.wait_for(40)
+    assert_complete_in_order([e["seq"] for e in received], seqs)
+    first, retried = hook.requests[0], hook.requests[1]
+    assert first.headers["webhook-id"] == retried.headers["webhook-id"]
+    assert first.headers["webhook-id"].startswith(f"msg_{stream['id']}_")
+    message = json.loads(retried.body)
+    assert message["type"] == "audit_log.events"
+    assert message["data"]["stream_id"] == stream["id"]
+
+
+def test_datadog_intake(api: Api, streaming: StreamSupervisor) -> None:
+    with datadog() as dd:
+        dd.script.append(throttled(1))
+        seqs = ingest(api, 30)
+        config = {"url": dd.url, "api_key": DD_KEY, "service": "pipefy", "tags": ["env:prod"]}
+        create_stream(api, "datadog", config, filters=MOVED, format="ocsf")
+        logs = dd.wait_for(30)
+    assert_complete_in_order([log["audit"]["metadata"]["sequence"] for log in logs], seqs)
+    first = logs[0]
+    assert first["ddsource"] == "trailkeeper"
+    assert first["service"] == "pipefy"
+    assert first["ddtags"] == "env:prod"
+    assert first["audit"]["class_uid"] == 6003
+    assert first["audit"]["type_uid"] == 600303  # card.moved: an Update
+    assert dd.requests[-1].headers["content-encoding"] == "gzip"
+    assert all(r.headers["dd-api-key"] == DD_KEY for r in dd.requests)
+
+
+def test_elasticsearch_bulk_item_errors(api: Api, streaming: StreamSupervisor) -> None:
+    with elasticsearch() as es:
+        es.state["reject"].update({"evt-3", "evt-7"})  # type: ignore[attr-defined]
+        seqs = ingest(api, 20)
+        config = {"url": es.url, "index": "audit-events", "api_key": ES_KEY}
+        stream = create_stream(api, "elasticsearch", config, filters=MOVED)
+        docs = es.wait_for(20)
+        # Items of one bulk request are stored independently: the two refused ones
+        # were stored on the retry, each event exactly once (the rest answered 409).
+        assert sorted(d["seq"] for d in docs) == seqs
+        assert docs[0]["@timestamp"] == docs[0]["occurred_at"]
+        conflicts = es.requests[1].body.count(b'"create"')
+        assert conflicts == 20
+        es.state["bad"].add("evt-25")  # type: ignore[attr-defined]
+        ingest(api, 10, start=20)
+        shown = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+    assert "document_parsing_exception" in shown["last_error"]
+    assert "HTTP 400" in shown["last_error"]
+
+
+def test_azure_monitor_token_cached_and_rows_ingested(
+    api: Api, streaming: StreamSupervisor
+) -> None:
+    with azure() as az:
+        config = {
+            "endpoint": az.url, "dcr_immutable_id": DCR, "stream_name": "Custom-Audit_CL",
+            "tenant_id": AZ_TENANT, "client_id": AZ_CLIENT, "client_secret": AZ_SECRET,
+            "authority_url": az.url,
+        }  # fmt: skip
+        create_stream(api, "azure_monitor", config, filters=MOVED, start="now")
+        seqs: list[int] = []
+        for round_ in range(3):
+            seqs += ingest(api, 10, start=round_ * 10)
+            az.wait_for(len(seqs))
+        rows = az.events
+    assert_complete_in_order([row["seq"] for row in rows], seqs)
+    assert rows[0]["TimeGenerated"] == rows[0]["occurred_at"]
+    tokens = [r for r in az.requests if r.path.endswith("/oauth2/v2.0/token")]
+    ingests = [r for r in az.requests if "/dataCollectionRules/" in r.path]
+    assert len(tokens) == 1  # cached across the batches
+    assert len(ingests) >= 3
+
+
+def test_azure_monitor_bad_secret_is_failing(api: Api, streaming: StreamSupervisor) -> None:
+    with azure() as az:
+        config = {
+            "endpoint": az.url, "dcr_immutable_id": DCR, "stream_name": "Custom-Audit_CL",
+            "tenant_id": AZ_TENANT, "client_id": AZ_CLIENT, "client_secret": "wrong",
+            "authority_url": az.url,
+        }  # fmt: skip
+        ingest(api, 2)
+        stream = create_stream(api, "azure_monitor", config)
+        shown = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+    assert "invalid_client" in shown["last_error"]
+    assert "wrong" not in shown["last_error"]
+
+
+def test_test_endpoint_sends_one_event(api: Api, streaming: StreamSupervisor) -> None:
+    with datadog() as dd:
+        config = {"url": dd.url, "api_key": DD_KEY}
+        stream = create_stream(api, "datadog", config, start="now", filters=MOVED)
+        answer = api.post(f"/v1/streams/{stream['id']}/test")
+        assert answer.json() == {"delivered": True, "error": None}
+        (log,) = dd.events
+        assert log["audit"]["action"] == "trailkeeper.stream.test"
+        config["api_key"] = "nope"
+        wrong = create_stream(api, "datadog", config, start="now", filters=MOVED)
+        answer = api.post(f"/v1/streams/{wrong['id']}/test").json()
+    assert answer["delivered"] is False
+    assert answer["error"].startswith("Datadog answered HTTP 403")
