@@ -15,16 +15,22 @@ def _label_sets(api: Api) -> set[str]:
     return set(_SERIES.findall(response.text))
 
 
+# Methods the HTTP parser knows but trailkeeper does not serve: they reach the app and are
+# counted as "other" (invented ones like "M7X" are refused by the parser before the app).
+UNUSUAL = ("PROPFIND", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "PURGE", "REPORT", "SEARCH")
+
+
 def test_invented_methods_and_paths_do_not_grow_the_label_sets(api: Api) -> None:
     api.client.get("/healthz")
     before = _label_sets(api)
     for index in range(150):
         api.client.request(f"M{index}X", f"/v1/events/{index}")
+        api.client.request(UNUSUAL[index % len(UNUSUAL)], f"/v1/events/{index}")
         api.client.request(f"INVENTED{index}", f"/nowhere/{index}?q={index}")
         api.client.get(f"/nowhere/{index}/deeper")
     after = _label_sets(api)
     new = after - before
-    # 450 requests with 300 invented methods and 300 invented paths: a handful of label
+    # 600 requests with 450 unusual or invented methods and 300 invented paths: a handful of label
     # sets (method "other" on the /v1/events/{event_id} template and on "unmatched",
     # GET on "unmatched", the /metrics scrape itself), not hundreds.
     assert len(new) <= 6, sorted(new)

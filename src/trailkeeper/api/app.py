@@ -50,6 +50,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
             {"name": "exports", "description": "Files of the log for long-term retention"},
             {"name": "streams", "description": "Streams of the log to SIEMs"},
             {"name": "tokens", "description": "API tokens of a tenant"},
+            {"name": "webhooks", "description": "The tenant's webhook signing secret"},
             {"name": "retention", "description": "Retention policy, legal hold and erasure"},
             {"name": "graphql", "description": "The same reads and exports over GraphQL"},
             {"name": "operations", "description": "Health and metrics"},
