@@ -20,6 +20,7 @@ import pytest
 from support import Api, LiveServer, make_event
 from trailkeeper.api import create_app
 from trailkeeper.service import Trailkeeper
+from trailkeeper.service.audit import CLI_ACTOR
 from trailkeeper.settings import Settings
 
 ST = Path(sys.executable).parent / "st"
@@ -44,6 +45,14 @@ def st_command(base_url: str, token: str, report: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def _delete_streams(service: Trailkeeper, tenant_name: str) -> None:
+    """The run creates active streams; on the session's shared PostgreSQL database a later
+    test's worker would otherwise claim them and spend its time on their closed port."""
+    tenant = service.tenancy.tenant(tenant_name)
+    for stream in service.streams.list(tenant):
+        service.streams.delete(tenant, stream["id"], CLI_ACTOR, source="cli")
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Private destinations allowed: the hooks point every stream at a closed
@@ -65,14 +74,17 @@ def test_every_operation_conforms_to_the_openapi_description(
             "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
             "TK_SCHEMATHESIS_TREE_SIZE": str(SEEDED_EVENTS),
         }
-        run = subprocess.run(
-            st_command(base_url, api.token, tmp_path / "report"),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            cwd=tmp_path,
-        )
+        try:
+            run = subprocess.run(
+                st_command(base_url, api.token, tmp_path / "report"),
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                cwd=tmp_path,
+            )
+        finally:
+            _delete_streams(service, "schemathesis")
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20_000:]
     summary = output[output.rfind("Test cases:") :]
