@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 
 from retention_support import age_events
@@ -35,6 +36,9 @@ class Worker:
     def __init__(self, settings: Settings, bucket: str, *extra: str) -> None:
         env = {**os.environ, **settings.to_environment()}
         env["TRAILKEEPER_OBJECT_STORE"] = f"s3://{bucket}/archives"
+        self.database_url = settings.database_url or ""
+        # libpq names the worker's PostgreSQL sessions, so kill() can wait for them
+        self.application = env["PGAPPNAME"] = f"tk-worker-{os.urandom(4).hex()}"
         self.process = subprocess.Popen(
             [str(WORKER), "worker", *extra], env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -45,6 +49,22 @@ class Worker:
         self.process.wait(timeout=10)
         assert self.process.stderr is not None
         self.process.stderr.close()
+        if self.database_url.startswith("postgresql"):
+            self._wait_for_its_sessions()
+
+    def _wait_for_its_sessions(self) -> None:
+        """A COMMIT the worker sent just before it died still completes on the server:
+        the state is read once every session of the dead worker has ended."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            for _ in range(500):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    (self.application,),
+                ).fetchone()
+                if row is not None and row[0] == 0:
+                    return
+                time.sleep(0.02)
+        pytest.fail(f"the killed worker's PostgreSQL sessions ({self.application}) never ended")
 
 
 def _wait(condition: Callable[[], bool], what: str, worker: Worker, timeout: float = 180) -> None:

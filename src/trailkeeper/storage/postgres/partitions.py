@@ -4,11 +4,13 @@
 A partition holds every tenant's events of one month of ``received_at``. It can go
 when, for each tenant with rows in it, those rows are all archived
 (``seq <= archived_through``) and the tenant is not under legal hold; partitions go
-oldest first, and never the current month's. A partition is first detached with
-``DETACH … CONCURRENTLY`` (ingest into the other partitions goes on), then, in one
-transaction, its rows leave the dictionaries' counts, the tenants' ``removed_through``
-moves past them, and it is dropped. A process killed between the two finds the
-detached table on its next pass and finishes the job."""
+oldest first, and never the current month's. One transaction locks ``events``, takes
+the partition's rows out of the dictionaries' counts, moves the tenants'
+``removed_through`` past them and drops it: a reader (``verify``, a list) sees the rows
+and the old ``removed_through``, or neither, never rows missing that the state says are
+stored (which ``DETACH … CONCURRENTLY`` followed by a separate drop would show, for as
+long as a killed run left it so). The lock waits at most ``LOCK_TIMEOUT``, and is held
+for one ``GROUP BY`` over the month: ingest pauses for that long, once a month."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ log = logging.getLogger("trailkeeper.retention")
 _NAME = re.compile(r"^events_p(\d{4})(\d{2})$")
 _LOCK = 7_261_009  # one process drops partitions at a time
 _DICTIONARIES = DictionaryRemoval("%s")
+LOCK_TIMEOUT = "2s"  # how long a drop waits for the readers and writers of events
 
 
 def drop_expired_partitions(pool: ConnectionPool) -> int:
@@ -40,14 +43,17 @@ def drop_expired_partitions(pool: ConnectionPool) -> int:
         got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,)).fetchone()
         if not got or not got[0]:
             return 0
+        removed = 0
         try:
-            removed = sum(_finish(conn, name) for name in _detached(conn))
+            for name in _detached(conn):
+                removed += _drop(conn, name, attached=False)
             for name in _droppable(conn):
-                _detach(conn, name)
-                removed += _finish(conn, name)
-            return removed
+                removed += _drop(conn, name, attached=True)
+        except psycopg.errors.LockNotAvailable:
+            log.info("partitions: events stayed busy for %s; the next run drops them", LOCK_TIMEOUT)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        return removed
 
 
 def _attached(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
@@ -59,7 +65,8 @@ def _attached(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
 
 
 def _detached(conn: psycopg.Connection[Any]) -> list[str]:
-    """Month tables a killed run detached (or left detaching) but did not drop."""
+    """Month tables detached but not dropped (by a killed run of an earlier version,
+    which detached first): their rows are no longer in ``events``."""
     pending = [name for name, detaching in _attached(conn) if detaching]
     for name in pending:
         conn.execute(sql.SQL("ALTER TABLE events DETACH PARTITION {} FINALIZE").format(
@@ -77,17 +84,21 @@ def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
     """The oldest partitions, in order, up to the first that still holds something
     unarchived or held (never the current month's)."""
     current = f"events_p{datetime.now(UTC):%Y%m}"
-    tenants = conn.execute(
-        "SELECT t.id, coalesce(s.archived_through, -1), coalesce(p.legal_hold, false) "
-        "FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
-        "LEFT JOIN retention_policies p ON p.tenant_id = t.id"
-    ).fetchall()
+    tenants = _tenants(conn)
     out = []
     for name, _ in _attached(conn):
         if name >= current or not _expired(conn, name, tenants):
             break
         out.append(name)
     return out
+
+
+def _tenants(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT t.id, coalesce(s.archived_through, -1), coalesce(p.legal_hold, false) "
+        "FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
+        "LEFT JOIN retention_policies p ON p.tenant_id = t.id"
+    ).fetchall()
 
 
 def _expired(conn: psycopg.Connection[Any], name: str, tenants: list[tuple[Any, ...]]) -> bool:
@@ -101,17 +112,17 @@ def _expired(conn: psycopg.Connection[Any], name: str, tenants: list[tuple[Any, 
     return True
 
 
-def _detach(conn: psycopg.Connection[Any], name: str) -> None:
-    conn.execute(sql.SQL("ALTER TABLE events DETACH PARTITION {} CONCURRENTLY").format(
-        sql.Identifier(name)))  # fmt: skip
-
-
-def _finish(conn: psycopg.Connection[Any], name: str) -> int:
-    """Count a detached month out of the dictionaries, record it removed, drop it."""
+def _drop(conn: psycopg.Connection[Any], name: str, *, attached: bool) -> int:
+    """Count a month out of the dictionaries, record it removed and drop it, at once
+    (an attached month is checked again under the lock: a legal hold may have come)."""
     from trailkeeper.storage.postgres.retention import runner
 
     table = sql.Identifier(name)
     with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        conn.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+        if attached and not _expired(conn, name, _tenants(conn)):
+            return 0
         actors: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for tenant_id, *rest in conn.execute(sql.SQL(
             "SELECT tenant_id, actor_id, coalesce(actor_name, ''), coalesce(actor_email, ''), "
