@@ -125,7 +125,11 @@ class SqlReads:
         where, params = clause
         p = self.dialect.placeholder
         sql = self._page_sql(f"{where} AND seq > {p}", query, export_select(self.backend))
-        rows: list[ExportRow] = self._fetch(sql, [*params, after, limit])
+        return self._stream_rows_fetch(sql, [*params, after, limit])
+
+    def _stream_rows_fetch(self, sql: str, params: list[Any]) -> list[ExportRow]:
+        """Run a stream's read (PostgreSQL pins its plan: ``postgres/streams.py``)."""
+        rows: list[ExportRow] = self._fetch(sql, params)
         return rows
 
     def _export_batches(
