@@ -279,6 +279,7 @@ raw_export_rows = st.tuples(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @needs_native
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
@@ -288,6 +289,7 @@ def test_c_json_lines_are_pythons_for_any_rows(rows: list[ExportRow]) -> None:
     assert native_lines(rows) == jsonl_rows_python(rows)
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
 def test_python_json_lines_are_orjsons_views(rows: list[ExportRow]) -> None:
