@@ -56,8 +56,8 @@ ENCODE_ROWS = 4096
 (twice as many rows cost more memory than they save time)."""
 
 GZIP_LEVEL = 3
-"""zlib's fast levels (1-3) compress JSONL about 2.5 times as fast as the default 6 for files
-about 13% larger: exports are big, and CPU is what bounds them."""
+"""zlib's fast levels (1-3) compress JSONL much faster than the default 6 for files a little
+larger (``docs/benchmarks.md``): exports are big, and CPU is what bounds them."""
 
 _EXTENSIONS = {"jsonl": ".jsonl", "csv": ".csv", "parquet": ".parquet"}
 _CONTENT_TYPES = {
