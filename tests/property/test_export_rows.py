@@ -103,6 +103,7 @@ def from_rows(batches: Any, fmt: str, compression: str) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(
     max_examples=40,
     deadline=None,
