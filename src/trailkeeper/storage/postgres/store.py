@@ -348,6 +348,17 @@ class PostgresStore(
                 )
         return plan.receipts
 
+    def append_many(
+        self, batches: Sequence[tuple[int, Sequence[Draft]]]
+    ) -> list[list[Receipt] | Exception]:
+        results: list[list[Receipt] | Exception] = []
+        for tenant_id, drafts in batches:
+            try:
+                results.append(self.append(tenant_id, drafts))
+            except Exception as exc:  # that batch alone is refused
+                results.append(exc)
+        return results
+
     @staticmethod
     def _existing(
         conn: Connection[Any], tenant_id: int, drafts: Sequence[Draft]
@@ -553,7 +564,17 @@ class PostgresStore(
             ).fetchone()
         return None if row is None else _token(row)
 
+    def live_tokens(self, token_ids: Sequence[str]) -> set[str]:
+        rows = self._rows(
+            "SELECT id FROM tokens WHERE id = ANY(%s) AND revoked_at IS NULL",
+            (list(dict.fromkeys(token_ids)),),
+        )
+        return {str(r[0]) for r in rows}
+
     # rate limits ---------------------------------------------------------
+    def hit_many(self, keys: Sequence[str], window_start: int, window_seconds: int) -> list[int]:
+        return [self.hit(key, window_start, window_seconds) for key in keys]
+
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
         with self.pool.connection() as conn:
             if random.random() < 0.01:  # occasional sweep of expired windows
