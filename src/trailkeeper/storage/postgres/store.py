@@ -131,6 +131,10 @@ per-action index scans."""
 _OTHER_FILTERS = ("category", "source", "resource_type", "resource_id", "run_id", "ip")
 
 
+_MERGED = "SELECT e.* FROM unnest("
+"""How a page merged from per-key index scans begins (see ``_merged_rows``)."""
+
+
 def _lateral_actions(resolved: Resolved, query: EventQuery) -> tuple[str, ...] | None:
     """The actions a page can be merged from, when ``action`` is the query's only filter
     (``card.*`` resolved to its exact actions). Planned as usual, a list of several actions
@@ -179,7 +183,21 @@ class PostgresStore(
     dialect = DIALECT
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if sql.startswith(_MERGED):
+            return self._merged_rows(sql, params)
         return self._rows(sql, params)
+
+    def _merged_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A page merged from per-actor or per-action scans, with bitmap scans off for its
+        transaction: each scan must read its ``(tenant, key, seq)`` index in seq order and
+        stop after ``limit`` rows. With the page's other filters beside the key (``q``'s
+        name/email triples) and no fresh statistics, the planner guessed a row or two per
+        key and chose a bitmap scan of every event of the key and a sort (960 ms at 1M
+        events for ``q=automation``, 10 actors of ~19,000 events each; 2.7 ms in index
+        order)."""
+        with self.pool.connection() as conn:
+            conn.execute(b"SET LOCAL enable_bitmapscan = off")
+            return conn.execute(sql.encode(), params).fetchall()
 
     def _timestamp(self, value: Any) -> str:
         return format_timestamp(value)
@@ -227,7 +245,7 @@ class PostgresStore(
         order = query.order
         if resolved.merged_actions is not None:
             sql = (
-                "SELECT e.* FROM unnest(%s::text[]) AS a(action) "
+                f"{_MERGED}%s::text[]) AS a(action) "
                 f"CROSS JOIN LATERAL (SELECT {SELECT_EVENT} FROM events "
                 f"WHERE {where} AND action = a.action ORDER BY seq {order} LIMIT %s) AS e "
                 f"ORDER BY seq {order} LIMIT %s"
@@ -237,7 +255,7 @@ class PostgresStore(
         if actors is None or self._short(query):
             return super()._page_query(where, params, query, resolved, limit)
         sql = (
-            "SELECT e.* FROM unnest(%s::text[]) AS a(actor) "
+            f"{_MERGED}%s::text[]) AS a(actor) "
             f"CROSS JOIN LATERAL (SELECT {SELECT_EVENT} FROM events "
             f"WHERE {where} AND actor_id = a.actor ORDER BY seq {order} LIMIT %s) AS e "
             f"ORDER BY seq {order} LIMIT %s"
