@@ -53,6 +53,11 @@ class GroupCommit(Generic[T, R]):
         self._queue: list[_Pending[T, R]] = []
         self._queue_lock = threading.Lock()
 
+    def waiting(self) -> bool:
+        """Whether a batch is queued for the writer now (a hint for other writers that
+        can wait: ingest goes first)."""
+        return bool(self._queue)
+
     def submit(self, request: T) -> R:
         """``apply``'s result for ``request`` once it is committed, or its exception."""
         pending: _Pending[T, R] = _Pending(request)

@@ -7,19 +7,28 @@ at most per batch."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from trailkeeper.events.timestamps import from_micros, to_micros
 from trailkeeper.storage.exportrows import ExportRow, export_select
-from trailkeeper.storage.removal import ERASE_COLUMNS, DictionaryRemoval
+from trailkeeper.storage.removal import (
+    ERASE_COLUMNS,
+    REMOVED_COLUMNS,
+    DictionaryRemoval,
+    Removed,
+)
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 
 __all__ = ["SQLiteRetention"]
 
 _DICTIONARIES = DictionaryRemoval("?")
+_YIELD_AT_MOST = 0.05  # seconds a delete waits for queued ingest batches
+_YIELD_STEP = 0.0005
+_CHECKPOINT_EVERY = 0.25  # seconds between passive WAL checkpoints while deleting
 _ERASURE = (
     "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
     "events_erased, after_seq, started_at, completed_at"
@@ -53,6 +62,10 @@ def _runner(conn: sqlite3.Connection) -> tuple[Any, Any]:
 
 class SQLiteRetention:
     conns: SQLiteConnections
+
+    def _ingest_waiting(self) -> bool:
+        """Whether an ingest batch is queued for the writer (the store answers)."""
+        return False
 
     # policies ---------------------------------------------------------------
     def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
@@ -163,6 +176,11 @@ class SQLiteRetention:
         return 0  # one table: expired events leave in batches
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
+        # Ingest first: a batch queued for the writer goes before the next delete, so
+        # it waits for one delete transaction at most, never for a run of them.
+        yield_until = time.monotonic() + _YIELD_AT_MOST
+        while self._ingest_waiting() and time.monotonic() < yield_until:
+            time.sleep(_YIELD_STEP)
         # Not fsynced: if the commit is lost in a crash, the rows and the progress
         # that says they are gone come back together, and the next run deletes them.
         with self.conns.write(durable=False) as conn:
@@ -178,19 +196,32 @@ class SQLiteRetention:
             first, last = removed + 1, min(archived, removed + limit)
             if last < first:
                 return 0
-            run, run_many = _runner(conn)
-            _DICTIONARIES.subtract_range(run, run_many, tenant_id, first, last)
-            deleted = conn.execute(
-                "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
+            gone = Removed()
+            gone.add(conn.execute(
+                f"DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ? "
+                f"RETURNING {REMOVED_COLUMNS}",
                 (tenant_id, first, last),
-            ).rowcount
+            ).fetchall())  # fmt: skip
+            run, run_many = _runner(conn)
+            _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
                 "UPDATE retention_state SET removed_through = ?, lease_until = ? "
                 "WHERE tenant_id = ?",
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
-        assert deleted <= last - first + 1
+        assert gone.events <= last - first + 1
+        self._checkpoint_wal(conn)
         return int(last - first + 1)  # seqs now gone (the log is gapless)
+
+    def _checkpoint_wal(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL back into the database now and then, outside the write lock
+        (a passive checkpoint runs beside writers): deletes fill the WAL fast, and the
+        automatic checkpoint would otherwise run inside a commit, ingest's as likely
+        as ours, holding the writer for as long as it copies."""
+        now = time.monotonic()
+        if now - getattr(self, "_wal_checked", 0.0) >= _CHECKPOINT_EVERY:
+            self._wal_checked = now
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # erasures -------------------------------------------------------------------
     def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:

@@ -170,6 +170,9 @@ class SQLiteStore(
         batch = _Batch(tenant_id, drafts, rows, DictionaryRows(tenant_id, drafts))
         return self._appends.submit(batch)
 
+    def _ingest_waiting(self) -> bool:
+        return self._appends.waiting()
+
     def _append(self, conn: sqlite3.Connection, batch: _Batch) -> list[Receipt]:
         """One batch, inside the group's transaction."""
         tenant_id, drafts = batch.tenant_id, batch.drafts
