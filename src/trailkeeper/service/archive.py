@@ -9,6 +9,8 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import ObjectStore
 from trailkeeper.retention import archive_key
 from trailkeeper.service.integrity import IntegrityService
+from trailkeeper.service.prefetch import prefetched
 from trailkeeper.storage.exportrows import LEAF_HASH, SEQ, ExportRow
 from trailkeeper.storage.protocols import CheckpointRecord, Store
 
@@ -47,6 +50,11 @@ class DayArchiver:
         self._signer = signer
         self._objects = objects
         self._scratch = scratch
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="trailkeeper-archive-read")
+
+    def close(self) -> None:
+        """Stop the reader thread (it starts with the first PostgreSQL archive)."""
+        self._reader.shutdown()
 
     def archive(
         self, tenant_id: int, tenant: str, day: date, span: tuple[int, int], renew: Renew
@@ -64,7 +72,7 @@ class DayArchiver:
         try:
             with part.open("wb") as out:
                 rows = self._rows(tenant_id, span, edges, renew)
-                summary = write_export_rows(rows, "jsonl", "gzip", out)
+                summary = write_export_rows(rows, "jsonl", "gzip", out, fast_gzip=True)
                 out.flush()
                 os.fsync(out.fileno())
             if (summary.first_seq, summary.last_seq) != (first, last) or (
@@ -106,14 +114,19 @@ class DayArchiver:
         self, tenant_id: int, span: tuple[int, int], edges: dict[int, str], renew: Renew
     ) -> Iterator[list[ExportRow]]:
         renewed = time.monotonic()
-        for rows in self._store.archive_rows(tenant_id, *span, _ROWS):
-            for row in (rows[0], rows[-1]):
-                if row[SEQ] in span:
-                    edges[row[SEQ]] = row[LEAF_HASH].decode()
-            yield rows
-            if time.monotonic() - renewed > _RENEW_EVERY:
-                renew()
-                renewed = time.monotonic()
+        batches = self._store.archive_rows(tenant_id, *span, _ROWS)
+        # PostgreSQL's next rows are read on another thread while these are written (as
+        # export jobs do); SQLite's inline (its driver hands the GIL over at every row)
+        inline = self._store.backend == "sqlite"
+        with closing(batches if inline else prefetched(batches, self._reader)) as read:
+            for rows in read:
+                for row in (rows[0], rows[-1]):
+                    if row[SEQ] in span:
+                        edges[row[SEQ]] = row[LEAF_HASH].decode()
+                yield rows
+                if time.monotonic() - renewed > _RENEW_EVERY:
+                    renew()
+                    renewed = time.monotonic()
 
     def _read_back(self, key: str, sha256: str, size: int, manifest: bytes) -> None:
         digest, seen = hashlib.sha256(), 0

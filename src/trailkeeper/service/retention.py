@@ -68,6 +68,9 @@ class RetentionService:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
         self.delete_batch = settings.retention_batch
 
+    def close(self) -> None:
+        self._archiver.close()
+
     # the policy ---------------------------------------------------------------
     def policy(self, tenant: Tenant) -> Policy:
         stored = self._store.retention_policy(tenant.id)
