@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import islice
-from typing import Any, cast
+from typing import Any
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.postgres.partitions import drop_expired_partitions
 from trailkeeper.storage.removal import (
     ERASE_COLUMNS,
@@ -24,6 +23,7 @@ from trailkeeper.storage.removal import (
     Removed,
 )
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
+from trailkeeper.storage.rows import RowSource
 
 __all__ = ["PostgresRetention"]
 
@@ -58,6 +58,9 @@ def runner(conn: Connection[Any]) -> tuple[Any, Any]:
 
 
 class PostgresRetention:
+    def row_source(self) -> RowSource:  # the store's
+        raise NotImplementedError
+
     pool: ConnectionPool
     _partitions: set[datetime]  # the months this process made sure exist
 
@@ -140,21 +143,11 @@ class PostgresRetention:
     def archive_rows(
         self, tenant_id: int, first: int, last: int, batch_rows: int
     ) -> Generator[list[ExportRow]]:
-        """One query, streamed in chunks in the binary format, as exports read
-        (``exports.py``): the server sends the next rows while these are written."""
-        sql = (
-            f"SELECT {export_select('postgresql')} FROM events "
-            "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq"
-        ).encode()
-        with self.pool.connection() as conn, conn.transaction():
-            stream = conn.cursor(binary=True).stream(sql, (tenant_id, first, last),
-                                                     size=batch_rows)  # fmt: skip
-            rows = cast("Generator[ExportRow]", stream)
-            try:
-                while batch := list(islice(rows, batch_rows)):
-                    yield batch
-            finally:
-                rows.close()  # cancels an abandoned query before the connection goes back
+        reader = self.row_source().open()  # the archive's reader (``rowscan.py``)
+        try:
+            yield from reader.archive_rows(tenant_id, first, last, batch_rows)
+        finally:
+            reader.close()
 
     def mark_archived(
         self, tenant_id: int, worker: str, through: int, lease_seconds: float

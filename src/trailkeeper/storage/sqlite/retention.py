@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trailkeeper.events.timestamps import from_micros, to_micros
-from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.removal import (
     ERASE_COLUMNS,
     REMOVED_COLUMNS,
@@ -21,11 +21,16 @@ from trailkeeper.storage.removal import (
     Removed,
 )
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
+from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 
 __all__ = ["SQLiteRetention"]
 
 _DICTIONARIES = DictionaryRemoval("?")
+_DELETE_SECONDS = 0.002
+"""What one delete transaction should take: ingest that comes meanwhile waits that long.
+Batches are sized from the time the last ones took per row, up to the configured batch."""
+_MIN_BATCH = 16
 _YIELD_AT_MOST = 0.05  # seconds a delete waits for queued ingest batches
 _YIELD_STEP = 0.0005
 _CHECKPOINT_EVERY = 0.25  # seconds between passive WAL checkpoints while deleting
@@ -61,7 +66,13 @@ def _runner(conn: sqlite3.Connection) -> tuple[Any, Any]:
 
 
 class SQLiteRetention:
+    def row_source(self) -> RowSource:  # the store's
+        raise NotImplementedError
+
     conns: SQLiteConnections
+
+    _delete_cost = 20e-6  # seconds per deleted row, as last measured
+    _wal_checked = 0.0  # when the WAL was last checkpointed (monotonic)
 
     def _ingest_waiting(self) -> bool:
         """Whether an ingest batch is queued for the writer (the store answers)."""
@@ -147,19 +158,11 @@ class SQLiteRetention:
     def archive_rows(
         self, tenant_id: int, first: int, last: int, batch_rows: int
     ) -> Generator[list[ExportRow]]:
-        sql = (
-            f"SELECT {export_select('sqlite')} FROM events "
-            "WHERE tenant_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
-        )
-        conn = self.conns.connection()
-        while first <= last:
-            rows: list[ExportRow] = conn.execute(
-                sql, (tenant_id, first, last, batch_rows)
-            ).fetchall()
-            if not rows:
-                return
-            yield rows
-            first = rows[-1][1] + 1
+        reader = self.row_source().open()  # the archive's reader (``rowscan.py``)
+        try:
+            yield from reader.archive_rows(tenant_id, first, last, batch_rows)
+        finally:
+            reader.close()
 
     def mark_archived(
         self, tenant_id: int, worker: str, through: int, lease_seconds: float
@@ -183,7 +186,9 @@ class SQLiteRetention:
             time.sleep(_YIELD_STEP)
         # Not fsynced: if the commit is lost in a crash, the rows and the progress
         # that says they are gone come back together, and the next run deletes them.
+        limit = min(limit, max(_MIN_BATCH, int(_DELETE_SECONDS / self._delete_cost)))
         with self.conns.write(durable=False) as conn:
+            started = time.perf_counter()  # the writer is ours from here
             row = conn.execute(
                 "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, 0) "
                 "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
@@ -210,6 +215,8 @@ class SQLiteRetention:
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
         assert gone.events <= last - first + 1
+        per_row = (time.perf_counter() - started) / (last - first + 1)
+        self._delete_cost = (self._delete_cost + per_row) / 2
         self._checkpoint_wal(conn)
         return int(last - first + 1)  # seqs now gone (the log is gapless)
 
@@ -219,7 +226,7 @@ class SQLiteRetention:
         automatic checkpoint would otherwise run inside a commit, ingest's as likely
         as ours, holding the writer for as long as it copies."""
         now = time.monotonic()
-        if now - getattr(self, "_wal_checked", 0.0) >= _CHECKPOINT_EVERY:
+        if now - self._wal_checked >= _CHECKPOINT_EVERY:
             self._wal_checked = now
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
