@@ -57,6 +57,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
+        "--retention-batch", type=int, default=None, help="events per delete transaction, at most"
+    )
+    parser.add_argument(
+        "--sqlite-delete-ms", type=float, default=None,
+        help="what one SQLite delete transaction should take (the batch sizing's aim)",
+    )  # fmt: skip
+    parser.add_argument(
         "--reseed",
         action="store_true",
         help="load the events again instead of copying the cached seed",
@@ -184,7 +191,14 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
     seed = Seed(backend, args.events, args.days, args.erase_events, _old_month())
     copy = fresh_copy(seed, args.admin_url, console, reseed=args.reseed)
     console.print(f"{backend}: deployment copied from the seed in {copy.seconds:.1f} s")
-    service = Trailkeeper.open(Settings(data_dir=copy.data_dir, database_url=copy.database_url))
+    if args.sqlite_delete_ms is not None:
+        from trailkeeper.storage.sqlite import retention as sqlite_retention
+
+        sqlite_retention._DELETE_SECONDS = args.sqlite_delete_ms / 1000
+    batch = {} if args.retention_batch is None else {"retention_batch": args.retention_batch}
+    service = Trailkeeper.open(
+        Settings(data_dir=copy.data_dir, database_url=copy.database_url, **batch)
+    )
     try:
         figures = retention_figures(backend, service, args, console)
         figures.append(erasure_figure(backend, service, args, console))
