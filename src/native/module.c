@@ -1,6 +1,5 @@
 /* trailkeeper._native: hot loops in C, each beside the Python code it must equal
  * (Hypothesis proves they agree; trailkeeper runs without this module too). */
-#include "columns.h"
 #include "jsonlines.h"
 #include "layout.h"
 #include "leaves.h"
@@ -10,8 +9,6 @@ static PyMethodDef methods[] = {
      "encode_rows(rows, epoch, loads, fromhex, sha256) -> list[bytes] | None"},
     {"jsonl_block", (PyCFunction)tk_jsonl_block, METH_O,
      "jsonl_block(rows) -> bytes | None: export rows as JSON lines"},
-    {"export_columns", (PyCFunction)tk_export_columns, METH_O,
-     "export_columns(rows) -> list | None: export rows as Arrow column buffers"},
     {NULL, NULL, 0, NULL},
 };
 

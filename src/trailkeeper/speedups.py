@@ -14,7 +14,7 @@ from typing import Any
 
 from trailkeeper.rowlayout import LAYOUT
 
-__all__ = ["LOADED", "STALE", "encode_rows", "export_columns", "jsonl_block"]
+__all__ = ["LOADED", "STALE", "encode_rows", "jsonl_block"]
 
 STALE = False
 """Whether a built C module was left unused because it was built for other code
@@ -24,8 +24,6 @@ encode_rows: Callable[..., list[bytes] | None] | None = None
 """``encode_rows(rows, epoch, loads, fromhex, sha256)``: see :mod:`trailkeeper.events.leaves`."""
 jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 """``jsonl_block(rows)``: see :mod:`trailkeeper.exports.jsonlines`."""
-export_columns: Callable[[Sequence[Any]], list[Any] | None] | None = None
-"""``export_columns(rows)``: see :mod:`trailkeeper.exports.rows`."""
 
 
 def _built() -> Any:
@@ -41,7 +39,6 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0" and (_module := _built()) is
     if getattr(_module, "LAYOUT", None) == LAYOUT:
         encode_rows = _module.encode_rows
         jsonl_block = _module.jsonl_block
-        export_columns = _module.export_columns
     else:  # built for another row layout or C interface: the Python loops run
         STALE = True
 

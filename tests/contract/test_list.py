@@ -11,6 +11,9 @@ import orjson
 import pytest
 
 from support import Api, make_event
+from trailkeeper.events.query import EventQuery
+from trailkeeper.service import Trailkeeper
+from trailkeeper.storage.postgres.store import PostgresStore
 
 
 def _seed(api: Api) -> list[dict[str, Any]]:
@@ -323,3 +326,58 @@ def test_a_few_rare_actors_page_in_seq_order(api: Api, params: dict[str, Any]) -
                 break
             query["cursor"] = body["next_cursor"]
         assert seen == (matches if order == "asc" else matches[::-1])
+
+
+@pytest.mark.parametrize(
+    "action",
+    [["card.*"], ["flow.run.*"], ["card.moved", "user.*"], ["card.created"], ["nope.*"]],
+)
+def test_action_prefixes_page_in_seq_order(api: Api, action: list[str]) -> None:
+    """An ``action`` filter alone, which PostgreSQL pages by merging each matching
+    action's own index scan: every match once, in order, across pages, in both orders,
+    exactly the events a client-side filter of the whole log keeps (``cards.archived`` and
+    ``card`` are not ``card.*``)."""
+    cycle = [
+        "card.moved", "user.login.succeeded", "card.moved", "cards.archived", "flow.run.completed",
+        "card", "card.moved", "flow.run.step.succeeded", "user.created", "card.moved",
+    ]  # fmt: skip
+    actions = {i: cycle[i % len(cycle)] for i in range(300)}
+    for i in (17, 155, 156, 290):
+        actions[i] = "card.created"  # rare, between common ones
+    api.ingest(*(make_event(i, action=actions[i]) for i in range(300)))
+
+    def wanted(name: str) -> bool:
+        return any(name.startswith(a[:-1]) if a.endswith("*") else name == a for a in action)
+
+    matches = sorted(i + 1 for i, name in actions.items() if wanted(name))  # seq 0: self-audit
+    for order in ("desc", "asc"):
+        seen: list[int] = []
+        query: dict[str, Any] = {"action": action, "limit": 7, "order": order}
+        while True:
+            body = api.get("/v1/events", params=query).json()
+            seen.extend(e["seq"] for e in body["data"])
+            if not body["has_more"]:
+                break
+            query["cursor"] = body["next_cursor"]
+        assert seen == (matches if order == "asc" else matches[::-1])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("params", [{"q": ["user"]}, {"action": ["card.*"]}])
+def test_a_merged_page_keeps_its_planner_setting_to_its_own_transaction(
+    api: Api, service: Trailkeeper, pg_url: str, params: dict[str, list[str]]
+) -> None:
+    """Merged pages turn bitmap scans off with SET LOCAL: the pooled connection the next
+    query gets is as it was."""
+    api.ingest(*(make_event(i) for i in range(5)))
+    store = PostgresStore(pg_url, pool_size=1)
+    try:
+        tenant = service.tenancy.tenant(api.tenant)
+        page = store.page(tenant.id, EventQuery.from_params(params), None, 3)
+        assert len(page) == 3
+        with store.pool.connection() as conn:
+            row = conn.execute("SHOW enable_bitmapscan").fetchone()
+        assert row is not None
+        assert row[0] == "on"
+    finally:
+        store.close()

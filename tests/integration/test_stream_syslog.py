@@ -1,20 +1,35 @@
 """Syslog streams into a real rsyslog (Debian's), on SQLite and PostgreSQL: an
 rsyslogd of our own listens with imtcp on a free loopback port and writes what it
 parsed (RFC 5424 fields) to a file. Every event arrives once, in seq order, as
-native JSON or as CEF; a restart of rsyslog in the middle loses nothing."""
+native JSON or as CEF; a restart of rsyslog in the middle loses nothing. Over TLS
+(RFC 5425), rsyslog's GnuTLS driver (``rsyslog-gnutls``) serves a certificate from a
+test CA made here: a stream that trusts the CA delivers, one that does not is
+``failing`` and sends nothing."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from streaming import assert_complete_in_order, create_stream, supervising, wait_until
+from streaming import (
+    assert_complete_in_order,
+    create_stream,
+    supervising,
+    wait_stream,
+    wait_until,
+)
 from support import Api, delete_streams, free_port, make_event
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
@@ -22,23 +37,107 @@ from trailkeeper.streams.supervisor import StreamSupervisor
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 CONFIG = """
-global(workDirectory="{work}" maxMessageSize="64k")
-module(load="imtcp")
+global(workDirectory="{work}" maxMessageSize="64k"{tls_global})
+module(load="imtcp"{tls_module})
 template(name="fields" type="string"
          string="%pri%\\t%hostname%\\t%app-name%\\t%msgid%\\t%structured-data%\\t%msg%\\n")
 ruleset(name="audit") {{ action(type="omfile" file="{out}" template="fields") }}
 input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="audit")
 """
+TLS_GLOBAL = (
+    ' defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{ca}"'
+    ' defaultNetstreamDriverCertFile="{cert}" defaultNetstreamDriverKeyFile="{key}"'
+)
+TLS_MODULE = ' streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon"'
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def make_test_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate it signed for 127.0.0.1 (and localhost), as PEM
+    files: the CA's certificate, the server's certificate and the server's key."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("trailkeeper test CA"))
+        .issuer_name(_name("trailkeeper test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("127.0.0.1"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
 
 
 class Rsyslog:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: tuple[Path, Path, Path] | None = None) -> None:
         self.port = free_port()
         self.out = directory / "received.log"
         self.conf = directory / "rsyslog.conf"
         work = directory / "work"
         work.mkdir()
-        self.conf.write_text(CONFIG.format(work=work, out=self.out, port=self.port))
+        tls_global = "" if tls is None else TLS_GLOBAL.format(ca=tls[0], cert=tls[1], key=tls[2])
+        self.conf.write_text(
+            CONFIG.format(
+                work=work, out=self.out, port=self.port, tls_global=tls_global,
+                tls_module="" if tls is None else TLS_MODULE,
+            )
+        )  # fmt: skip
         self.pidfile = directory / "rsyslogd.pid"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -145,3 +244,52 @@ def test_cef_lines_and_a_restart_of_rsyslog(
     assert 'cs6={"k":"a\\=b|c\\\\\\\\d"}' in messages[0]
     seqs = [int(m.split("cn1=")[1].split(" ")[0]) for m in messages]
     assert_complete_in_order(seqs, [r["seq"] for r in first + during + after])
+
+
+@pytest.fixture
+def test_ca(tmp_path: Path) -> tuple[Path, Path, Path]:
+    return make_test_ca(tmp_path)
+
+
+@pytest.fixture
+def rsyslog_tls(tmp_path: Path, test_ca: tuple[Path, Path, Path]) -> Iterator[Rsyslog]:
+    directory = tmp_path / "tls"
+    directory.mkdir()
+    server = Rsyslog(directory, tls=test_ca)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_native_events_reach_rsyslog_over_tls(
+    api: Api,
+    rsyslog_tls: Rsyslog,
+    test_ca: tuple[Path, Path, Path],
+    streaming: StreamSupervisor,
+) -> None:
+    receipts = api.ingest(*[make_event(i, metadata={"over": "tls"}) for i in range(120)])
+    config = {**syslog_config(rsyslog_tls), "protocol": "tls", "ca_file": str(test_ca[0])}
+    stream = create_stream(api, "syslog", config, filters={"action": "card.moved"})
+    lines = wait_until(lambda: len(rsyslog_tls.lines()) >= 120 and rsyslog_tls.lines(), timeout=120)
+    pri, _, app, msgid, structured, message = lines[0]
+    assert (pri, app, msgid) == ("110", "trailkeeper", "card.moved")
+    assert structured.startswith('[trailkeeper@32473 id="evt-0" seq="')
+    assert json.loads(message.lstrip("\ufeff"))["metadata"] == {"over": "tls"}
+    seqs = [json.loads(line[5].lstrip("\ufeff"))["seq"] for line in lines]
+    assert_complete_in_order(seqs, [r["seq"] for r in receipts])
+    state = wait_stream(api, stream["id"], lambda s: s["delivered"] >= 120)
+    assert (state["status"], state["delivered"], state["last_error"]) == ("active", 120, None)
+
+
+def test_a_tls_receiver_whose_certificate_is_not_trusted_gets_nothing(
+    api: Api, rsyslog_tls: Rsyslog, streaming: StreamSupervisor
+) -> None:
+    api.ingest(*[make_event(i) for i in range(20)])
+    config = {**syslog_config(rsyslog_tls), "protocol": "tls"}  # the system's CAs only
+    stream = create_stream(api, "syslog", config, filters={"action": "card.moved"})
+    state = wait_stream(api, stream["id"], lambda s: s["status"] == "failing", timeout=60)
+    assert state["status"] == "failing", state
+    assert "TLS certificate not trusted" in state["last_error"]
+    assert (state["delivered"], rsyslog_tls.lines()) == (0, [])

@@ -1,8 +1,8 @@
 """Export files written straight from raw rows (what export jobs do) are byte for byte the
 files written from API views (CONTRACT section 5): on both databases, in every format, for
-random events, erased ones too; and the two shortcuts the row path takes are checked on
-their own: stored JSON text embedded as it is equals parsing and dumping it again, text
-columns become the JSON strings orjson writes, and timestamp columns the API's text."""
+random events, erased ones too; and the shortcuts the row path takes are checked on their
+own: stored JSON text embedded as it is equals parsing and dumping it again, timestamp
+columns are the API's text, and the C JSON-lines writer equals the Python one."""
 
 from __future__ import annotations
 
@@ -27,9 +27,8 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
 from trailkeeper.exports.csvfile import _defused
 from trailkeeper.exports.files import write_export, write_export_rows
-from trailkeeper.exports.jsonlines import json_strings, jsonl_block
+from trailkeeper.exports.jsonlines import jsonl_rows_python
 from trailkeeper.exports.parquet import ROW_GROUP_ROWS
-from trailkeeper.exports.rows import arrow_row_columns, buffer_columns
 from trailkeeper.exports.stamps import stamp_column
 from trailkeeper.formats import defuse
 from trailkeeper.service import Trailkeeper
@@ -123,6 +122,7 @@ def fast_gzip_lines(batches: Any) -> bytes:
     return lines
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(
     max_examples=40,
     deadline=None,
@@ -279,14 +279,6 @@ def test_timestamp_columns_are_format_micros(values: list[int]) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), texts), max_size=8), st.integers(0, 3))
-def test_json_string_columns_are_what_orjson_dumps(values: list[str | None], skip: int) -> None:
-    column = pa.array(['"x\\', *values], pa.string()).slice(1 + min(skip, len(values)))
-    expected = [orjson.dumps(v).decode() for v in values[min(skip, len(values)) :]]
-    assert json_strings(column).to_pylist() == expected
-
-
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.none(), texts), max_size=8))
 def test_csv_columns_are_defused_as_the_download_format_does(values: list[str | None]) -> None:
     column = pa.array(values, pa.string())
@@ -298,10 +290,6 @@ def native_lines(rows: Sequence[ExportRow]) -> bytes | None:
     from trailkeeper._native import jsonl_block as c_jsonl_block
 
     return c_jsonl_block(rows)
-
-
-def arrow_lines(rows: Sequence[ExportRow]) -> bytes:
-    return jsonl_block(arrow_row_columns(rows)).to_pybytes()
 
 
 optional_bytes = st.one_of(st.none(), texts.map(str.encode))
@@ -320,19 +308,46 @@ raw_export_rows = st.tuples(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @needs_native
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
-def test_c_json_lines_are_arrows_for_any_rows(rows: list[ExportRow]) -> None:
+def test_c_json_lines_are_pythons_for_any_rows(rows: list[ExportRow]) -> None:
     """Any texts (escapes, any code point), timestamps of any year, any stored JSON: the C
-    writer answers, with Arrow's bytes."""
-    assert native_lines(rows) == arrow_lines(rows)
+    writer answers, with the Python writer's bytes."""
+    assert native_lines(rows) == jsonl_rows_python(rows)
+
+
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(raw_export_rows, max_size=6))
+def test_python_json_lines_are_orjsons_views(rows: list[ExportRow]) -> None:
+    """The Python writer (C or not) gives each row's view as ``orjson.dumps`` writes it."""
+    expected = b"".join(orjson.dumps(dumped_view(row)) + b"\n" for row in rows)
+    assert jsonl_rows_python(rows) == expected
+
+
+def dumped_view(row: ExportRow) -> View:
+    """The view (plus ``pii_salt``) of any row, in the API's key order, built by hand."""
+    text = [v.decode() if isinstance(v, bytes) else v for v in row]
+    json = [None if row[i] is None else orjson.loads(row[i]) for i in (16, 17, 18)]
+    resource = dict(zip(("type", "id", "name"), text[10:13], strict=True))
+    return {
+        "id": text[0], "seq": row[SEQ], "action": text[2], "category": text[3],
+        "occurred_at": format_micros(row[OCCURRED_AT]),
+        "received_at": format_micros(row[RECEIVED_AT]),
+        "actor": dict(zip(("id", "type", "name", "email"), text[6:10], strict=True)),
+        "resource": None if row[10] is None else resource,
+        "source": text[13], "ip": text[14], "user_agent": text[15],
+        "changes": json[0], "run": json[1], "metadata": json[2],
+        "pii": text[19], "leaf_hash": text[LEAF_HASH], "pii_salt": text[LEAF_HASH + 1],
+    }  # fmt: skip
 
 
 @needs_native
-def test_c_json_lines_decline_rows_arrow_must_judge(many: list[View]) -> None:
+def test_c_json_lines_decline_rows_python_must_judge(many: list[View]) -> None:
     rows = [as_row(v) for v in many[:3]]
-    assert native_lines(rows) == arrow_lines(rows)
+    assert native_lines(rows) == jsonl_rows_python(rows)
     for position, bad in (
         (0, b"\xff\xfe"),  # not UTF-8
         (2, b"\xed\xa0\x80"),  # a surrogate in UTF-8
@@ -343,34 +358,3 @@ def test_c_json_lines_decline_rows_arrow_must_judge(many: list[View]) -> None:
         changed = [rows[0], (*rows[1][:position], bad, *rows[1][position + 1 :])]
         assert native_lines(changed) is None, position  # type: ignore[arg-type]
     assert native_lines([rows[0][:-1]]) is None  # type: ignore[list-item]
-
-
-@needs_native
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(raw_export_rows, max_size=20))
-def test_c_columns_are_pyarrows_for_any_rows(rows: list[ExportRow]) -> None:
-    """Every column built from the C module's buffers equals pyarrow's conversion: values,
-    nulls and types."""
-    from trailkeeper._native import export_columns
-
-    buffers = export_columns(rows)
-    assert buffers is not None
-    ours, theirs = buffer_columns(buffers, len(rows)), arrow_row_columns(rows)
-    assert list(ours) == list(theirs)
-    for name in ours:
-        assert ours[name].type == theirs[name].type, name
-        assert ours[name].null_count == theirs[name].null_count, name
-        assert ours[name].equals(theirs[name]), name
-        ours[name].validate(full=True)
-
-
-@needs_native
-def test_c_columns_decline_values_of_another_kind(many: list[View]) -> None:
-    from trailkeeper._native import export_columns
-
-    rows = [as_row(v) for v in many[:3]]
-    assert export_columns(rows) is not None
-    for position, bad in ((SEQ, 2**63), (SEQ, None), (OCCURRED_AT, 1.5), (0, "text")):
-        changed = [rows[0], (*rows[1][:position], bad, *rows[1][position + 1 :])]
-        assert export_columns(changed) is None, (position, bad)  # type: ignore[arg-type]
-    assert export_columns([rows[0][:-1]]) is None  # type: ignore[list-item]

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from trailkeeper.ui.security import safe_return_path
-from trailkeeper.ui.views import ChangeLine, badge, change_rows, humanize, relative_time
+from trailkeeper.ui.views import (
+    ChangeLine,
+    badge,
+    change_rows,
+    destination,
+    humanize,
+    relative_time,
+)
 
 
 def test_actions_read_as_words() -> None:
@@ -75,3 +82,42 @@ def test_scalars_and_objects_as_text() -> None:
 )
 def test_return_paths_stay_on_this_site(asked: str | None, goes: str) -> None:
     assert safe_return_path(asked) == goes
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "shown"),
+    [
+        (
+            "webhook",
+            {"url": "https://h.example/hooks/a?token=s3cret#x"},
+            "https://h.example/hooks/a?…",
+        ),
+        ("webhook", {"url": "https://user:pw@h.example:8443/a"}, "https://h.example:8443/a"),
+        ("webhook", {"url": "https://[2001:db8::1]:9/x"}, "https://[2001:db8::1]:9/x"),
+        ("webhook", {"url": "not a url"}, "(not shown: not a URL)"),
+        ("webhook", {"url": "https://h:99999/"}, "(not shown: not a URL)"),
+        (
+            "elasticsearch",
+            {"url": "https://es.example:9200", "index": "audit", "username": "u"},
+            "https://es.example:9200 · index audit",
+        ),
+        ("s3", {"bucket": "b1", "prefix": "p/"}, "s3://b1/p/"),
+        (
+            "s3",
+            {"bucket": "b1", "prefix": "", "endpoint_url": "http://k:v@minio:9000"},
+            "s3://b1/ at http://minio:9000",
+        ),
+        ("syslog", {"host": "10.0.0.5", "port": 6514, "protocol": "tls"}, "tls://10.0.0.5:6514"),
+        (
+            "azure_monitor",
+            {"endpoint": "https://dce.example/?sig=x", "stream_name": "Custom-Audit"},
+            "https://dce.example/?… · Custom-Audit",
+        ),
+    ],
+)
+def test_destinations_leave_credentials_out(
+    kind: str, config: dict[str, object], shown: str
+) -> None:
+    assert destination(kind, config) == shown
+    for secret in ("s3cret", "pw", "k:v", "sig="):
+        assert secret not in shown

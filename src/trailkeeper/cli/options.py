@@ -125,6 +125,19 @@ AllowPrivateDestinations = Annotated[
         help="Allow webhook destinations on loopback and private networks (for development)",
     ),
 ]
+CheckpointInterval = Annotated[
+    float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
+]
+KeyName = Annotated[str | None, typer.Option(help="Name in the signing key [default: trailkeeper]")]
+SigningKey = Annotated[
+    str | None, typer.Option(help="Checkpoint signer key PRIVATE+KEY+… (prefer the environment)")
+]
+SecretKey = Annotated[
+    str | None, typer.Option(help="Deployment key, base64 (prefer the environment variable)")
+]
+PoolSize = Annotated[
+    int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
+]
 
 
 def emit(data: Any) -> None:

@@ -12,6 +12,7 @@ import typer
 from trailkeeper.cli.demo import banner, seed_demo
 from trailkeeper.cli.options import (
     AllowPrivateDestinations,
+    CheckpointInterval,
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
@@ -19,18 +20,24 @@ from trailkeeper.cli.options import (
     ExportDailyQuota,
     ExportHistoryDays,
     ExportMaxDays,
+    KeyName,
     MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    PoolSize,
     PublicUrl,
     RetentionBatch,
     RetentionDays,
+    SecretKey,
+    SigningKey,
     StreamLease,
     console,
     open_service,
     settings_from,
 )
+from trailkeeper.service import Trailkeeper
 from trailkeeper.service.worker import BackgroundWorker
+from trailkeeper.settings import Settings
 
 __all__ = ["serve"]
 
@@ -64,24 +71,12 @@ def serve(
         int | None,
         typer.Option(help="Ingest body bytes parsed at once, else 429 [default: 32 MiB]"),
     ] = None,
-    pool_size: Annotated[
-        int | None, typer.Option(help="PostgreSQL connections per process [default: 8]")
-    ] = None,
+    pool_size: PoolSize = None,
     public_url: PublicUrl = None,
-    secret_key: Annotated[
-        str | None,
-        typer.Option(help="Deployment key, base64 (prefer the environment variable)"),
-    ] = None,
-    key_name: Annotated[
-        str | None, typer.Option(help="Name in the signing key [default: trailkeeper]")
-    ] = None,
-    signing_key: Annotated[
-        str | None,
-        typer.Option(help="Checkpoint signer key PRIVATE+KEY+… (prefer the environment)"),
-    ] = None,
-    checkpoint_interval: Annotated[
-        float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
-    ] = None,
+    secret_key: SecretKey = None,
+    key_name: KeyName = None,
+    signing_key: SigningKey = None,
+    checkpoint_interval: CheckpointInterval = None,
     object_store: ObjectStoreUrl = None,
     export_max_days: ExportMaxDays = None,
     export_history_days: ExportHistoryDays = None,
@@ -102,40 +97,13 @@ def serve(
     """Run the API on the embedded SQLite default, or on PostgreSQL.
 
     Every option can also be set as TRAILKEEPER_<OPTION>; flags win."""
-    settings = settings_from(
-        host=host,
-        port=port,
-        data_dir=data_dir,
-        database_url=database_url,
-        allow_private_destinations=allow_private_destinations,
-        read_rate_limit=read_rate_limit,
-        ingest_rate_limit=ingest_rate_limit,
-        max_body_bytes=max_body_bytes,
-        ingest_inflight_bytes=ingest_inflight_bytes,
-        pool_size=pool_size,
-        public_url=public_url,
-        secret_key=secret_key,
-        key_name=key_name,
-        signing_key=signing_key,
-        checkpoint_interval=checkpoint_interval,
-        object_store=object_store,
-        export_max_days=export_max_days,
-        export_history_days=export_history_days,
-        export_daily_quota=export_daily_quota,
-        download_url_ttl=download_url_ttl,
-        outbound_timeout=outbound_timeout,
-        stream_lease=stream_lease,
-        retention_days=retention_days,
-        min_retention_days=min_retention_days,
-        retention_batch=retention_batch,
-        erasure_batch=erasure_batch,
-        ui_session_ttl=ui_session_ttl,
-    )
-    import uvicorn  # imported here: the other commands should start fast
+    # every other parameter is the Settings field of its name
+    flags = {k: v for k, v in locals().items() if k not in ("demo", "processes", "no_workers")}
+    _run(settings_from(**flags), demo=demo, processes=processes, workers=not no_workers)
 
-    from trailkeeper.api import create_app
-    from trailkeeper.api.factory import PARENT_VARIABLE
 
+def _run(settings: Settings, *, demo: bool, processes: int, workers: bool) -> None:
+    """Open the service, seed the demo, start the workers and serve until stopped."""
     service = open_service(settings, create=True)
     try:
         if demo:
@@ -145,33 +113,41 @@ def serve(
         if settings.public_url is None:
             service.export_runner.serving_at = own_address(settings.host, settings.port)
         worker = None
-        if not no_workers:
+        if workers:
             worker = BackgroundWorker.for_service(service)
             worker.start()
         try:
-            if processes == 1:
-                uvicorn.run(
-                    create_app(service), host=settings.host, port=settings.port, log_level="info"
-                )
-            else:
-                os.environ.update(settings.to_environment())
-                os.environ[PARENT_VARIABLE] = str(os.getpid())  # children die with this one
-                uvicorn.run(
-                    "trailkeeper.api.factory:app_from_environment",
-                    factory=True,
-                    workers=processes,
-                    # a child that starts slowly on a busy host is not a hung one (5 s
-                    # by default: children were killed and restarted in a loop)
-                    timeout_worker_healthcheck=60,
-                    host=settings.host,
-                    port=settings.port,
-                    log_level="info",
-                )
+            _uvicorn(service, settings, processes)
         finally:
             if worker is not None:
                 worker.stop()
     finally:
         service.close()
+
+
+def _uvicorn(service: Trailkeeper, settings: Settings, processes: int) -> None:
+    """Serve the API until stopped: in this process, or in ``processes`` children."""
+    import uvicorn  # imported here: the other commands should start fast
+
+    from trailkeeper.api import create_app
+    from trailkeeper.api.factory import PARENT_VARIABLE
+
+    if processes == 1:
+        uvicorn.run(create_app(service), host=settings.host, port=settings.port, log_level="info")
+        return
+    os.environ.update(settings.to_environment())
+    os.environ[PARENT_VARIABLE] = str(os.getpid())  # children die with this one
+    uvicorn.run(
+        "trailkeeper.api.factory:app_from_environment",
+        factory=True,
+        workers=processes,
+        # a child that starts slowly on a busy host is not a hung one (5 s by default:
+        # children were killed and restarted in a loop)
+        timeout_worker_healthcheck=60,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+    )
 
 
 def _has_ui() -> bool:

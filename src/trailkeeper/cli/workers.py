@@ -6,7 +6,6 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
 
 import orjson
 import typer
@@ -14,6 +13,7 @@ from rich.markup import escape
 
 from trailkeeper.cli.options import (
     AllowPrivateDestinations,
+    CheckpointInterval,
     DatabaseUrl,
     DataDir,
     DownloadUrlTtl,
@@ -22,12 +22,16 @@ from trailkeeper.cli.options import (
     ExportHistoryDays,
     ExportMaxDays,
     JsonOut,
+    KeyName,
     MinRetentionDays,
     ObjectStoreUrl,
     OutboundTimeout,
+    PoolSize,
     PublicUrl,
     RetentionBatch,
     RetentionDays,
+    SecretKey,
+    SigningKey,
     StreamLease,
     console,
     open_service,
@@ -43,21 +47,11 @@ keys = typer.Typer(help="The checkpoint signing key.", no_args_is_help=True, ric
 
 
 def worker(
-    checkpoint_interval: Annotated[
-        float | None, typer.Option(help="Seconds between checkpoints, at most 10 [default: 5]")
-    ] = None,
-    key_name: Annotated[
-        str | None, typer.Option(help="Name in the signing key [default: trailkeeper]")
-    ] = None,
-    signing_key: Annotated[
-        str | None, typer.Option(help="Checkpoint signer key (prefer the environment)")
-    ] = None,
-    secret_key: Annotated[
-        str | None, typer.Option(help="Deployment key, base64 (prefer the environment)")
-    ] = None,
-    pool_size: Annotated[
-        int | None, typer.Option(help="PostgreSQL connections [default: 8]")
-    ] = None,
+    checkpoint_interval: CheckpointInterval = None,
+    key_name: KeyName = None,
+    signing_key: SigningKey = None,
+    secret_key: SecretKey = None,
+    pool_size: PoolSize = None,
     allow_private_destinations: AllowPrivateDestinations = None,
     object_store: ObjectStoreUrl = None,
     export_max_days: ExportMaxDays = None,
@@ -75,37 +69,10 @@ def worker(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Run the background workers (checkpoints, exports, webhooks, streams) until stopped."""
+    settings = settings_from(**locals())  # each parameter is the Settings field of its name
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = settings_from(
-        data_dir=data_dir,
-        database_url=database_url,
-        checkpoint_interval=checkpoint_interval,
-        key_name=key_name,
-        signing_key=signing_key,
-        secret_key=secret_key,
-        pool_size=pool_size,
-        allow_private_destinations=allow_private_destinations,
-        object_store=object_store,
-        export_max_days=export_max_days,
-        export_history_days=export_history_days,
-        export_daily_quota=export_daily_quota,
-        download_url_ttl=download_url_ttl,
-        outbound_timeout=outbound_timeout,
-        public_url=public_url,
-        stream_lease=stream_lease,
-        retention_days=retention_days,
-        min_retention_days=min_retention_days,
-        retention_batch=retention_batch,
-        erasure_batch=erasure_batch,
-    )
     service = open_service(settings, create=True)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = _stop_on_signals()
     if not service.export_runner.links_known:
         console.print(
             "[yellow]warning:[/] no --public-url (TRAILKEEPER_PUBLIC_URL): this worker cannot "
@@ -120,6 +87,18 @@ def worker(
     finally:
         background.stop()
         service.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGTERM or SIGINT (Ctrl-C) sets, instead of stopping the process."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
 
 
 @keys.command("show")

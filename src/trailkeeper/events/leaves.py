@@ -71,101 +71,115 @@ def encode_rows_python(rows: Sequence[Sequence[Any]], epoch: int = 0) -> list[by
     number of days: it only moves the day, whose text is cached)."""
     if epoch % _DAY:
         raise ValueError(f"the epoch must be a whole number of days, not {epoch} µs")
-    loads, dumps, encode, float_free = orjson.loads, orjson.dumps, canonical_json, is_float_free
-    sha256, fromhex, thousands = hashlib.sha256, bytes.fromhex, THOUSANDS
-    hms = seconds_of_day()
-    days_seen: dict[int, str] = {}
-    last_received: Any = None
-    received_text = ""
+    clock = _Clock(epoch)
     out: list[bytes] = []
     try:
-        for (
-            id_, seq, action, category, occurred, received,
-            actor_id, actor_type, name, email,
-            resource_type, resource_id, resource_name,
-            source, ip, agent, changes, run, metadata, pii, _leaf, salt,
-        ) in rows:  # fmt: skip
-            if not (
-                type(seq) is int
-                and type(received) is int
-                and type(id_) is str
-                and type(action) is str
-                and type(category) is str
-                and type(source) is str
-                and type(actor_id) is str
-                and type(actor_type) is str
-                and type(pii) is str
-            ):
+        for row in rows:
+            leaf = _leaf(row, clock)
+            if leaf is None or not _pii_matches(row):
                 return None
-            days, rest = divmod(occurred, _DAY)
-            prefix = days_seen.get(days)
-            if prefix is None:
-                if len(days_seen) >= _MAX_DAYS:
-                    days_seen.clear()
-                prefix = days_seen[days] = format_micros(days * _DAY + epoch)[:11]
-            second, fraction = divmod(rest, _SECOND)
-            millis, micros = divmod(fraction, 1000)
-            if received != last_received:
-                received_text = format_micros(received + epoch)
-                last_received = received
-            leaf: dict[str, Any] = {
-                "action": action,
-                "actor": {"id": actor_id, "type": actor_type},
-                "category": category,
-                "id": id_,
-                "occurred_at": f"{prefix}{hms[second]}{thousands[millis]}{thousands[micros]}Z",
-                "pii": pii,
-                "received_at": received_text,
-                "seq": seq,
-                "source": source,
-            }
-            if changes is not None and (changes := loads(changes)) is not None:
-                leaf["changes"] = changes
-            if metadata is not None and (metadata := loads(metadata)) is not None:
-                leaf["metadata"] = metadata
-            if run is not None and (run := loads(run)) is not None:
-                leaf["run"] = run
-            if resource_type is not None:
-                if resource_id is not None and resource_name is not None:
-                    leaf["resource"] = {
-                        "id": resource_id,
-                        "name": resource_name,
-                        "type": resource_type,
-                    }
-                else:
-                    leaf["resource"] = {
-                        k: v
-                        for k, v in (
-                            ("id", resource_id),
-                            ("name", resource_name),
-                            ("type", resource_type),
-                        )
-                        if v is not None
-                    }
-            out.append(encode(leaf, float_free=float_free([changes, run, metadata])))
-            # pii: the commitment to the personal data (keys inserted in JCS order)
-            if salt is None:
-                if name is None and email is None and ip is None and agent is None:
-                    continue  # erased
-                return None
-            if email is not None and ip is not None and name is not None and agent is not None:
-                personal = {"email": email, "ip": ip, "name": name, "user_agent": agent}
-            else:
-                personal = {
-                    k: v
-                    for k, v in (
-                        ("email", email),
-                        ("ip", ip),
-                        ("name", name),
-                        ("user_agent", agent),
-                    )
-                    if v is not None
-                }
-            for text in personal.values():
-                if type(text) is not str:
-                    return None  # the reference encodes other kinds its own way
-            if sha256(fromhex(salt) + dumps(personal)).hexdigest() != pii:
-                return None
+            out.append(canonical_json(leaf[0], float_free=leaf[1]))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None  # a value trailkeeper never writes: the reference path says what it is
     return out
+
+
+class _Clock:
+    """A batch's timestamps as the API's text: each day's prefix formatted once, the
+    seconds of the day and the microsecond digits from tables, and a received time that
+    repeats (one ingest batch) formatted once."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.hms = seconds_of_day()
+        self.days: dict[int, str] = {}
+        self.last_received: int | None = None
+        self.received_text = ""
+
+    def occurred(self, micros: int) -> str:
+        days, rest = divmod(micros, _DAY)
+        prefix = self.days.get(days)
+        if prefix is None:
+            if len(self.days) >= _MAX_DAYS:
+                self.days.clear()
+            prefix = self.days[days] = format_micros(days * _DAY + self.epoch)[:11]
+        second, fraction = divmod(rest, _SECOND)
+        millis, micros = divmod(fraction, 1000)
+        return f"{prefix}{self.hms[second]}{THOUSANDS[millis]}{THOUSANDS[micros]}Z"
+
+    def received(self, micros: int) -> str:
+        if micros != self.last_received:
+            self.received_text = format_micros(micros + self.epoch)
+            self.last_received = micros
+        return self.received_text
+
+
+def _leaf(row: Sequence[Any], clock: _Clock) -> tuple[dict[str, Any], bool] | None:
+    """The leaf object of a row (keys inserted in JCS order) and whether it is float-free;
+    None for a row without the texts and integers every leaf holds."""
+    (
+        id_, seq, action, category, occurred, received, actor_id, actor_type, _name, _email,
+        resource_type, resource_id, resource_name, source, _ip, _agent, changes, run, metadata,
+        pii, _leaf_hash, _salt,
+    ) = row  # fmt: skip
+    if not (
+        type(seq) is int
+        and type(received) is int
+        and type(id_) is str
+        and type(action) is str
+        and type(category) is str
+        and type(source) is str
+        and type(actor_id) is str
+        and type(actor_type) is str
+        and type(pii) is str
+    ):
+        return None
+    leaf: dict[str, Any] = {
+        "action": action,
+        "actor": {"id": actor_id, "type": actor_type},
+        "category": category,
+        "id": id_,
+        "occurred_at": clock.occurred(occurred),
+        "pii": pii,
+        "received_at": clock.received(received),
+        "seq": seq,
+        "source": source,
+    }
+    if changes is not None and (changes := orjson.loads(changes)) is not None:
+        leaf["changes"] = changes
+    if metadata is not None and (metadata := orjson.loads(metadata)) is not None:
+        leaf["metadata"] = metadata
+    if run is not None and (run := orjson.loads(run)) is not None:
+        leaf["run"] = run
+    if resource_type is not None:
+        leaf["resource"] = _present(
+            ("id", resource_id), ("name", resource_name), ("type", resource_type)
+        )
+    return leaf, is_float_free([changes, run, metadata])
+
+
+def _present(*pairs: tuple[str, Any]) -> dict[str, Any]:
+    """An object of the pairs whose value is not None (given in JCS order)."""
+    return {key: value for key, value in pairs if value is not None}
+
+
+_NAME, _EMAIL, _IP, _AGENT, _PII, _SALT = (
+    ROW_COLUMNS.index(name)
+    for name in ("actor_name", "actor_email", "ip", "user_agent", "pii", "pii_salt")
+)
+
+
+def _pii_matches(row: Sequence[Any]) -> bool:
+    """Whether the row's personal data is what its ``pii`` commits to (salted SHA-256 of
+    the JCS object of the values present), or erased (no values, no salt)."""
+    salt, name, email, ip, agent = row[_SALT], row[_NAME], row[_EMAIL], row[_IP], row[_AGENT]
+    if salt is None:
+        return name is None and email is None and ip is None and agent is None
+    if email is not None and ip is not None and name is not None and agent is not None:
+        personal = {"email": email, "ip": ip, "name": name, "user_agent": agent}
+    else:
+        personal = _present(("email", email), ("ip", ip), ("name", name), ("user_agent", agent))
+    if any(type(text) is not str for text in personal.values()):
+        return False  # the reference encodes other kinds its own way
+    digest = hashlib.sha256(bytes.fromhex(salt) + orjson.dumps(personal)).hexdigest()
+    return bool(digest == row[_PII])

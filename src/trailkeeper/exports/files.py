@@ -5,8 +5,8 @@ byte passes once through a SHA-256, so memory stays flat whatever the export's s
 summary the manifest needs (size, hash, count, first and last ``seq``) comes for free.
 
 Export jobs write from raw rows (:func:`write_export_rows`): JSON lines written from the
-rows in C, or assembled by Arrow (:mod:`.jsonlines`); CSV (:mod:`.csvfile`) and Parquet
-(:mod:`.parquet`) from Arrow columns made straight from the rows (:mod:`.rows`).
+rows (:mod:`.jsonlines`); CSV (:mod:`.csvfile`) and Parquet (:mod:`.parquet`) from Arrow
+columns made straight from the rows (:mod:`.rows`).
 :func:`write_export` writes API views (plus ``pii_salt``) into the same bytes: JSONL through
 the download format (:mod:`trailkeeper.formats`), CSV and Parquet through Arrow columns of
 the views. Both give the writers batches of :data:`~.columns.BUILD_ROWS` events, so that
@@ -52,12 +52,12 @@ View = dict[str, Any]
 _T = TypeVar("_T")
 
 ENCODE_ROWS = 4096
-"""Rows encoded at a time into JSONL or CSV: half as many Arrow calls as with
-:data:`BUILD_ROWS` (twice as many rows cost more memory than they save time)."""
+"""Rows encoded at a time into JSONL or CSV: half as many calls as with :data:`BUILD_ROWS`
+(twice as many rows cost more memory than they save time)."""
 
 GZIP_LEVEL = 3
-"""zlib's fast levels (1-3) compress JSONL about 2.5 times as fast as the default 6 for files
-about 13% larger: exports are big, and CPU is what bounds them."""
+"""zlib's fast levels (1-3) compress JSONL much faster than the default 6 for files a little
+larger (``docs/benchmarks.md``): exports are big, and CPU is what bounds them."""
 
 FAST_GZIP_LEVEL = 1
 """ISA-L's level 1 (of 0-3) with ``fast_gzip``: about five times as fast as zlib's level 3 on

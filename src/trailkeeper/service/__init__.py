@@ -1,4 +1,4 @@
-"""Use cases shared by every interface (REST, CLI, and later GraphQL and UI).
+"""Use cases shared by every interface (REST, GraphQL, the web UI and the CLI).
 
 ``Trailkeeper`` is built once from ``Settings`` and handed to the interfaces;
 it owns the store and the keys, nothing is global."""

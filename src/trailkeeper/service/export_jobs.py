@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import uuid_utils
@@ -36,6 +37,9 @@ from trailkeeper.service.prefetch import prefetched
 from trailkeeper.settings import Settings
 from trailkeeper.storage.exportrows import LEAF_HASH, SEQ, ExportRow
 from trailkeeper.storage.protocols import CheckpointRecord, ExportRecord, NewDelivery, Store
+
+if TYPE_CHECKING:  # pyarrow: see _produce
+    from trailkeeper.exports.files import FileSummary
 
 __all__ = ["ExportRunner"]
 
@@ -141,7 +145,7 @@ class ExportRunner:
         # export, not at start.
         import pyarrow as pa
 
-        from trailkeeper.exports.files import content_type, file_extension, write_export_rows
+        from trailkeeper.exports.files import content_type, file_extension
 
         # Arrow's default pool (mimalloc) keeps ~25 MB of freed batches resident for good;
         # malloc's gives it back. Process-wide: exports are what uses Arrow in a server.
@@ -154,39 +158,12 @@ class ExportRunner:
         part = private_file(private_dir(scratch) / f"{job.id}.part")
         edges = _Edges()
         try:
-            with part.open("wb") as out:
-                rows = self._rows(job, spec.query(), edges)
-                early = EarlySync(out, self._syncer)
-                summary = write_export_rows(rows, spec.format, spec.compression, early)
-                early.finish()
-                out.flush()
-                os.fsync(out.fileno())
+            summary = self._write_file(job, spec, part, edges)
             self._renew(job)
-            checkpoint = self._checkpoint_covering(job.tenant_id, summary.last_seq)
-            proofs = self._proofs(job.tenant_id, checkpoint, edges)
             extension = file_extension(spec.format, spec.compression)
             key = object_key(tenant.name, spec.resource, spec.start, spec.end, job.id, extension)
             manifest_key = f"{key}.manifest.json"
-            manifest = build_manifest(
-                export_id=job.id,
-                tenant=tenant.name,
-                format=spec.format,
-                compression=spec.compression,
-                file=key.rsplit("/", 1)[-1],
-                file_sha256=summary.sha256,
-                bytes=summary.bytes,
-                event_count=summary.event_count,
-                first_seq=summary.first_seq,
-                last_seq=summary.last_seq,
-                start=spec.start,
-                end=spec.end,
-                resource=spec.resource,
-                filters=spec.filters,
-                created_at=job.created_at,
-                checkpoint=None if checkpoint is None else checkpoint.note,
-                proofs=proofs,
-            )
-            signed = sign_manifest(manifest, self._signer)
+            signed = self._signed_manifest(job, tenant.name, spec, key, summary, edges)
             self._objects.put_file(key, part, content_type(spec.format, spec.compression))
             self._objects.put_bytes(manifest_key, encode_manifest(signed), "application/json")
         finally:
@@ -203,6 +180,53 @@ class ExportRunner:
             object_key=key,
             manifest_key=manifest_key,
         )
+
+    def _write_file(
+        self, job: ExportRecord, spec: ExportSpec, part: Path, edges: _Edges
+    ) -> FileSummary:
+        """The job's file written to ``part`` and synced to disk."""
+        from trailkeeper.exports.files import write_export_rows  # pyarrow: see _produce
+
+        with part.open("wb") as out:
+            rows = self._rows(job, spec.query(), edges)
+            early = EarlySync(out, self._syncer)
+            summary = write_export_rows(rows, spec.format, spec.compression, early)
+            early.finish()
+            out.flush()
+            os.fsync(out.fileno())
+        return summary
+
+    def _signed_manifest(
+        self,
+        job: ExportRecord,
+        tenant: str,
+        spec: ExportSpec,
+        key: str,
+        summary: FileSummary,
+        edges: _Edges,
+    ) -> dict[str, Any]:
+        """The file's manifest, with the checkpoint that covers it and its proofs, signed."""
+        checkpoint = self._checkpoint_covering(job.tenant_id, summary.last_seq)
+        manifest = build_manifest(
+            export_id=job.id,
+            tenant=tenant,
+            format=spec.format,
+            compression=spec.compression,
+            file=key.rsplit("/", 1)[-1],
+            file_sha256=summary.sha256,
+            bytes=summary.bytes,
+            event_count=summary.event_count,
+            first_seq=summary.first_seq,
+            last_seq=summary.last_seq,
+            start=spec.start,
+            end=spec.end,
+            resource=spec.resource,
+            filters=spec.filters,
+            created_at=job.created_at,
+            checkpoint=None if checkpoint is None else checkpoint.note,
+            proofs=self._proofs(job.tenant_id, checkpoint, edges),
+        )
+        return sign_manifest(manifest, self._signer)
 
     def _rows(
         self, job: ExportRecord, query: EventQuery, edges: _Edges

@@ -67,7 +67,7 @@ class StreamService:
 
     def _audit(
         self, tenant: Tenant, verb: str, record: StreamRecord, actor: Actor, source: str,
-        **extra: Any,
+        ip: str | None = None, **extra: Any,
     ) -> None:  # fmt: skip
         record_admin_action(
             self._store,
@@ -77,6 +77,7 @@ class StreamService:
             resource={"type": "stream", "id": record.id, "name": record.name},
             metadata={"stream_id": record.id, "type": record.type, **extra},
             source=source,
+            ip=ip,
         )
 
     def create(
@@ -140,14 +141,14 @@ class StreamService:
 
     def set_status(
         self, tenant: Tenant, stream_id: str, status: StreamStatus, actor: Actor,
-        *, source: str = "api",
+        *, source: str = "api", ip: str | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         """Pause (``paused``) or resume (``active``: a failing stream is retried now)."""
         record = self._store.set_stream_status(tenant.id, self._get(tenant, stream_id).id, status)
         if record is None:
             raise NotFound(f"No stream with id {stream_id[:64]!r}")
         verb = "paused" if status == "paused" else "resumed"
-        self._audit(tenant, verb, record, actor, source)
+        self._audit(tenant, verb, record, actor, source, ip)
         return self._view(record)
 
     def delete(
@@ -160,8 +161,9 @@ class StreamService:
         return {"id": record.id, "deleted": True}
 
     def test(
-        self, tenant: Tenant, stream_id: str, actor: Actor, *, source: str = "api"
-    ) -> dict[str, Any]:
+        self, tenant: Tenant, stream_id: str, actor: Actor, *, source: str = "api",
+        ip: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
         """Send one made-up event (``trailkeeper.stream.test``, not in the log) now."""
         record = self._get(tenant, stream_id)
         event = _test_event(record, actor)
@@ -173,7 +175,7 @@ class StreamService:
         finally:
             destination.close()
         delivered = outcome.kind == "accepted"
-        self._audit(tenant, "tested", record, actor, source, delivered=delivered)
+        self._audit(tenant, "tested", record, actor, source, ip, delivered=delivered)
         return {"delivered": delivered, "error": None if delivered else outcome.message}
 
 

@@ -28,6 +28,10 @@ class Resolved:
     texts: tuple[tuple[str, str, str], ...] | None = None
     actions: tuple[str, ...] | None = None
     common: bool = False
+    merged_actions: tuple[str, ...] | None = None
+    """Set by a backend that reads a page as a merge of per-action index scans: the
+    actions it merges (then ``actions`` is None, so the WHERE clause has no action filter;
+    each scan adds its own ``action = …``)."""
 
     @property
     def text_actor_ids(self) -> tuple[str, ...] | None:

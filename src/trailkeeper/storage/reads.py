@@ -118,14 +118,26 @@ class SqlReads:
     ) -> list[ExportRow]:
         """Up to ``limit`` raw rows ``query`` matches after seq ``after``, ascending: what a
         stream sends next (the filters planned afresh, so new actors are found)."""
+        planned = self._stream_sql(tenant_id, query, after, limit)
+        return [] if planned is None else self._stream_rows_fetch(*planned)
+
+    def _stream_sql(
+        self, tenant_id: int, query: EventQuery, after: int, limit: int
+    ) -> tuple[str, list[Any]] | None:
+        """The SQL of :meth:`stream_rows` and its parameters; None when the filters can
+        match nothing."""
         query = replace(query, order="asc")
         clause = self._where(tenant_id, query)
         if clause is None:
-            return []
+            return None
         where, params = clause
         p = self.dialect.placeholder
         sql = self._page_sql(f"{where} AND seq > {p}", query, export_select(self.backend))
-        rows: list[ExportRow] = self._fetch(sql, [*params, after, limit])
+        return sql, [*params, after, limit]
+
+    def _stream_rows_fetch(self, sql: str, params: list[Any]) -> list[ExportRow]:
+        """Run a stream's read (PostgreSQL pins its plan: ``postgres/streams.py``)."""
+        rows: list[ExportRow] = self._fetch(sql, params)
         return rows
 
     def _export_batches(

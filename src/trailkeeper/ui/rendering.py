@@ -38,6 +38,7 @@ def _environment() -> Environment:
         badge=views.badge,
         ago=views.relative_time,
         pretty=views.pretty_json,
+        compact=views.compact_json,
         quote_path=views.quote_path,
     )
     env.globals["version"] = __version__

@@ -8,7 +8,7 @@ import difflib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -17,6 +17,8 @@ __all__ = [
     "ChangeRow",
     "badge",
     "change_rows",
+    "compact_json",
+    "destination",
     "humanize",
     "pretty_json",
     "quote_path",
@@ -56,6 +58,11 @@ def relative_time(stamp: str, now: datetime | None = None) -> str:
 def pretty_json(value: Any) -> str:
     """Indented JSON text (shown as text, escaped by the template)."""
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+
+
+def compact_json(value: Any) -> str:
+    """One-line JSON text (shown as text, escaped by the template)."""
+    return orjson.dumps(value).decode()
 
 
 def _text(value: Any) -> str:
@@ -116,3 +123,38 @@ def change_rows(changes: Any) -> list[ChangeRow]:
 def quote_path(value: Any) -> str:
     """A value as one URL path segment (``/`` included)."""
     return quote(str(value), safe="")
+
+
+def _public_url(value: Any) -> str:
+    """A destination URL without what may be a credential: the ``user:password@`` part,
+    the query and the fragment (``?…`` says something was left out)."""
+    text = str(value)
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(not shown: not a URL)"
+    if not parts.scheme or not host:
+        return "(not shown: not a URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    hidden = "?…" if parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{hidden}"
+
+
+def destination(kind: str, config: dict[str, Any]) -> str:
+    """Where a stream delivers, in one line. Built from the settings that are not
+    secret (secrets are never in a stream's view); URLs lose their credentials."""
+    if kind == "s3":
+        where = f"s3://{config.get('bucket', '')}/{config.get('prefix', '')}"
+        endpoint = config.get("endpoint_url")
+        return f"{where} at {_public_url(endpoint)}" if endpoint else where
+    if kind == "syslog":
+        return f"{config.get('protocol', '')}://{config.get('host', '')}:{config.get('port', '')}"
+    if kind == "azure_monitor":
+        return f"{_public_url(config.get('endpoint', ''))} · {config.get('stream_name', '')}"
+    where = _public_url(config.get("url", ""))
+    index = config.get("index")
+    return f"{where} · index {index}" if index else where
