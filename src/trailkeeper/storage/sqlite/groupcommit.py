@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
@@ -65,12 +65,35 @@ class GroupCommit(Generic[T, R]):
             raise pending.error
         return pending.result  # type: ignore[return-value]  # R, set by _lead
 
+    def run(self, requests: Sequence[T]) -> list[R | Exception]:
+        """Every request in one transaction (and batches queued by other threads meanwhile,
+        up to ``MAX_GROUP``): each one's result, or the exception that refused it alone.
+        For a caller that gathers requests itself (the API's ingest queue)."""
+        group: list[_Pending[T, R]] = [_Pending(r) for r in requests]
+        with self.conns.write_lock:
+            with self._queue_lock:
+                group += self._queue[:MAX_GROUP]
+                del self._queue[:MAX_GROUP]
+            self._write(group)
+        results: list[R | Exception] = []
+        for pending in group[: len(requests)]:
+            if isinstance(pending.error, Exception):
+                results.append(pending.error)
+            else:
+                results.append(pending.result)  # type: ignore[arg-type]  # R, set by _write
+        return results
+
     def _lead(self, own: _Pending[T, R]) -> None:
         """Write ``own`` batch and up to ``MAX_GROUP - 1`` queued ones, and commit."""
         with self._queue_lock:
             self._queue.remove(own)
             group = [own, *self._queue[: MAX_GROUP - 1]]
             del self._queue[: MAX_GROUP - 1]
+        self._write(group)
+
+    def _write(self, group: list[_Pending[T, R]]) -> None:
+        """Apply each request of ``group`` in its own savepoint, commit once; the caller
+        holds the write lock."""
         conn = self.conns.connection()
         try:
             with self.conns.transaction(conn):
