@@ -77,6 +77,18 @@ _UPSERT_ACTIONS = (
 )
 
 
+_COPY_EVENTS = f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = [
+    "int8" if column in ("tenant_id", "seq")
+    else "timestamptz" if column in ("occurred_at", "received_at")
+    else "bytea" if column in ("leaf_hash", "content_hash")
+    else "text"
+    for column in INSERT_COLUMNS
+]  # fmt: skip
+"""Binary COPY: values go as their binary forms (no text escaping of bytea, no timestamp
+formatting and parsing)."""
+
+
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """The columns after the first (the tenant) of ``rows``, each as a list."""
     return [[row[n] for row in rows] for n in range(1, width + 1)]
@@ -326,26 +338,39 @@ class PostgresStore(
         # batch's transaction.
         rows = [insert_row(tenant_id, d, d.occurred_at) for d in drafts]
         dictionaries = DictionaryRows(tenant_id, drafts)
+        ids = list({d.id for d in drafts})
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
-            ).fetchone()
+            # One round trip for the lock and the ids already stored: in a pipeline the
+            # server runs the SELECT of ids after the lock is granted, with a snapshot of
+            # its own (read committed), so it sees every batch committed before ours.
+            with conn.pipeline():
+                locked = conn.execute(
+                    "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
+                )
+                stored = conn.execute(
+                    "SELECT id, seq, content_hash, leaf_hash FROM event_ids "
+                    "WHERE tenant_id = %s AND id = ANY(%s)",
+                    (tenant_id, ids),
+                )
+            row = locked.fetchone()
             assert row is not None, "tenant vanished"
+            existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
             received_at = datetime.now(UTC)
-            plan = sequence_batch(
-                drafts, self._existing(conn, tenant_id, drafts), row[0], received_at
-            )
+            plan = sequence_batch(drafts, existing, row[0], received_at)
             if plan.new:
                 with conn.cursor() as cur:
-                    with cur.copy(f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN") as copy:
+                    with cur.copy(_COPY_EVENTS) as copy:
+                        copy.set_types(_COPY_TYPES)
                         for values in sequenced_rows(rows, plan.new, received_at):
                             copy.write_row(values)
                     actors, actions = dictionaries.of(plan.new)
-                    cur.execute(_UPSERT_ACTORS, (tenant_id, *_columns(actors, 4)))
-                    cur.execute(_UPSERT_ACTIONS, (tenant_id, *_columns(actions, 2)))
-                conn.execute(
-                    "UPDATE tenants SET next_seq = %s WHERE id = %s", (plan.next_seq, tenant_id)
-                )
+                    with conn.pipeline():
+                        cur.execute(_UPSERT_ACTORS, (tenant_id, *_columns(actors, 4)))
+                        cur.execute(_UPSERT_ACTIONS, (tenant_id, *_columns(actions, 2)))
+                        cur.execute(
+                            "UPDATE tenants SET next_seq = %s WHERE id = %s",
+                            (plan.next_seq, tenant_id),
+                        )
         return plan.receipts
 
     def append_many(
@@ -358,18 +383,6 @@ class PostgresStore(
             except Exception as exc:  # that batch alone is refused
                 results.append(exc)
         return results
-
-    @staticmethod
-    def _existing(
-        conn: Connection[Any], tenant_id: int, drafts: Sequence[Draft]
-    ) -> dict[str, Existing]:
-        ids = list({d.id for d in drafts})
-        rows = conn.execute(
-            "SELECT id, seq, content_hash, leaf_hash FROM event_ids "
-            "WHERE tenant_id = %s AND id = ANY(%s)",
-            (tenant_id, ids),
-        )
-        return {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in rows}
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:
