@@ -128,9 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=3)
     parser.add_argument("--requests", type=int, default=100, help="list requests per filter")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument(
+        "--single",
+        action="store_true",
+        help="profile single-event requests (bench.single's client) instead, 8 clients",
+    )
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 170)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.single:
+        return _single(args, console)
     corpus = make_corpus(args.events)
     with Deployment(args.backend, args.admin_url) as deployment:
         ingest_out = RESULTS / f"profile-{args.backend}-ingest.txt"
@@ -153,6 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     show(console, f"{args.backend}: ingest ({args.events:,} events)", ingest_out)
     show(console, f"{args.backend}: list requests (HTTP and raw passes)", reads_out)
     console.print(f"collapsed stacks: {ingest_out}, {reads_out}")
+    return 0
+
+
+def _single(args: argparse.Namespace, console: Console) -> int:
+    """Single-event requests from ``max(8, clients)`` connections (bench.single's client)."""
+    from bench.single import send_singles
+
+    clients = max(8, args.clients)
+    corpus = make_corpus(args.events, 1)
+    out = RESULTS / f"profile-{args.backend}-single.txt"
+    with Deployment(args.backend, args.admin_url) as deployment:
+        send_singles(deployment, corpus.bodies[: clients * 20], clients)  # warm up
+        record(deployment.pid, out, lambda: send_singles(deployment, corpus.bodies, clients))
+    show(console, f"{args.backend}: single-event requests, {clients} clients", out)
+    console.print(f"collapsed stacks: {out}")
     return 0
 
 

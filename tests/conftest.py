@@ -16,7 +16,7 @@ import httpx
 import psycopg
 import pytest
 
-from support import SESSION_SECRET_KEY, Api, LiveServer, new_tenant
+from support import SESSION_SECRET_KEY, Api, InProcess, LiveServer, new_tenant
 from trailkeeper.api import create_app
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
@@ -74,7 +74,16 @@ def service(settings: Settings) -> Iterator[Trailkeeper]:
 
 @pytest.fixture
 def client(service: Trailkeeper) -> Iterator[httpx.Client]:
-    """An HTTP client talking to a real uvicorn server on loopback."""
+    """An HTTP client talking to the app in this process (:class:`support.InProcess`)."""
+    transport = InProcess(create_app(service))
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1:8000", timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def live_client(service: Trailkeeper) -> Iterator[httpx.Client]:
+    """An HTTP client talking to a real uvicorn server on loopback: for what the server
+    adds (its HTTP parser, connections, client addresses)."""
     with (
         LiveServer(create_app(service)) as base_url,
         httpx.Client(base_url=base_url, timeout=30) as http,
@@ -93,8 +102,9 @@ def other_api(service: Trailkeeper, client: httpx.Client) -> Api:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/integration (real processes, servers, whole logs) is ``slow``:
-    ``./scripts/test --quick`` (``-m "not slow"``) leaves it to the full run."""
+    """Everything under tests/integration (real processes, servers, whole logs) and tests/ui
+    (a real browser against a real server) is ``slow``: ``./scripts/test --quick``
+    (``-m "not slow"``) leaves it to the full run."""
     for item in items:
-        if "integration" in item.path.parts:
+        if {"integration", "ui"} & set(item.path.parent.parts[-1:]):
             item.add_marker(pytest.mark.slow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import importlib.util
@@ -46,6 +47,34 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class InProcess(httpx.BaseTransport):
+    """``httpx.ASGITransport`` for a sync ``httpx.Client``: the app runs on its own event
+    loop in a thread, as under uvicorn, without a server to start and stop per test (most
+    contract tests test the app, not the HTTP server; those that test the server use
+    :class:`LiveServer`). An exception in the app is a 500, as a server answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()  # a body given as an iterator becomes bytes, which async code reads
+
+        async def answer() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        return asyncio.run_coroutine_threadsafe(answer(), self._loop).result()
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
 
 
 class Api:

@@ -188,3 +188,38 @@ def test_scopes_of_streams_and_retention_are_granted(api: Api, scope: str) -> No
     response = api.post("/v1/tokens", {"name": "siem", "scopes": [scope]})
     assert response.status_code == 201, response.text
     assert response.json()["scopes"] == [scope]
+
+
+def test_a_revoked_token_is_refused_at_ingest_after_it_was_remembered(api: Api) -> None:
+    """The ingest path remembers a token's principal, but asks the store whether it is
+    live for every group it stores: revoking takes effect at the next request."""
+    created = api.post("/v1/tokens", {"name": "producer", "scopes": ["events:write"]}).json()
+    writer = {"Authorization": f"Bearer {created['token']}"}
+    first = api.client.post("/v1/events", json=make_event(1), headers=writer)
+    assert first.status_code == 201
+    assert api.delete(f"/v1/tokens/{created['id']}").status_code == 200
+    for body in (make_event(2), {"action": "not valid"}):  # 401 before validation, as before
+        refused = api.client.post("/v1/events", json=body, headers=writer)
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthenticated"
+    assert api.get("/v1/events/evt-2").status_code == 404, "nothing stored for a revoked token"
+
+
+def test_ingest_rate_limit_is_shared_between_processes_and_comes_before_validation(
+    service: Trailkeeper, api: Api
+) -> None:
+    """Counted per group by the ingest queue, in the store every process shares; an invalid
+    body still counts, and over the limit the answer is 429 whatever the body."""
+    settings = service.settings.model_copy(update={"ingest_rate_limit": 3})
+    first = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
+    second = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
+    with LiveServer(create_app(first)) as one, LiveServer(create_app(second)) as two:
+        sent = [(one, make_event(1)), (two, {"action": "not valid"}), (one, make_event(2)),
+                (two, make_event(3)), (one, {"action": "not valid"})]  # fmt: skip
+        responses = [httpx.post(f"{url}/v1/events", json=body, headers=api.auth)
+                     for url, body in sent]  # fmt: skip
+    assert [r.status_code for r in responses] == [201, 400, 201, 429, 429]
+    assert responses[0].headers["x-rate-limit-remaining"] == "2"
+    assert responses[1].headers["x-rate-limit-remaining"] == "1"
+    assert responses[3].json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(responses[3].headers["retry-after"]) <= 60

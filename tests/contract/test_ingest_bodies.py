@@ -97,7 +97,7 @@ def test_gzip_ratio_is_capped(api: Api) -> None:
 @pytest.mark.parametrize(
     ("encoding", "body", "words"),
     [("br", b"{}", "not supported"), ("gzip", b"not gzip", "corrupt"),
-     ("gzip", gzip.compress(b'{"a": 1}')[:-9], "truncated")],
+     ("gzip", gzip.compress(b'{"a": 1}', mtime=0)[:-9], "truncated")],
 )  # fmt: skip
 def test_bad_encodings_are_400(api: Api, encoding: str, body: bytes, words: str) -> None:
     response = _post(api, body, **{"Content-Encoding": encoding})

@@ -11,6 +11,9 @@ import orjson
 import pytest
 
 from support import Api, make_event
+from trailkeeper.events.query import EventQuery
+from trailkeeper.service import Trailkeeper
+from trailkeeper.storage.postgres.store import PostgresStore
 
 
 def _seed(api: Api) -> list[dict[str, Any]]:
@@ -357,3 +360,24 @@ def test_action_prefixes_page_in_seq_order(api: Api, action: list[str]) -> None:
                 break
             query["cursor"] = body["next_cursor"]
         assert seen == (matches if order == "asc" else matches[::-1])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.parametrize("params", [{"q": ["user"]}, {"action": ["card.*"]}])
+def test_a_merged_page_keeps_its_planner_setting_to_its_own_transaction(
+    api: Api, service: Trailkeeper, pg_url: str, params: dict[str, list[str]]
+) -> None:
+    """Merged pages turn bitmap scans off with SET LOCAL: the pooled connection the next
+    query gets is as it was."""
+    api.ingest(*(make_event(i) for i in range(5)))
+    store = PostgresStore(pg_url, pool_size=1)
+    try:
+        tenant = service.tenancy.tenant(api.tenant)
+        page = store.page(tenant.id, EventQuery.from_params(params), None, 3)
+        assert len(page) == 3
+        with store.pool.connection() as conn:
+            row = conn.execute("SHOW enable_bitmapscan").fetchone()
+        assert row is not None
+        assert row[0] == "on"
+    finally:
+        store.close()

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
+
 from support import Api
 
 _SERIES = re.compile(r"^trailkeeper_http_request_duration_seconds_count\{(.*)\}", re.MULTILINE)
+
+
+@pytest.fixture
+def client(live_client: httpx.Client) -> httpx.Client:
+    """A real server: which methods reach the app is the HTTP parser's decision."""
+    return live_client
 
 
 def _label_sets(api: Api) -> set[str]:

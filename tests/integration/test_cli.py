@@ -6,6 +6,7 @@ starts (about a second each) small."""
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,25 @@ def test_ingest_reports_new_and_already_present_events(cli: Cli, tmp_path: Path)
         assert done.code == 1, done
         assert "nothing was stored" in done.text
         assert "earlier batches were" not in done.text
+
+
+def test_ingest_reads_gzip_files_and_counts_ids_repeated_within_a_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A ``.gz`` file (known by its magic bytes) loads like the plain one; an id that the
+    file holds twice, in two batches stored in one transaction, is new once."""
+    name = tenant_name(cli, "gz")
+    cli.run("tenants", "create", name).json()
+    lines = [orjson.dumps(make_event(i)) for i in range(2300)]
+    lines += [orjson.dumps(make_event(5))]  # the same event again, in the third batch
+    zipped = tmp_path / "events.jsonl.gz"
+    zipped.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    assert cli.run("ingest", "--tenant", name, str(zipped), "--json").json() == {
+        "tenant": name, "events": 2301, "new": 2300, "already_present": 1,
+    }  # fmt: skip
+    service = cli.service()
+    try:
+        stored = all_events(service, name)
+    finally:
+        service.close()
+    assert [e["id"] for e in stored[1:]] == [f"evt-{i}" for i in range(2300)]

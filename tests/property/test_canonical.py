@@ -87,6 +87,7 @@ def assert_same_as_reference(value: Any) -> None:
         assert canonical_json(value, float_free=is_float_free(value)) == expected, value
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(PROPERTY, max_examples=2000)
 @given(json_values(float_free_scalars))
 def test_fast_path_values_match_reference(value: Any) -> None:
@@ -159,7 +160,7 @@ def test_known_encodings(value: Any, expected: bytes) -> None:
         {1: "non-string key"},
         object(),
     ],
-    ids=repr,
+    ids=lambda value: "object()" if type(value) is object else repr(value),  # no address
 )
 def test_refused_where_the_reference_refuses(value: Any) -> None:
     assert reference_or_error(value) is None

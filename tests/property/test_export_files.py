@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,7 @@ def blanked(view: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(exports())
 def test_written_events_recompute_the_same_leaves(

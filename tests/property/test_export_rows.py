@@ -6,8 +6,11 @@ columns are the API's text, and the C JSON-lines writer equals the Python one.""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import time
+import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,6 +106,23 @@ def from_rows(batches: Any, fmt: str, compression: str) -> bytes:
     return out.getvalue()
 
 
+def fast_gzip_lines(batches: Any) -> bytes:
+    """The JSON lines of a ``fast_gzip`` file (what retention archives are), checked to be
+    one gzip member whose size and hash the summary gives."""
+    out = io.BytesIO()
+    summary = write_export_rows(batches, "jsonl", "gzip", out, fast_gzip=True)
+    data = out.getvalue()
+    assert (summary.bytes, summary.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert data[:4] == b"\x1f\x8b\x08\x00"  # deflate, no file name
+    assert data[4:8] == bytes(4)  # mtime 0
+    lines = gzip.decompress(data)
+    decompressor = zlib.decompressobj(31)
+    assert decompressor.decompress(data) == lines
+    assert decompressor.unused_data == b""  # one member
+    return lines
+
+
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(
     max_examples=40,
     deadline=None,
@@ -128,6 +148,7 @@ def test_rows_from_the_database_write_the_views_bytes(
     ]
     for fmt, compression in FORMATS:
         assert from_rows(batches, fmt, compression) == from_views(views, fmt, compression)
+    assert fast_gzip_lines(batches) == from_views(views, "jsonl", "none")
 
 
 @pytest.mark.parametrize(
@@ -212,6 +233,14 @@ def test_many_rows_in_any_batches_write_the_views_bytes(
     assert from_rows(iter(batches), fmt, compression) == from_views(views, fmt, compression)
 
 
+@pytest.mark.parametrize("batch_rows", [5_000, 777])
+def test_fast_gzip_holds_the_views_lines(many: list[View], batch_rows: int) -> None:
+    rows = [as_row(v) for v in many]
+    batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
+    views = [stored_view(row) for row in rows]
+    assert fast_gzip_lines(iter(batches)) == from_views(views, "jsonl", "none")
+
+
 def test_rows_out_of_seq_order_are_refused(many: list[View]) -> None:
     rows = [as_row(v) for v in many[:10]]
     with pytest.raises(ValueError, match="ascending seq: 3 after 4"):
@@ -279,6 +308,7 @@ raw_export_rows = st.tuples(
 )  # fmt: skip
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @needs_native
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
@@ -288,6 +318,7 @@ def test_c_json_lines_are_pythons_for_any_rows(rows: list[ExportRow]) -> None:
     assert native_lines(rows) == jsonl_rows_python(rows)
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
 def test_python_json_lines_are_orjsons_views(rows: list[ExportRow]) -> None:

@@ -188,6 +188,7 @@ def assert_reference_agrees(
         assert rfc8785.dumps(json.loads(leaf, parse_int=float)) == leaf, row  # JCS: doubles
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @PROPERTY
 @pytest.mark.parametrize("encoder", ENCODERS)
 @given(rows=st.lists(raw_rows(), min_size=1, max_size=2))
@@ -215,6 +216,7 @@ def test_the_c_module_is_built() -> None:
     )
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @needs_native
 @PROPERTY
 @given(st.lists(raw_rows(), min_size=1, max_size=3), st.sampled_from([0, PG_EPOCH, -PG_EPOCH]))
@@ -240,6 +242,7 @@ def test_the_c_loop_writes_numbers_as_rfc8785_does(numbers: list[float]) -> None
     assert answer == encode_rows_python([as_tuple(row)])
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(deadline=None, max_examples=300)
 @given(st.lists(raw_rows(), min_size=1, max_size=2), st.sampled_from([PG_EPOCH, -PG_EPOCH]))
 def test_timestamps_counted_from_another_epoch_give_the_same_answer(

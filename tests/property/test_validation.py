@@ -245,6 +245,7 @@ def check_error(exc: TrailkeeperError) -> None:
         assert detail["message"], detail
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(PROPERTY, max_examples=300)
 @given(bodies())
 @example(b"")
@@ -356,6 +357,7 @@ def test_valid_events_validate_and_normalize(generated: dict[str, Any]) -> None:
     assert again.content_hash == draft.content_hash
 
 
+@pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(PROPERTY, max_examples=400)
 @given(
     valid_events(),

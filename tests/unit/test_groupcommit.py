@@ -154,3 +154,26 @@ def _no_leaked_threads() -> Any:
     before = threading.active_count()
     yield
     _wait_for(lambda: threading.active_count() <= before)
+
+
+def test_run_writes_given_batches_in_one_transaction_each_all_or_nothing(
+    tmp_path: Path,
+) -> None:
+    """``run`` (the API's ingest queue): one commit for the whole list, a failing batch
+    answered with its exception and rolled back alone, results in order."""
+    ledger = Ledger(tmp_path / "db.sqlite3")
+    transaction = ledger.conns.transaction
+    opened: list[int] = []
+
+    def counted(conn: sqlite3.Connection) -> Any:
+        opened.append(1)
+        return transaction(conn)
+
+    ledger.conns.transaction = counted  # type: ignore[method-assign]
+    outcomes = ledger.group.run([[1, 2], [3, -4], [5], [2]])
+    assert outcomes[0] == [1, 2]
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == [5]
+    assert isinstance(outcomes[3], sqlite3.IntegrityError)
+    assert ledger.stored() == [1, 2, 5]
+    assert opened == [1], "one transaction (one commit) for the whole list"

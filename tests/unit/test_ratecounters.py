@@ -38,3 +38,13 @@ def test_a_count_does_not_wait_for_the_ingest_writer(tmp_path: Path) -> None:
             assert counted == [1]
     finally:
         store.close()
+
+
+def test_hit_many_counts_each_key_in_turn_like_hit(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite3")
+    try:
+        assert store.hit("a", 60, 60) == 1
+        assert store.hit_many(["a", "b", "a", "a"], 60, 60) == [2, 1, 3, 4]
+        assert store.hit_many(["a"], 120, 60) == [1]  # a new window starts again
+    finally:
+        store.close()

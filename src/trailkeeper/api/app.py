@@ -9,6 +9,7 @@ from trailkeeper.api import graphql
 from trailkeeper.api.admission import InFlight
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
+from trailkeeper.api.ingestq import IngestQueue
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.openapi import install_openapi
 from trailkeeper.api.queryrules import strict_query
@@ -61,6 +62,7 @@ def create_app(service: Trailkeeper) -> FastAPI:
     app.state.trailkeeper = service
     app.state.metrics = metrics
     app.state.ingest_inflight = InFlight(service.settings.ingest_inflight_bytes)
+    app.state.ingest_queue = IngestQueue(service)
     install_error_handlers(app)
     install_docs(app)
     install_openapi(app)

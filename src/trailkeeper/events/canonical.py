@@ -1,10 +1,10 @@
 """RFC 8785 (JCS) canonical JSON, with a measured fast path.
 
-``rfc8785.dumps`` is the reference. It costs ~65 µs for a typical event, which
-alone would cap ingest near 15,000 events/s on one core. For values where
+``rfc8785.dumps`` is the reference, and alone it would cap ingest below the target
+(figures in ``docs/benchmarks.md``). For values where
 orjson's sorted output is provably the same bytes (no floats, integers inside
 the IEEE-754 safe range, and no character at or above U+E000, so UTF-8 and
-UTF-16 key order agree), we use orjson (~1 µs plus a type walk). A value with
+UTF-16 key order agree), we use orjson (plus a type walk). A value with
 floats is encoded the same way with each float spliced in as the reference's
 own encoding of that number (JCS is compositional: every member is serialized
 by the same rules wherever it sits), so the reference runs per float, not per

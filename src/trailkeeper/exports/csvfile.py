@@ -2,8 +2,8 @@
 
 The header is :data:`trailkeeper.formats.CSV_HEADER` and a cell that a spreadsheet would run
 as a formula gets one leading ``'`` (the rule of :func:`trailkeeper.formats.defuse`, applied
-to whole columns here). Arrow writes the rows in C++ (the stdlib ``csv`` module would cap a
-big export at about 40,000 events/s), quoting every text cell: an empty string is ``""``
+to whole columns here). Arrow writes the rows in C++ (the stdlib ``csv`` module was several
+times slower: ``docs/benchmarks.md``), quoting every text cell: an empty string is ``""``
 and a null an empty cell, so the two stay apart for readers that care. Rows end in CRLF
 (RFC 4180), like the downloads.
 """

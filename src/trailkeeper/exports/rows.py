@@ -6,8 +6,8 @@ without copying), texts stay the UTF-8 bytes read, timestamps stay integers, the
 parts stay the JSON text stored.
 Each format then works on whole columns (:mod:`.stamps`, :mod:`.csvfile`, :mod:`.parquet`)
 and writes the same bytes as from the views, which ``tests/property/test_export_rows.py``
-checks with Hypothesis on both databases. (A C loop that built these columns moved the
-export rates by 1-12% and no target depended on it: it was removed.)
+checks with Hypothesis on both databases. (A C loop that built these columns was removed:
+no target depended on it, ``docs/benchmarks.md``.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Use cases shared by every interface (REST, CLI, and later GraphQL and UI).
+"""Use cases shared by every interface (REST, GraphQL, the web UI and the CLI).
 
 ``Trailkeeper`` is built once from ``Settings`` and handed to the interfaces;
 it owns the store and the keys, nothing is global."""
@@ -96,4 +96,5 @@ class Trailkeeper:
 
     def close(self) -> None:
         self.export_runner.close()  # its reader thread holds a connection of the store
+        self.retention.close()
         self.store.close()

@@ -1,7 +1,7 @@
 """Writing a big file that must end up on disk: send it to the disk as it grows.
 
 An export used to ``fsync`` its file once, at the end, with all of its pages still to be
-written (about 0.8 s for an 800 MB file, while nothing else happened). Here, each time
+written, a pause in which nothing else happened (``docs/benchmarks.md``). Here, each time
 :data:`SYNC_EVERY` more bytes are written, ``fdatasync`` runs on another thread (one at a
 time) while the export goes on, so the final ``fsync`` finds little left to do. Only that
 final ``fsync`` (the caller's) makes the file durable; an error of an early one is raised

@@ -87,6 +87,13 @@ class EventStore(Protocol):
 
         Raises ``Conflict`` when an ``id`` exists with other content."""
 
+    def append_many(
+        self, batches: Sequence[tuple[int, Sequence[Draft]]]
+    ) -> list[list[Receipt] | Exception]:
+        """:meth:`append` of each ``(tenant_id, drafts)``, in order, each all or nothing, as
+        few commits as the backend allows (one on SQLite); each batch's receipts, or the
+        exception that refused it (the others stand)."""
+
     def get_event(self, tenant_id: int, event_id: str) -> View | None: ...
 
     def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
@@ -126,6 +133,10 @@ class TenantStore(Protocol):
 
     def token_by_hash(self, token_hash: bytes) -> TokenRecord | None: ...
 
+    def live_tokens(self, token_ids: Sequence[str]) -> set[str]:
+        """Those of ``token_ids`` that exist and are not revoked (one query)."""
+        ...
+
     def list_tokens(self, tenant_id: int) -> list[TokenRecord]: ...
 
     def revoke_token(self, tenant_id: int, token_id: str) -> TokenRecord | None: ...
@@ -134,6 +145,11 @@ class TenantStore(Protocol):
 class RateLimitStore(Protocol):
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
         """Count one request in a fixed window shared by every process; return the count."""
+
+    def hit_many(self, keys: Sequence[str], window_start: int, window_seconds: int) -> list[int]:
+        """:meth:`hit` for each key in turn (a key may repeat), in one transaction where
+        the backend allows; each count as :meth:`hit` would have returned it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
@@ -52,6 +52,12 @@ class GroupCommit(Generic[T, R]):
         self.apply = apply
         self._queue: list[_Pending[T, R]] = []
         self._queue_lock = threading.Lock()
+        self._callers = 0  # in run() and not yet through
+
+    def waiting(self) -> bool:
+        """Whether a batch waits for the writer now (a hint for other writers that can
+        wait: ingest goes first)."""
+        return bool(self._queue) or self._callers > 0
 
     def submit(self, request: T) -> R:
         """``apply``'s result for ``request`` once it is committed, or its exception."""
@@ -65,12 +71,41 @@ class GroupCommit(Generic[T, R]):
             raise pending.error
         return pending.result  # type: ignore[return-value]  # R, set by _lead
 
+    def run(self, requests: Sequence[T]) -> list[R | Exception]:
+        """Every request in one transaction (and batches queued by other threads meanwhile,
+        up to ``MAX_GROUP``): each one's result, or the exception that refused it alone.
+        For a caller that gathers requests itself (the API's ingest queue)."""
+        group: list[_Pending[T, R]] = [_Pending(r) for r in requests]
+        with self._queue_lock:
+            self._callers += 1
+        try:
+            with self.conns.write_lock:
+                with self._queue_lock:
+                    group += self._queue[:MAX_GROUP]
+                    del self._queue[:MAX_GROUP]
+                self._write(group)
+        finally:
+            with self._queue_lock:
+                self._callers -= 1
+        results: list[R | Exception] = []
+        for pending in group[: len(requests)]:
+            if isinstance(pending.error, Exception):
+                results.append(pending.error)
+            else:
+                results.append(pending.result)  # type: ignore[arg-type]  # R, set by _write
+        return results
+
     def _lead(self, own: _Pending[T, R]) -> None:
         """Write ``own`` batch and up to ``MAX_GROUP - 1`` queued ones, and commit."""
         with self._queue_lock:
             self._queue.remove(own)
             group = [own, *self._queue[: MAX_GROUP - 1]]
             del self._queue[: MAX_GROUP - 1]
+        self._write(group)
+
+    def _write(self, group: list[_Pending[T, R]]) -> None:
+        """Apply each request of ``group`` in its own savepoint, commit once; the caller
+        holds the write lock."""
         conn = self.conns.connection()
         try:
             with self.conns.transaction(conn):

@@ -11,6 +11,7 @@ counts, as a restart would."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
@@ -33,21 +34,32 @@ class RateCounters:
 
     def hit(self, key: str, window_start: int) -> int:
         """Count one request of ``key`` in the window; the window's count so far."""
+        return self.hit_many([key], window_start)[0]
+
+    def hit_many(self, keys: Sequence[str], window_start: int) -> list[int]:
+        """:meth:`hit` for each key in turn, in one transaction (the ingest queue counts a
+        group of requests at once)."""
         if not self._ready:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))  # private, as the db
             with self.conns.write(durable=False) as conn:
                 conn.execute(_SCHEMA)
             self._ready = True
+        counts: list[int] = []
         with self.conns.write(durable=False) as conn:
-            conn.execute(
-                "DELETE FROM rate_windows WHERE key = ? AND window_start < ?", (key, window_start)
-            )
-            row = conn.execute(
-                "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
-                "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
-                (key, window_start),
-            ).fetchone()
-        return int(row[0])
+            for key in dict.fromkeys(keys):
+                conn.execute(
+                    "DELETE FROM rate_windows WHERE key = ? AND window_start < ?",
+                    (key, window_start),
+                )
+            for key in keys:
+                row = conn.execute(
+                    "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
+                    "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 "
+                    "RETURNING hits",
+                    (key, window_start),
+                ).fetchone()
+                counts.append(int(row[0]))
+        return counts
 
     def close(self) -> None:
         self.conns.close()

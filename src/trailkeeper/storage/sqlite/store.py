@@ -170,6 +170,23 @@ class SQLiteStore(
         batch = _Batch(tenant_id, drafts, rows, DictionaryRows(tenant_id, drafts))
         return self._appends.submit(batch)
 
+    def _ingest_waiting(self) -> bool:
+        return self._appends.waiting()
+
+    def append_many(
+        self, batches: Sequence[tuple[int, Sequence[Draft]]]
+    ) -> list[list[Receipt] | Exception]:
+        prepared = [
+            _Batch(
+                tenant_id,
+                drafts,
+                [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts],
+                DictionaryRows(tenant_id, drafts),
+            )
+            for tenant_id, drafts in batches
+        ]
+        return self._appends.run(prepared)
+
     def _append(self, conn: sqlite3.Connection, batch: _Batch) -> list[Receipt]:
         """One batch, inside the group's transaction."""
         tenant_id, drafts = batch.tenant_id, batch.drafts
@@ -375,6 +392,14 @@ class SQLiteStore(
         )
         return None if row is None else _token(row)
 
+    def live_tokens(self, token_ids: Sequence[str]) -> set[str]:
+        ids = list(dict.fromkeys(token_ids))
+        marks = ", ".join("?" * len(ids))
+        rows = self.conns.connection().execute(
+            f"SELECT id FROM tokens WHERE id IN ({marks}) AND revoked_at IS NULL", ids
+        )
+        return {str(r[0]) for r in rows}
+
     def list_tokens(self, tenant_id: int) -> list[TokenRecord]:
         rows = self.conns.connection().execute(
             f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = ? ORDER BY created_at, id",
@@ -398,6 +423,9 @@ class SQLiteStore(
     # rate limits ---------------------------------------------------------
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
         return self._rates.hit(key, window_start)
+
+    def hit_many(self, keys: Sequence[str], window_start: int, window_seconds: int) -> list[int]:
+        return self._rates.hit_many(keys, window_start)
 
 
 def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
