@@ -4,12 +4,14 @@ what it does to ingest meanwhile, and how fast an erasure runs.
 For each backend, in one process and one run:
 
 * N bench events received over ``--days`` days of a month that ended long ago (the stores'
-  clock is set back while they load: the events and their hashes are genuine);
+  clock is set back while they load: the events and their hashes are genuine), loaded once
+  and copied for each run (``retention_seed.py``; ``--reseed`` loads them again);
 * baseline: the same rows read raw in the archive's row layout and written as JSONL gzip
   (the archive's work with nothing else: no upload, no read-back, no delete);
 * the retention run (``days = 30``): one archive per day into the data dir's object store,
   read back, then deleted (PostgreSQL: the month's partition dropped; SQLite: batches);
-  events/s over its wall time, and CPU µs per event of this process;
+  events/s over its wall time, and CPU µs per event of this process, with the wall time
+  spent archiving, dropping partitions and deleting batches;
 * ingest p95 of 10-event batches on another tenant, idle (before) and during the run;
 * erasure of an actor with ``--erase-events`` events, beside one raw ``UPDATE`` of the same
   columns of an identical actor in another tenant.
@@ -19,17 +21,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from rich.console import Console
 
 from bench.report import Figure, render, write_json
-from bench.retention_load import IngestProbe, load_actor, load_old
+from bench.retention_load import IngestProbe, p95_ms
+from bench.retention_seed import Seed, fresh_copy
 from trailkeeper.exports.files import write_export_rows
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.audit import CLI_ACTOR
@@ -51,6 +56,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--retention-batch", type=int, default=None, help="events per delete transaction, at most"
+    )
+    parser.add_argument(
+        "--sqlite-delete-ms", type=float, default=None,
+        help="what one SQLite delete transaction should take (the batch sizing's aim)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reseed",
+        action="store_true",
+        help="load the events again instead of copying the cached seed",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,42 +90,77 @@ def archive_baseline(service: Trailkeeper, tenant_id: int, events: int, scratch:
     return seconds
 
 
+@contextmanager
+def phases(service: Trailkeeper) -> Iterator[dict[str, list[tuple[float, float]]]]:
+    """When the run was in each of its parts (archive days, partition drops, batch
+    deletes): perf_counter spans, timed around the calls the retention service makes."""
+    spent: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    targets: list[tuple[Any, str, str]] = [
+        (service.retention._archiver, "archive", "archive"),
+        (service.store, "drop_partitions", "drop partitions"),
+        (service.store, "remove_events", "batch deletes"),
+    ]
+
+    def timed(call: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[name].append((started, time.perf_counter()))
+
+        return wrapper
+
+    for owner, attribute, name in targets:
+        setattr(owner, attribute, timed(getattr(owner, attribute), name))
+    try:
+        yield spent
+    finally:
+        for owner, attribute, _ in targets:
+            delattr(owner, attribute)
+
+
 def retention_figures(
     backend: str, service: Trailkeeper, args: argparse.Namespace, console: Console
 ) -> list[Figure]:
-    tenant_id = load_old(service, "bench", args.events, _old_month(), args.days)
     tenant = service.tenancy.tenant("bench")
     service.retention.update(tenant, {"days": 30}, dict(CLI_ACTOR), source="cli")
-    base = archive_baseline(service, tenant_id, args.events, service.settings.data_dir)
+    base = archive_baseline(service, tenant.id, args.events, service.settings.data_dir)
     with IngestProbe(service, "live") as idle:
         time.sleep(args.idle_seconds)
     cpu, started = time.process_time(), time.perf_counter()
-    with IngestProbe(service, "live") as during:
+    with IngestProbe(service, "live") as during, phases(service) as spent:
         report = service.retention.run(tenant)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert report is not None
     assert report.error is None, report
     removed = report.removed_events
     rate, base_rate = removed / wall, args.events / base
-    note = (f"{removed:,} removed, {len(report.archives)} archives, {wall:.2f} s; "
+    parts = ", ".join(
+        f"{name} {sum(end - begin for begin, end in spans):.2f} s "
+        f"(ingest p95 {p95_ms(during.within(spans)):.1f} ms)"
+        for name, spans in spent.items()
+    )
+    note = (f"{removed:,} removed, {len(report.archives)} archives, {wall:.2f} s ({parts}); "
             f"{cpu / removed * 1e6:.1f} µs CPU/event in this process")  # fmt: skip
     console.print(f"{backend}: retention {rate:,.0f} ev/s; baseline {base_rate:,.0f}; {note}")
     p95_idle, p95_during = idle.p95_ms(), during.p95_ms()
+    worst = max(during.latencies, default=0.0) * 1000
     return [
         Figure(backend, f"retention, {args.events:,} expired (archive + delete)", rate, "ev/s",
                base_rate, "read + JSONL gzip", "retention/baseline",
                f"≥ {TARGET[backend]:,}", rate >= TARGET[backend], note=note),
         Figure(backend, "ingest p95 during the run", p95_during, "ms", p95_idle, "idle p95",
                "during/idle", "≤ 2× idle", p95_during <= 2 * p95_idle,
-               note=f"{len(during.latencies)} batches during, {len(idle.latencies)} idle"),
+               note=f"{len(during.latencies)} batches during (max {worst:.1f} ms), "
+                    f"{len(idle.latencies)} idle"),
     ]  # fmt: skip
 
 
 def erasure_figure(
     backend: str, service: Trailkeeper, args: argparse.Namespace, console: Console
 ) -> Figure:
-    load_actor(service, "erase", args.erase_events, "u_big")
-    twin = load_actor(service, "erase-twin", args.erase_events, "u_big")
+    twin = service.tenancy.tenant("erase-twin").id
     started = time.perf_counter()
     raw = "UPDATE events SET {} WHERE tenant_id = {p} AND actor_id = {p}"
     if backend == "postgresql":
@@ -136,27 +188,24 @@ def erasure_figure(
 
 
 def run_backend(backend: str, args: argparse.Namespace, console: Console) -> list[Figure]:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"trailkeeper-bench-retention-{backend}-"))
-    db_name = f"bench_tk_retention_{os.getpid()}"
-    database_url = None
-    if backend == "postgresql":
-        with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        database_url = args.admin_url.rpartition("/")[0] + "/" + db_name
-    service = Trailkeeper.open(Settings(data_dir=data_dir, database_url=database_url))
+    seed = Seed(backend, args.events, args.days, args.erase_events, _old_month())
+    copy = fresh_copy(seed, args.admin_url, console, reseed=args.reseed)
+    console.print(f"{backend}: deployment copied from the seed in {copy.seconds:.1f} s")
+    if args.sqlite_delete_ms is not None:
+        from trailkeeper.storage.sqlite import retention as sqlite_retention
+
+        sqlite_retention._DELETE_SECONDS = args.sqlite_delete_ms / 1000
+    batch = {} if args.retention_batch is None else {"retention_batch": args.retention_batch}
+    service = Trailkeeper.open(
+        Settings(data_dir=copy.data_dir, database_url=copy.database_url, **batch)
+    )
     try:
-        for name in ("live", "erase", "erase-twin"):
-            service.tenancy.create_tenant(name)
         figures = retention_figures(backend, service, args, console)
         figures.append(erasure_figure(backend, service, args, console))
         return figures
     finally:
         service.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
-        if database_url is not None:
-            with psycopg.connect(args.admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        copy.drop()
 
 
 def main(argv: list[str] | None = None) -> int:

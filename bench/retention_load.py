@@ -79,6 +79,7 @@ class IngestProbe:
         self._interval = interval
         self._stop = threading.Event()
         self.latencies: list[float] = []
+        self.started: list[float] = []  # perf_counter() at each batch's start
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._sent = 0
         self._run_id = os.urandom(4).hex()
@@ -94,6 +95,7 @@ class IngestProbe:
             started = time.perf_counter()
             self._service.store.append(self._tenant.id, drafts_from_events(events))
             self.latencies.append(time.perf_counter() - started)
+            self.started.append(started)
             self._stop.wait(self._interval)
 
     def __enter__(self) -> IngestProbe:
@@ -105,5 +107,17 @@ class IngestProbe:
         self._thread.join()
 
     def p95_ms(self) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[int(0.95 * (len(ordered) - 1))] * 1000 if ordered else float("nan")
+        return p95_ms(self.latencies)
+
+    def within(self, spans: list[tuple[float, float]]) -> list[float]:
+        """Latencies of the batches that overlapped one of ``spans`` (perf_counter pairs)."""
+        return [
+            latency
+            for started, latency in zip(self.started, self.latencies, strict=True)
+            if any(started < end and started + latency > begin for begin, end in spans)
+        ]
+
+
+def p95_ms(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[int(0.95 * (len(ordered) - 1))] * 1000 if ordered else float("nan")

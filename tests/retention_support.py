@@ -12,6 +12,7 @@ import psycopg
 
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
+from trailkeeper.storage.protocols import Tenant
 
 
 def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -> None:
@@ -91,3 +92,26 @@ def set_received(settings: Settings, tenant_id: int, seqs: range, when: datetime
                 f"UPDATE events SET received_at = %s WHERE {where}",
                 (when, tenant_id, seqs.start, seqs.stop),
             )
+
+
+def _query(service: Trailkeeper, sql: str, tenant_id: int) -> list[tuple[Any, ...]]:
+    store: Any = service.store
+    if store.backend == "sqlite":
+        return [tuple(r) for r in store.conns.connection().execute(sql, (tenant_id,))]
+    with store.pool.connection() as conn:
+        return [tuple(r) for r in conn.execute(sql.replace("?", "%s"), (tenant_id,))]
+
+
+def assert_dictionaries_follow(service: Trailkeeper, tenant: Tenant) -> None:
+    """The dictionaries count exactly the remaining events (retention subtracted what
+    it removed, erasure folded the erased names): a search or a plan reads them."""
+    counted = "count(*) FROM events WHERE tenant_id = ? GROUP BY"
+    actors = _query(service, "SELECT actor_id, coalesce(actor_name, ''), "
+                    f"coalesce(actor_email, ''), {counted} 1, 2, 3", tenant.id)  # fmt: skip
+    stored = _query(service, "SELECT actor_id, name, email, events FROM actor_texts "
+                    "WHERE tenant_id = ?", tenant.id)  # fmt: skip
+    assert sorted(stored) == sorted(actors)
+    actions = _query(service, f"SELECT action, {counted} 1", tenant.id)
+    stored = _query(service, "SELECT action, events FROM action_counts WHERE tenant_id = ?",
+                    tenant.id)  # fmt: skip
+    assert sorted(stored) == sorted(actions)

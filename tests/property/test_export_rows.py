@@ -6,8 +6,11 @@ columns are the API's text, and the C JSON-lines writer equals the Python one.""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import time
+import zlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,6 +106,22 @@ def from_rows(batches: Any, fmt: str, compression: str) -> bytes:
     return out.getvalue()
 
 
+def fast_gzip_lines(batches: Any) -> bytes:
+    """The JSON lines of a ``fast_gzip`` file (what retention archives are), checked to be
+    one gzip member whose size and hash the summary gives."""
+    out = io.BytesIO()
+    summary = write_export_rows(batches, "jsonl", "gzip", out, fast_gzip=True)
+    data = out.getvalue()
+    assert (summary.bytes, summary.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert data[:4] == b"\x1f\x8b\x08\x00"  # deflate, no file name
+    assert data[4:8] == bytes(4)  # mtime 0
+    lines = gzip.decompress(data)
+    decompressor = zlib.decompressobj(31)
+    assert decompressor.decompress(data) == lines
+    assert decompressor.unused_data == b""  # one member
+    return lines
+
+
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(
     max_examples=40,
@@ -129,6 +148,7 @@ def test_rows_from_the_database_write_the_views_bytes(
     ]
     for fmt, compression in FORMATS:
         assert from_rows(batches, fmt, compression) == from_views(views, fmt, compression)
+    assert fast_gzip_lines(batches) == from_views(views, "jsonl", "none")
 
 
 @pytest.mark.parametrize(
@@ -211,6 +231,14 @@ def test_many_rows_in_any_batches_write_the_views_bytes(
     batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
     views = [stored_view(row) for row in rows]  # in the store's key order, as exports read
     assert from_rows(iter(batches), fmt, compression) == from_views(views, fmt, compression)
+
+
+@pytest.mark.parametrize("batch_rows", [5_000, 777])
+def test_fast_gzip_holds_the_views_lines(many: list[View], batch_rows: int) -> None:
+    rows = [as_row(v) for v in many]
+    batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
+    views = [stored_view(row) for row in rows]
+    assert fast_gzip_lines(iter(batches)) == from_views(views, "jsonl", "none")
 
 
 def test_rows_out_of_seq_order_are_refused(many: list[View]) -> None:

@@ -3,7 +3,8 @@ event's inclusion proof and every consistency proof between checkpoints verify w
 an RFC 9162 verifier written from the text (tests/rfc9162.py), every remaining and
 every archived event's leaf hash is what the contract's recipe gives, nothing is
 deleted that no archive holds, and the archives plus the remaining events reproduce
-every signed checkpoint's root.
+every signed checkpoint's root; and the value dictionaries count exactly the remaining
+events.
 
 Events get their ``received_at`` from a test clock that starts 200 days ago and moves
 one day forward at each retention point, so a retention run (told that "now" is 31
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from retention_support import assert_dictionaries_follow
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import independent_leaf_hash, make_event
 from trailkeeper.service import Trailkeeper
@@ -130,6 +132,7 @@ def _check(log: Log) -> None:
     service, tenant = log.service, log.tenant
     service.integrity.sync(tenant.id)
     remaining = _remaining(service, tenant)
+    assert_dictionaries_follow(service, tenant)
     removed = service.store.retention_state(tenant.id).removed_through
     event("events removed" if removed >= 0 else "nothing removed")
     assert sorted(remaining) == list(range(removed + 1, removed + 1 + len(remaining)))

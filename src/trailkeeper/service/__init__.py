@@ -96,4 +96,5 @@ class Trailkeeper:
 
     def close(self) -> None:
         self.export_runner.close()  # its reader thread holds a connection of the store
+        self.retention.close()
         self.store.close()

@@ -6,9 +6,9 @@ allowed to delete the events it holds."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import wait
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,17 +16,19 @@ from typing import Any
 from trailkeeper.exports.manifest import build_manifest, encode_manifest, proof_entry, sign_manifest
 from trailkeeper.integrity import Signer
 from trailkeeper.objectstores import ObjectStore
+from trailkeeper.private_files import private_dir
 from trailkeeper.retention import archive_key
+from trailkeeper.service.archivefile import PROCESS_ROWS, ArchiveWriters, DayFile, write_day
 from trailkeeper.service.integrity import IntegrityService
-from trailkeeper.storage.exportrows import LEAF_HASH, SEQ, ExportRow
 from trailkeeper.storage.protocols import CheckpointRecord, Store
 
 __all__ = ["ArchiveMismatch", "DayArchiver"]
 
-_ROWS = 5_000
 _CHECKPOINT_WAIT = 60.0
 _RENEW_EVERY = 10.0
+_WAIT_STEP = 0.05  # seconds between looks at a worker process with nothing else to do
 Renew = Callable[[], None]
+Meanwhile = Callable[[], bool]  # True: did some work, call again
 
 
 class ArchiveMismatch(RuntimeError):
@@ -47,26 +49,28 @@ class DayArchiver:
         self._signer = signer
         self._objects = objects
         self._scratch = scratch
+        self._writers = ArchiveWriters()
+        self.process_rows = PROCESS_ROWS  # days this big are written in a worker process
+
+    def close(self) -> None:
+        """Stop the worker process, if one was started (the run is over)."""
+        self._writers.close()
 
     def archive(
-        self, tenant_id: int, tenant: str, day: date, span: tuple[int, int], renew: Renew
-    ) -> str:
+        self, tenant_id: int, tenant: str, day: date, span: tuple[int, int], renew: Renew,
+        meanwhile: Meanwhile = lambda: False,
+    ) -> str:  # fmt: skip
         """Write, store and read back the archive of seqs ``span`` (one day, both ends
-        included); its key. ``renew`` is called now and then while rows are read (the
-        caller's lease). Raises when any step fails, and then nothing may be deleted."""
+        included); its key. ``renew`` is called now and then while the file is written
+        (the caller's lease); while a worker process writes it, ``meanwhile`` is called
+        until it returns False (work of the caller's that may overlap). Raises when any
+        step fails, and then nothing may be deleted."""
         first, last = span
-        from trailkeeper.exports.files import write_export_rows  # pyarrow: loaded on use
-
         key = archive_key(tenant, day)
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        part = self._scratch / f"retention-{tenant_id}-{day.isoformat()}.part"
-        edges: dict[int, str] = {}
+        part = private_dir(self._scratch) / f"retention-{tenant_id}-{day.isoformat()}.part"
         try:
-            with part.open("wb") as out:
-                rows = self._rows(tenant_id, span, edges, renew)
-                summary = write_export_rows(rows, "jsonl", "gzip", out)
-                out.flush()
-                os.fsync(out.fileno())
+            written = self._write(tenant_id, span, part, renew, meanwhile)
+            summary, edges = written.summary, written.edges
             if (summary.first_seq, summary.last_seq) != (first, last) or (
                 summary.event_count != last - first + 1
             ):
@@ -102,18 +106,27 @@ class DayArchiver:
         self._read_back(key, summary.sha256, summary.bytes, manifest_bytes)
         return key
 
-    def _rows(
-        self, tenant_id: int, span: tuple[int, int], edges: dict[int, str], renew: Renew
-    ) -> Iterator[list[ExportRow]]:
+    def _write(
+        self, tenant_id: int, span: tuple[int, int], part: Path, renew: Renew,
+        meanwhile: Meanwhile,
+    ) -> DayFile:  # fmt: skip
+        """The day's file, written inline or (a big day) by the worker process while
+        the caller's ``meanwhile`` work goes on here."""
+        source = self._store.row_source()
+        prefetch = self._store.backend == "postgresql"
+        if span[1] - span[0] + 1 < self.process_rows:
+            return write_day(source, prefetch, tenant_id, span, part)
+        future = self._writers.submit(source, prefetch, tenant_id, span, part)
         renewed = time.monotonic()
-        for rows in self._store.archive_rows(tenant_id, *span, _ROWS):
-            for row in (rows[0], rows[-1]):
-                if row[SEQ] in span:
-                    edges[row[SEQ]] = row[LEAF_HASH].decode()
-            yield rows
+        busy = True
+        while not future.done():
+            busy = busy and meanwhile()
+            if not busy:
+                wait([future], timeout=_WAIT_STEP)
             if time.monotonic() - renewed > _RENEW_EVERY:
                 renew()
                 renewed = time.monotonic()
+        return future.result()
 
     def _read_back(self, key: str, sha256: str, size: int, manifest: bytes) -> None:
         digest, seen = hashlib.sha256(), 0

@@ -68,6 +68,9 @@ class RetentionService:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
         self.delete_batch = settings.retention_batch
 
+    def close(self) -> None:
+        self._archiver.close()
+
     # the policy ---------------------------------------------------------------
     def policy(self, tenant: Tenant) -> Policy:
         stored = self._store.retention_policy(tenant.id)
@@ -148,7 +151,8 @@ class RetentionService:
             try:
                 self._archive_expired(tenant, policy, cutoff(now, policy.days), report)
             finally:  # what was archived before a failure may still go
-                report.removed_events = self._remove(tenant)
+                self._archiver.close()
+                report.removed_events += self._remove(tenant)
         else:
             report.skipped = "no retention period: events are kept"
 
@@ -170,8 +174,9 @@ class RetentionService:
             last = self._last_before(tenant.id, first, size - 1, day_end(day))
             if policy.archive:
                 key = self._archiver.archive(
-                    tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant)
-                )
+                    tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant),
+                    lambda: self._remove_meanwhile(tenant, report),
+                )  # fmt: skip
                 report.archives.append(key)
                 report.archived_events += last - first + 1
             self._renew(tenant, last)
@@ -195,6 +200,18 @@ class RetentionService:
             else:
                 high = middle - 1
         return low
+
+    def _remove_meanwhile(self, tenant: Tenant, report: RunReport) -> bool:
+        """While a worker process writes the next day's archive: delete a batch of the
+        days already archived, where events leave in batches anyway (SQLite; PostgreSQL
+        waits to drop whole months). True if it deleted some."""
+        if self._store.backend != "sqlite":
+            return False
+        removed = self._store.remove_events(
+            tenant.id, self.worker_id, self.delete_batch, LEASE_SECONDS
+        )
+        report.removed_events += removed
+        return removed > 0
 
     def _remove(self, tenant: Tenant) -> int:
         removed = self._store.drop_partitions()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -10,6 +10,7 @@ import orjson
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros
 from trailkeeper.rowlayout import EVENT_COLUMNS
+from trailkeeper.storage.exportrows import ExportRow
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -101,6 +102,12 @@ class RowReader(Protocol):
 
     def last_seq(self, tenant_id: int) -> int | None:
         """The largest seq stored, if any (and if it is an integer)."""
+
+    def archive_rows(
+        self, tenant_id: int, first: int, last: int, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """Raw export rows of ``first <= seq <= last`` in seq order, a batch at a time:
+        what a retention archive holds."""
 
     def close(self) -> None: ...
 

@@ -5,12 +5,13 @@ A partition holds every tenant's events of one month of ``received_at``. It can 
 when, for each tenant with rows in it, those rows are all archived
 (``seq <= archived_through``) and the tenant is not under legal hold; partitions go
 oldest first, and never the current month's. One transaction locks ``events``, takes
-the partition's rows out of the dictionaries' counts, moves the tenants'
+the partition's rows out of the dictionaries' counts (counted just before, under a lock
+that holds the month's rows still but lets ingest go on), moves the tenants'
 ``removed_through`` past them and drops it: a reader (``verify``, a list) sees the rows
 and the old ``removed_through``, or neither, never rows missing that the state says are
 stored (which ``DETACH … CONCURRENTLY`` followed by a separate drop would show, for as
 long as a killed run left it so). The lock waits at most ``LOCK_TIMEOUT``, and is held
-for one ``GROUP BY`` over the month: ingest pauses for that long, once a month."""
+for a few statements over the dictionaries: ingest pauses that long, once a month."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from trailkeeper.storage.removal import DictionaryRemoval
+from trailkeeper.storage.removal import DictionaryRemoval, Removed
 
 __all__ = ["drop_expired_partitions"]
 
@@ -32,7 +33,7 @@ log = logging.getLogger("trailkeeper.retention")
 
 _NAME = re.compile(r"^events_p(\d{4})(\d{2})$")
 _LOCK = 7_261_009  # one process drops partitions at a time
-_DICTIONARIES = DictionaryRemoval("%s")
+_DICTIONARIES = DictionaryRemoval("%s", arrays=True)
 LOCK_TIMEOUT = "2s"  # how long a drop waits for the readers and writers of events
 
 
@@ -49,7 +50,7 @@ def drop_expired_partitions(pool: ConnectionPool) -> int:
                 removed += _drop(conn, name, attached=False)
             for name in _droppable(conn):
                 removed += _drop(conn, name, attached=True)
-        except psycopg.errors.LockNotAvailable:
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             log.info("partitions: events stayed busy for %s; the next run drops them", LOCK_TIMEOUT)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
@@ -114,33 +115,47 @@ def _expired(conn: psycopg.Connection[Any], name: str, tenants: list[tuple[Any, 
 
 def _drop(conn: psycopg.Connection[Any], name: str, *, attached: bool) -> int:
     """Count a month out of the dictionaries, record it removed and drop it, at once
-    (an attached month is checked again under the lock: a legal hold may have come)."""
+    (an attached month is checked again under the lock: a legal hold may have come).
+
+    The month is counted first, under a lock that only keeps its rows as they are (an
+    erasure or a batch delete waits): ingest, which writes the current month only, and
+    reads go on. ``events`` itself is locked after that, for the few statements that
+    record the month gone and drop it."""
     from trailkeeper.storage.postgres.retention import runner
 
     table = sql.Identifier(name)
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(table))
+        removed: dict[int, Removed] = defaultdict(Removed)
+        for tenant_id, *group in conn.execute(sql.SQL(
+            "SELECT tenant_id, actor_id, actor_name, actor_email, action, max(seq), count(*) "
+            "FROM {} GROUP BY 1, 2, 3, 4, 5").format(table)):  # fmt: skip
+            removed[tenant_id].add_groups([group])
         conn.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-        if attached and not _expired(conn, name, _tenants(conn)):
+        if attached and not _all_archived(removed, _tenants(conn)):
             return 0
-        actors: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for tenant_id, *rest in conn.execute(sql.SQL(
-            "SELECT tenant_id, actor_id, coalesce(actor_name, ''), coalesce(actor_email, ''), "
-            "count(*) FROM {} GROUP BY 1, 2, 3, 4").format(table)):  # fmt: skip
-            actors[tenant_id].append(tuple(rest))
-        actions: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for tenant_id, *rest in conn.execute(
-            sql.SQL("SELECT tenant_id, action, count(*) FROM {} GROUP BY 1, 2").format(table)
-        ):
-            actions[tenant_id].append(tuple(rest))
         run, run_many = runner(conn)
-        for tenant_id in actors:
-            _DICTIONARIES.subtract(run, run_many, tenant_id, actors[tenant_id], actions[tenant_id])
-        conn.execute(sql.SQL(
+        for tenant_id, gone in removed.items():
+            _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
+        conn.execute(
             "UPDATE retention_state s SET removed_through = greatest(s.removed_through, m.last) "
-            "FROM (SELECT tenant_id, max(seq) AS last FROM {} GROUP BY 1) m "
-            "WHERE s.tenant_id = m.tenant_id").format(table))  # fmt: skip
-        removed = sum(n for rows in actors.values() for *_, n in rows)
+            "FROM unnest(%s::int8[], %s::int8[]) AS m (tenant_id, last) "
+            "WHERE s.tenant_id = m.tenant_id",
+            (list(removed), [gone.last_seq for gone in removed.values()]),
+        )
         conn.execute(sql.SQL("DROP TABLE {}").format(table))
-    log.info("dropped partition %s (%d events, all archived)", name, removed)
-    return int(removed)
+    total = sum(gone.events for gone in removed.values())
+    log.info("dropped partition %s (%d events, all archived)", name, total)
+    return total
+
+
+def _all_archived(removed: dict[int, Removed], tenants: list[tuple[Any, ...]]) -> bool:
+    """Whether every tenant with rows in the month has them all archived, and none is
+    under legal hold."""
+    state = {tenant_id: (archived, held) for tenant_id, archived, held in tenants}
+    for tenant_id, gone in removed.items():
+        archived, held = state.get(tenant_id, (-1, False))
+        if held or gone.last_seq > archived:
+            return False
+    return True

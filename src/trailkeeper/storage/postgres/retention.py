@@ -14,14 +14,20 @@ from typing import Any
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.postgres.partitions import drop_expired_partitions
-from trailkeeper.storage.removal import ERASE_COLUMNS, DictionaryRemoval
+from trailkeeper.storage.removal import (
+    ERASE_COLUMNS,
+    REMOVED_COLUMNS,
+    DictionaryRemoval,
+    Removed,
+)
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
+from trailkeeper.storage.rows import RowSource
 
 __all__ = ["PostgresRetention"]
 
-_DICTIONARIES = DictionaryRemoval("%s")
+_DICTIONARIES = DictionaryRemoval("%s", arrays=True)
 _ERASURE = (
     "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
     "events_erased, after_seq, started_at, completed_at"
@@ -52,6 +58,9 @@ def runner(conn: Connection[Any]) -> tuple[Any, Any]:
 
 
 class PostgresRetention:
+    def row_source(self) -> RowSource:  # the store's
+        raise NotImplementedError
+
     pool: ConnectionPool
     _partitions: set[datetime]  # the months this process made sure exist
 
@@ -134,19 +143,11 @@ class PostgresRetention:
     def archive_rows(
         self, tenant_id: int, first: int, last: int, batch_rows: int
     ) -> Generator[list[ExportRow]]:
-        sql = (
-            f"SELECT {export_select('postgresql')} FROM events "
-            "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq LIMIT %s"
-        ).encode()
-        while first <= last:
-            with self.pool.connection() as conn:
-                rows: list[ExportRow] = conn.execute(
-                    sql, (tenant_id, first, last, batch_rows)
-                ).fetchall()
-            if not rows:
-                return
-            yield rows
-            first = rows[-1][1] + 1
+        reader = self.row_source().open()  # the archive's reader (``rowscan.py``)
+        try:
+            yield from reader.archive_rows(tenant_id, first, last, batch_rows)
+        finally:
+            reader.close()
 
     def mark_archived(
         self, tenant_id: int, worker: str, through: int, lease_seconds: float
@@ -179,12 +180,14 @@ class PostgresRetention:
             first, last = removed + 1, min(archived, removed + limit)
             if last < first:
                 return 0
-            run, run_many = runner(conn)
-            _DICTIONARIES.subtract_range(run, run_many, tenant_id, first, last)
-            conn.execute(
-                "DELETE FROM events WHERE tenant_id = %s AND seq >= %s AND seq <= %s",
+            gone = Removed()
+            gone.add(conn.execute(
+                "DELETE FROM events WHERE tenant_id = %s AND seq >= %s AND seq <= %s "
+                f"RETURNING {REMOVED_COLUMNS}",
                 (tenant_id, first, last),
-            )
+            ).fetchall())  # fmt: skip
+            run, run_many = runner(conn)
+            _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
                 "UPDATE retention_state SET removed_through = %s, lease_until = %s "
                 "WHERE tenant_id = %s",

@@ -11,9 +11,10 @@ same eight bytes) without a Python call per value."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, cast
 
 import psycopg
 from psycopg.abc import Buffer
@@ -22,6 +23,7 @@ from psycopg.pq import Format
 from psycopg.types.numeric import Int8BinaryLoader
 
 from trailkeeper.events.leaves import ROW_COLUMNS
+from trailkeeper.storage.exportrows import ExportRow, export_select
 
 __all__ = ["PostgresRowReader", "PostgresRowSource"]
 
@@ -99,6 +101,24 @@ class PostgresRowReader:
             "SELECT max(seq) FROM events WHERE tenant_id = %s", (tenant_id,)
         ).fetchone()
         return None if row is None else row[0]
+
+    def archive_rows(
+        self, tenant_id: int, first: int, last: int, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """One query, streamed in chunks in the binary format, as exports read
+        (``exports.py``): the server sends the next rows while these are written."""
+        sql = (
+            f"SELECT {export_select('postgresql')} FROM events "
+            "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq"
+        ).encode()
+        with self._conn.transaction(), self._conn.cursor(binary=True) as cur:
+            rows = cast("Generator[ExportRow]", cur.stream(sql, (tenant_id, first, last),
+                                                           size=batch_rows))  # fmt: skip
+            try:
+                while batch := list(islice(rows, batch_rows)):
+                    yield batch
+            finally:
+                rows.close()  # cancels an abandoned query
 
     def close(self) -> None:
         self._conn.close()

@@ -52,6 +52,12 @@ class GroupCommit(Generic[T, R]):
         self.apply = apply
         self._queue: list[_Pending[T, R]] = []
         self._queue_lock = threading.Lock()
+        self._callers = 0  # in run() and not yet through
+
+    def waiting(self) -> bool:
+        """Whether a batch waits for the writer now (a hint for other writers that can
+        wait: ingest goes first)."""
+        return bool(self._queue) or self._callers > 0
 
     def submit(self, request: T) -> R:
         """``apply``'s result for ``request`` once it is committed, or its exception."""
@@ -70,11 +76,17 @@ class GroupCommit(Generic[T, R]):
         up to ``MAX_GROUP``): each one's result, or the exception that refused it alone.
         For a caller that gathers requests itself (the API's ingest queue)."""
         group: list[_Pending[T, R]] = [_Pending(r) for r in requests]
-        with self.conns.write_lock:
+        with self._queue_lock:
+            self._callers += 1
+        try:
+            with self.conns.write_lock:
+                with self._queue_lock:
+                    group += self._queue[:MAX_GROUP]
+                    del self._queue[:MAX_GROUP]
+                self._write(group)
+        finally:
             with self._queue_lock:
-                group += self._queue[:MAX_GROUP]
-                del self._queue[:MAX_GROUP]
-            self._write(group)
+                self._callers -= 1
         results: list[R | Exception] = []
         for pending in group[: len(requests)]:
             if isinstance(pending.error, Exception):

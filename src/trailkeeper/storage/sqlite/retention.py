@@ -7,19 +7,33 @@ at most per batch."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Generator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from trailkeeper.events.timestamps import from_micros, to_micros
-from trailkeeper.storage.exportrows import ExportRow, export_select
-from trailkeeper.storage.removal import ERASE_COLUMNS, DictionaryRemoval
+from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.removal import (
+    ERASE_COLUMNS,
+    REMOVED_COLUMNS,
+    DictionaryRemoval,
+    Removed,
+)
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
+from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 
 __all__ = ["SQLiteRetention"]
 
 _DICTIONARIES = DictionaryRemoval("?")
+_DELETE_SECONDS = 0.002
+"""What one delete transaction should take: ingest that comes meanwhile waits that long.
+Batches are sized from the time the last ones took per row, up to the configured batch."""
+_MIN_BATCH = 16
+_YIELD_AT_MOST = 0.05  # seconds a delete waits for queued ingest batches
+_YIELD_STEP = 0.0005
+_CHECKPOINT_EVERY = 0.25  # seconds between passive WAL checkpoints while deleting
 _ERASURE = (
     "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
     "events_erased, after_seq, started_at, completed_at"
@@ -52,7 +66,17 @@ def _runner(conn: sqlite3.Connection) -> tuple[Any, Any]:
 
 
 class SQLiteRetention:
+    def row_source(self) -> RowSource:  # the store's
+        raise NotImplementedError
+
     conns: SQLiteConnections
+
+    _delete_cost = 20e-6  # seconds per deleted row, as last measured
+    _wal_checked = 0.0  # when the WAL was last checkpointed (monotonic)
+
+    def _ingest_waiting(self) -> bool:
+        """Whether an ingest batch is queued for the writer (the store answers)."""
+        return False
 
     # policies ---------------------------------------------------------------
     def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
@@ -134,19 +158,11 @@ class SQLiteRetention:
     def archive_rows(
         self, tenant_id: int, first: int, last: int, batch_rows: int
     ) -> Generator[list[ExportRow]]:
-        sql = (
-            f"SELECT {export_select('sqlite')} FROM events "
-            "WHERE tenant_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
-        )
-        conn = self.conns.connection()
-        while first <= last:
-            rows: list[ExportRow] = conn.execute(
-                sql, (tenant_id, first, last, batch_rows)
-            ).fetchall()
-            if not rows:
-                return
-            yield rows
-            first = rows[-1][1] + 1
+        reader = self.row_source().open()  # the archive's reader (``rowscan.py``)
+        try:
+            yield from reader.archive_rows(tenant_id, first, last, batch_rows)
+        finally:
+            reader.close()
 
     def mark_archived(
         self, tenant_id: int, worker: str, through: int, lease_seconds: float
@@ -163,9 +179,16 @@ class SQLiteRetention:
         return 0  # one table: expired events leave in batches
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
+        # Ingest first: a batch queued for the writer goes before the next delete, so
+        # it waits for one delete transaction at most, never for a run of them.
+        yield_until = time.monotonic() + _YIELD_AT_MOST
+        while self._ingest_waiting() and time.monotonic() < yield_until:
+            time.sleep(_YIELD_STEP)
         # Not fsynced: if the commit is lost in a crash, the rows and the progress
         # that says they are gone come back together, and the next run deletes them.
+        limit = min(limit, max(_MIN_BATCH, int(_DELETE_SECONDS / self._delete_cost)))
         with self.conns.write(durable=False) as conn:
+            started = time.perf_counter()  # the writer is ours from here
             row = conn.execute(
                 "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, 0) "
                 "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
@@ -178,19 +201,34 @@ class SQLiteRetention:
             first, last = removed + 1, min(archived, removed + limit)
             if last < first:
                 return 0
-            run, run_many = _runner(conn)
-            _DICTIONARIES.subtract_range(run, run_many, tenant_id, first, last)
-            deleted = conn.execute(
-                "DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?",
+            gone = Removed()
+            gone.add(conn.execute(
+                f"DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ? "
+                f"RETURNING {REMOVED_COLUMNS}",
                 (tenant_id, first, last),
-            ).rowcount
+            ).fetchall())  # fmt: skip
+            run, run_many = _runner(conn)
+            _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
                 "UPDATE retention_state SET removed_through = ?, lease_until = ? "
                 "WHERE tenant_id = ?",
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
-        assert deleted <= last - first + 1
+        assert gone.events <= last - first + 1
+        per_row = (time.perf_counter() - started) / (last - first + 1)
+        self._delete_cost = (self._delete_cost + per_row) / 2
+        self._checkpoint_wal(conn)
         return int(last - first + 1)  # seqs now gone (the log is gapless)
+
+    def _checkpoint_wal(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL back into the database now and then, outside the write lock
+        (a passive checkpoint runs beside writers): deletes fill the WAL fast, and the
+        automatic checkpoint would otherwise run inside a commit, ingest's as likely
+        as ours, holding the writer for as long as it copies."""
+        now = time.monotonic()
+        if now - self._wal_checked >= _CHECKPOINT_EVERY:
+            self._wal_checked = now
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # erasures -------------------------------------------------------------------
     def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:

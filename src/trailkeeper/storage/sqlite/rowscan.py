@@ -8,11 +8,12 @@ integer microseconds), in ``seq`` order, duplicates included."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from trailkeeper.events.leaves import ROW_COLUMNS
+from trailkeeper.storage.exportrows import ExportRow, export_select
 
 __all__ = ["SQLiteRowReader", "SQLiteRowSource"]
 
@@ -65,6 +66,23 @@ class SQLiteRowReader:
             "SELECT max(seq) FROM events WHERE tenant_id = ?", (tenant_id,)
         ).fetchone()
         return row[0] if type(row[0]) is int else None
+
+    def archive_rows(
+        self, tenant_id: int, first: int, last: int, batch_rows: int
+    ) -> Generator[list[ExportRow]]:
+        """Keyset pages on seq, each a short read (no snapshot held across them)."""
+        sql = (
+            f"SELECT {export_select('sqlite')} FROM events "
+            "WHERE tenant_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
+        )
+        while first <= last:
+            rows: list[ExportRow] = self._conn.execute(
+                sql, (tenant_id, first, last, batch_rows)
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            first = rows[-1][1] + 1
 
     def close(self) -> None:
         self._conn.close()

@@ -170,6 +170,9 @@ class SQLiteStore(
         batch = _Batch(tenant_id, drafts, rows, DictionaryRows(tenant_id, drafts))
         return self._appends.submit(batch)
 
+    def _ingest_waiting(self) -> bool:
+        return self._appends.waiting()
+
     def append_many(
         self, batches: Sequence[tuple[int, Sequence[Draft]]]
     ) -> list[list[Receipt] | Exception]:
