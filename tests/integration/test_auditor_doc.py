@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 from support import Api, make_event
 from trailkeeper.integrity import Signer
 from trailkeeper.service import Trailkeeper
@@ -68,6 +71,12 @@ def run(script: Path, *args: str, stdin: str = "") -> subprocess.CompletedProces
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture
+def client(live_client: httpx.Client) -> httpx.Client:
+    """The auditor's script runs in its own process: it needs a real server on loopback."""
+    return live_client
 
 
 def checkpoint_note(api: Api) -> Any:
