@@ -212,7 +212,7 @@ class SQLiteRetention:
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
         assert gone.events <= last - first + 1
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # beside writers: see below
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # see _no_autocheckpoint
         return int(last - first + 1)  # seqs now gone (the log is gapless)
 
     def _let_ingest_go(self) -> None:
