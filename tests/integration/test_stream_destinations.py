@@ -214,6 +214,10 @@ def test_test_endpoint_sends_one_event(api: Api, streaming: StreamSupervisor) ->
         answer = api.post(f"/v1/streams/{wrong['id']}/test").json()
     assert answer["delivered"] is False
     assert answer["error"].startswith("Datadog answered HTTP 403")
+    tested = api.events(self_audit=True, order="asc", action="trailkeeper.stream.tested")
+    assert [(e["resource"]["id"], e["metadata"]["delivered"]) for e in tested] == [
+        (stream["id"], True), (wrong["id"], False),
+    ]  # fmt: skip
 
 
 BLOB = 50_000  # characters of metadata: events of about 50 KB
