@@ -283,3 +283,23 @@ def test_azure_monitor_token_renewed_before_it_expires(
     assert len(calls) > len(set(used))  # and reused while fresh
     for call, token in zip(calls, used, strict=True):
         assert call.at - (issued[token] - lifetime) < kept + 0.5  # never kept past renewal
+
+
+def test_azure_monitor_token_refused_early_is_replaced(
+    api: Api, streaming: StreamSupervisor
+) -> None:
+    with azure() as az:
+        stream = create_stream(api, "azure_monitor", azure_config(az), filters=MOVED, start="now")
+        seqs = ingest(api, 5)
+        az.wait_for(5)
+        az.issued.clear()  # type: ignore[attr-defined]  # Entra ID revoked it before its time
+        seqs += ingest(api, 5, start=5)
+        rows = az.wait_for(10)
+        shown = wait_stream(api, stream["id"], lambda s: s["cursor_seq"] >= seqs[-1])
+    assert_complete_in_order([row["seq"] for row in rows], seqs)
+    calls = posts(az, "/dataCollectionRules/")
+    statuses = [r.status for r in calls]
+    assert (statuses.count(401), statuses[-1]) == (1, 204)  # the batch again, new token
+    tokens = [r for r in az.requests if r.path.endswith("/oauth2/v2.0/token")]
+    assert len(tokens) == 2
+    assert (shown["status"], shown["last_error"]) == ("active", None)
