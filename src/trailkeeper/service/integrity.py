@@ -12,6 +12,7 @@ from typing import Any
 
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity import (
     Checkpoint,
     CompactRange,
@@ -144,7 +145,7 @@ class IntegrityService:
         plan = consistency_plan(first, second)
         return plan.assemble(self._nodes(tenant_id, plan.node_ids))
 
-    def event_proof(self, tenant_id: int, view: dict[str, Any]) -> dict[str, Any] | None:
+    def event_proof(self, tenant_id: int, view: EventView) -> dict[str, Any] | None:
         """An inclusion proof for one event against the latest checkpoint, or None
         while no checkpoint covers it yet."""
         latest = self._store.checkpoint(tenant_id)

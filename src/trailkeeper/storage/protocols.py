@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
+from trailkeeper.events.view import EventView
 from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
@@ -41,7 +42,6 @@ __all__ = [
     "WebhookStore",
 ]
 
-View = dict[str, Any]
 Facet = Literal["actor", "action", "category", "source", "resource"]
 FACETS: tuple[Facet, ...] = ("actor", "action", "category", "source", "resource")
 
@@ -94,17 +94,21 @@ class EventStore(Protocol):
         few commits as the backend allows (one on SQLite); each batch's receipts, or the
         exception that refused it (the others stand)."""
 
-    def get_event(self, tenant_id: int, event_id: str) -> View | None: ...
+    def get_event(self, tenant_id: int, event_id: str) -> EventView | None: ...
 
-    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+    def page(
+        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
+    ) -> list[EventView]:
         """Up to ``limit`` events in ``query.order`` strictly beyond seq ``after``."""
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
         """Matching events, counting no further than ``cap``."""
 
-    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]: ...
+    def facet(
+        self, tenant_id: int, name: Facet, query: EventQuery, limit: int
+    ) -> list[dict[str, Any]]: ...
 
-    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]: ...
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[EventView]: ...
 
 
 class TenantStore(Protocol):
@@ -195,7 +199,7 @@ class IntegrityStore(Protocol):
 
     def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]: ...
 
-    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+    def scan(self, tenant_id: int) -> Iterator[tuple[EventView, bytes | None]]:
         """Every stored event row in seq order with its pii_salt, duplicates included:
         the one-pass reference ``verify``'s chunks are compared with. Streams."""
 
