@@ -1,9 +1,9 @@
 """The stored event and its integrity commitments (CONTRACT sections 4 and 8).
 
-An event travels as its *view*: a dict in exactly the shape the API returns.
-Storage builds views from rows, the API serializes them, exports add
-``pii_salt``, and the leaf bytes are derived from the view, so there is one
-definition of "the event as the API returns it"."""
+An event travels as its *view* (:class:`~trailkeeper.events.view.EventView`): a dict in
+exactly the shape the API returns. Storage builds views from rows, the API serializes
+them, exports add ``pii_salt``, and the leaf bytes are derived from the view, so there is
+one definition of "the event as the API returns it"."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import msgspec
 import orjson
@@ -21,6 +21,7 @@ from trailkeeper import speedups
 from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
 from trailkeeper.events.model import RunIn, ValidEvent
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.events.view import EventView
 
 __all__ = [
     "PII_FIELDS",
@@ -34,13 +35,13 @@ __all__ = [
     "pii_commitment",
 ]
 
-View = dict[str, Any]
 PII_FIELDS = ("actor.name", "actor.email", "ip", "user_agent")
 _native_draft_leaf = speedups.draft_leaf
-_LEAF_TOP = (
+_LeafKey = Literal[
     "id", "seq", "action", "category", "occurred_at", "received_at",
     "source", "changes", "run", "metadata", "pii",
-)  # fmt: skip
+]  # fmt: skip
+_LEAF_TOP: tuple[_LeafKey, ...] = get_args(_LeafKey)
 
 
 def pii_commitment(salt_hex: str, *, name: Any, email: Any, ip: Any, user_agent: Any) -> str:
@@ -55,11 +56,11 @@ def _pii(salt: bytes, name: Any, email: Any, ip: Any, user_agent: Any) -> str:
     return hashlib.sha256(salt + encoded).hexdigest()
 
 
-def leaf_bytes(view: View, *, float_free: bool | None = None) -> bytes:
+def leaf_bytes(view: EventView, *, float_free: bool | None = None) -> bytes:
     """``L`` of CONTRACT section 8: JCS of the view without nulls and personal data.
 
     ``float_free`` may be passed when known (see ``canonical_json``)."""
-    leaf = {key: view[key] for key in _LEAF_TOP if view.get(key) is not None}
+    leaf: dict[str, Any] = {key: view[key] for key in _LEAF_TOP if view.get(key) is not None}
     actor = view["actor"]
     leaf["actor"] = {k: v for k, v in actor.items() if v is not None and k not in ("name", "email")}
     resource = view.get("resource")
@@ -68,7 +69,7 @@ def leaf_bytes(view: View, *, float_free: bool | None = None) -> bytes:
     return canonical_json(leaf, float_free=float_free)
 
 
-def leaf_hash(view: View, *, float_free: bool | None = None) -> bytes:
+def leaf_hash(view: EventView, *, float_free: bool | None = None) -> bytes:
     """RFC 9162 leaf hash: ``SHA-256(0x00 || L)``."""
     return hashlib.sha256(b"\x00" + leaf_bytes(view, float_free=float_free)).digest()
 
@@ -77,7 +78,9 @@ LeafParts = tuple[bytes, bytes, bytes]
 """``0x00 || L`` cut where ``received_at`` and ``seq`` go (see :func:`_leaf_parts`)."""
 
 
-def _leaf_parts(first: View, second: View, source: Any, float_free: bool) -> LeafParts:
+def _leaf_parts(
+    first: dict[str, Any], second: dict[str, Any], source: Any, float_free: bool
+) -> LeafParts:
     """``L`` of an event that has no ``seq`` and ``received_at`` yet, in three pieces, so
     that ``head + JCS(received_at) + middle + JCS(seq) + tail`` is ``0x00 || L``.
 
@@ -103,7 +106,7 @@ class Draft:
     ``content_hash`` identifies what the producer sent (after normalization),
     so a retried ``id`` can be told apart from a conflicting one."""
 
-    view: View
+    view: EventView
     pii_salt: str
     content_hash: bytes
     occurred_at: datetime
@@ -123,11 +126,11 @@ class Draft:
         joined = b"".join((head, received_at, middle, str(seq).encode(), tail))
         return hashlib.sha256(joined).digest()
 
-    def sequenced(self, seq: int, received_at: str) -> View:
+    def sequenced(self, seq: int, received_at: str) -> EventView:
         """The full view once the log has given the event its place.
 
         ``received_at`` comes formatted (``format_timestamp``): one batch shares it."""
-        view = dict(self.view)
+        view = self.view.copy()
         view["seq"] = seq
         view["received_at"] = received_at
         view["leaf_hash"] = self.leaf_hash(seq, orjson.dumps(received_at)).hex()
@@ -142,7 +145,7 @@ def draft_from_input(valid: ValidEvent, salt: bytes | None = None) -> Draft:
     event, moment, ip = valid.event, valid.occurred_at, valid.ip
     actor = event.actor
     resource = event.resource
-    view: View = {
+    view: EventView = {
         "id": event.id or str(uuid_utils.uuid7()),
         "action": event.action,
         "category": event.category or event.action.split(".", 1)[0],
@@ -217,7 +220,7 @@ def draft_leaf_python(salt: bytes, fields: LeafFields) -> tuple[str, LeafParts]:
     # The members of L (CONTRACT section 8: no nulls, no personal data) before
     # "received_at", and between it and "seq" (all top-level keys are ASCII, so this
     # is JCS's order too).
-    first: View = {
+    first: dict[str, Any] = {
         "action": action,
         "actor": {"id": actor_id, "type": actor_type},
         "category": category,
@@ -225,7 +228,7 @@ def draft_leaf_python(salt: bytes, fields: LeafFields) -> tuple[str, LeafParts]:
         "occurred_at": occurred,
         "pii": pii,
     }
-    second: View = {}
+    second: dict[str, Any] = {}
     for key, value in (("changes", changes), ("metadata", metadata)):
         if value is not None:
             first[key] = value
@@ -238,6 +241,6 @@ def draft_leaf_python(salt: bytes, fields: LeafFields) -> tuple[str, LeafParts]:
     return pii, _leaf_parts(first, second, source, float_free)
 
 
-def _present(run: RunIn) -> View:
+def _present(run: RunIn) -> dict[str, Any]:
     """The run's members that are not null, in declaration order."""
     return {k: v for k, v in msgspec.structs.asdict(run).items() if v is not None}

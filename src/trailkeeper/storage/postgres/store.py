@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.filters import Dialect, like_pattern
@@ -52,7 +53,6 @@ from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_o
 
 __all__ = ["PostgresStore"]
 
-View = dict[str, Any]
 _SELECT = ", ".join(READ_COLUMNS)
 SHORT_RANGE = timedelta(days=7)
 _MIGRATION_LOCK = 7_261_001
@@ -388,7 +388,7 @@ class PostgresStore(
         with self.pool.connection() as conn:
             return conn.execute(sql.encode(), params).fetchall()
 
-    def get_event(self, tenant_id: int, event_id: str) -> View | None:
+    def get_event(self, tenant_id: int, event_id: str) -> EventView | None:
         cols = ", ".join(f"e.{c}" for c in READ_COLUMNS)
         rows = self._rows(
             f"SELECT {cols} FROM event_ids i JOIN events e ON e.tenant_id = i.tenant_id "
@@ -507,7 +507,7 @@ class PostgresStore(
         )
         return [_checkpoint(r) for r in rows]
 
-    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+    def scan(self, tenant_id: int) -> Iterator[tuple[EventView, bytes | None]]:
         reader = self.row_source().open()
         try:
             for row in reader.rows(tenant_id, None, None):
