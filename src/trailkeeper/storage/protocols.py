@@ -21,6 +21,7 @@ from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
 __all__ = [
     "FACETS",
+    "BackendName",
     "CheckpointRecord",
     "EventStore",
     "ExportRecord",
@@ -35,6 +36,7 @@ __all__ = [
     "Store",
     "StreamStore",
     "Tenant",
+    "TenantLookup",
     "TenantStore",
     "TokenRecord",
     "TreeState",
@@ -111,12 +113,19 @@ class EventStore(Protocol):
     def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[EventView]: ...
 
 
-class TenantStore(Protocol):
+class BackendName(Protocol):
+    backend: str
+    """``sqlite`` or ``postgresql``: chooses how some work runs, never what it does."""
+
+
+class TenantLookup(Protocol):
+    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+
+
+class TenantStore(TenantLookup, Protocol):
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant: ...
 
     def tenant_by_name(self, name: str) -> Tenant | None: ...
-
-    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
 
     def tenants(self) -> list[Tenant]:
         """Every tenant, by id."""
@@ -362,6 +371,7 @@ class SessionStore(Protocol):
 
 
 class Store(
+    BackendName,
     EventStore,
     TenantStore,
     RateLimitStore,
@@ -374,8 +384,6 @@ class Store(
     Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
-
-    backend: str
 
     def schema_version(self) -> int:
         """The last migration applied; 0 for a database never migrated (read only)."""
