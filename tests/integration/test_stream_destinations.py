@@ -135,6 +135,48 @@ def test_webhook_batches_are_signed_and_verified(
     assert message["data"]["stream_id"] == stream["id"]
 
 
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        ((410, {}, b""), "the webhook receiver answered HTTP 410 (gone)"),
+        (
+            (302, {"Location": "http://169.254.169.254/"}, b""),
+            "the webhook receiver answered HTTP 302: redirects are not followed",
+        ),
+        ((401, {}, b"bad signature"), "the webhook receiver answered HTTP 401: bad signature"),
+    ],
+    ids=["410", "302", "401"],
+)
+def test_webhook_refusals_make_the_stream_failing_until_accepted(
+    api: Api, service: Trailkeeper, streaming: StreamSupervisor, reply: Any, error: str
+) -> None:
+    verifier = Webhook(service.tenancy.webhook_secret(service.tenancy.tenant(api.tenant)))
+    with webhook_receiver(lambda body, headers: verifier.verify(body, headers)) as hook:
+        hook.script.append(reply)
+        seqs = ingest(api, 6)
+        stream = create_stream(api, "webhook", {"url": hook.url + "/audit"}, filters=MOVED)
+        failing = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+        assert (failing["last_error"], failing["delivered"]) == (error, 0)
+        received = hook.wait_for(6)  # tried again later (or on resume): nothing was dropped
+        healthy = wait_stream(api, stream["id"], lambda s: s["status"] == "active")
+    assert_complete_in_order([e["seq"] for e in received], seqs)
+    assert [r.path for r in hook.requests] == ["/audit", "/audit"]  # the redirect not followed
+    assert healthy["last_error"] is None
+
+
+def test_elasticsearch_refused_credentials_are_failing(
+    api: Api, streaming: StreamSupervisor
+) -> None:
+    with elasticsearch(api_key="another-key") as es:
+        ingest(api, 3)
+        config = {"url": es.url, "index": "audit-events", "api_key": ES_KEY}
+        stream = create_stream(api, "elasticsearch", config, filters=MOVED)
+        shown = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+    assert shown["last_error"].startswith("Elasticsearch answered HTTP 401: ")
+    assert "security_exception" in shown["last_error"]
+    assert (shown["delivered"], es.events) == (0, [])
+
+
 def test_datadog_intake(api: Api, streaming: StreamSupervisor) -> None:
     with datadog() as dd:
         dd.script.append(throttled(1))
