@@ -29,6 +29,7 @@ import rfc8785
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from jcs_strategies import keys, texts
 from profiles import examples
 from support import make_event, needs_native
 from trailkeeper import speedups
@@ -55,13 +56,6 @@ def mostly(good: st.SearchStrategy[Any], *bad: Any) -> st.SearchStrategy[Any]:
     return st.integers(0, 15).flatmap(lambda n: st.sampled_from(bad) if n == 7 else good)
 
 
-characters = st.one_of(
-    st.characters(codec="utf-8"),
-    st.sampled_from('\b\f\n\r\t\x00\x1f\x7f"\\/\u2028\ud7ff\ue000\uffff\U0001f600'),
-    st.characters(max_codepoint=0x7F),
-)
-texts = st.text(characters, max_size=10)
-keys = st.one_of(texts, st.text(st.sampled_from("a\x7f\ud7ff\ue000\uffff\U0001f600"), max_size=3))
 optional_texts = mostly(st.one_of(st.none(), texts), b"blob")
 numbers = st.one_of(
     st.integers(min_value=-SAFE, max_value=SAFE),

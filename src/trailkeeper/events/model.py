@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -132,6 +133,14 @@ def occurred_at(value: Any) -> datetime:
 def canonical_ip(value: str | None) -> str | None:
     if value is None or _CANONICAL_IPV4.fullmatch(value):
         return value
+    return _parsed_ip(value)
+
+
+@lru_cache(maxsize=4096)
+def _parsed_ip(value: str) -> str:
+    """The canonical text of an address that is not already canonical IPv4: ~10 µs for an
+    IPv6 address, and a producer's traffic repeats its users' addresses (refusals, raised,
+    are not kept)."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:

@@ -17,6 +17,7 @@ import msgspec
 import orjson
 import uuid_utils
 
+from trailkeeper import speedups
 from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
 from trailkeeper.events.model import RunIn, ValidEvent
 from trailkeeper.events.timestamps import format_timestamp
@@ -27,12 +28,15 @@ __all__ = [
     "Draft",
     "LeafParts",
     "draft_from_input",
+    "draft_leaf",
+    "draft_leaf_python",
     "leaf_bytes",
     "leaf_hash",
     "pii_commitment",
 ]
 
 PII_FIELDS = ("actor.name", "actor.email", "ip", "user_agent")
+_native_draft_leaf = speedups.draft_leaf
 _LeafKey = Literal[
     "id", "seq", "action", "category", "occurred_at", "received_at",
     "source", "changes", "run", "metadata", "pii",
@@ -164,43 +168,77 @@ def draft_from_input(valid: ValidEvent, salt: bytes | None = None) -> Draft:
         "run": None if event.run is None else _present(event.run),
         "metadata": event.metadata,
     }
-    free_form = [view["changes"], view["run"], view["metadata"]]
-    float_free = is_float_free(free_form)
-    if not float_free:
-        check_exact_numbers(free_form)
     # Compared only with itself (idempotent retries), so any deterministic encoding
     # will do: orjson with sorted keys is, and is cheaper than JCS.
     content_hash = hashlib.sha256(orjson.dumps(view, option=orjson.OPT_SORT_KEYS)).digest()
     salt = salt if salt is not None else os.urandom(16)
-    pii = view["pii"] = _pii(salt, actor.name, actor.email, ip, event.user_agent)
-    # The members of L (CONTRACT section 8: no nulls, no personal data) before
-    # "received_at", and between it and "seq" (all top-level keys are ASCII, so this
-    # is JCS's order too).
-    first: dict[str, Any] = {
-        "action": view["action"],
-        "actor": {"id": actor.id, "type": actor.type},
-        "category": view["category"],
-        "id": view["id"],
-        "occurred_at": view["occurred_at"],
-        "pii": pii,
-    }
-    second: dict[str, Any] = {}
-    for key, value in (("changes", view["changes"]), ("metadata", event.metadata)):
-        if value is not None:
-            first[key] = value
-    if resource is not None:
-        second["resource"] = {"id": resource.id, "type": resource.type}
-        if resource.name is not None:
-            second["resource"]["name"] = resource.name
-    if view["run"] is not None:
-        second["run"] = view["run"]
+    fields: LeafFields = (
+        event.action, actor.id, actor.type, actor.name, actor.email, view["category"],
+        view["changes"], view["id"], event.metadata, view["occurred_at"], ip, event.user_agent,
+        None if resource is None else resource.type, None if resource is None else resource.id,
+        None if resource is None else resource.name, view["run"], event.source,
+    )  # fmt: skip
+    pii, leaf = draft_leaf(salt, fields)
+    view["pii"] = pii
     return Draft(
         view=view,
         pii_salt=salt.hex(),
         content_hash=content_hash,
         occurred_at=moment,
-        leaf=_leaf_parts(first, second, event.source, float_free),
+        leaf=leaf,
     )
+
+
+LeafFields = tuple[Any, ...]
+"""What the leaf and the pii commitment are made of, in this order: action, actor id,
+actor type, actor name, actor email, category, changes, id, metadata, occurred_at (text),
+ip, user_agent, resource type, resource id, resource name, run, source."""
+
+
+def draft_leaf(salt: bytes, fields: LeafFields) -> tuple[str, LeafParts]:
+    """The ``pii`` commitment and the leaf pieces (:func:`_leaf_parts`): from the C encoder
+    that ``verify`` uses where it answers, else :func:`draft_leaf_python` (which also raises
+    for a number ingest refuses)."""
+    if _native_draft_leaf is not None:
+        answer = _native_draft_leaf(salt, hashlib.sha256, *fields)
+        if answer is not None:
+            return answer
+    return draft_leaf_python(salt, fields)
+
+
+def draft_leaf_python(salt: bytes, fields: LeafFields) -> tuple[str, LeafParts]:
+    """:func:`draft_leaf` in Python: the reference for the C encoder's answers."""
+    (
+        action, actor_id, actor_type, name, email, category, changes, id_, metadata,
+        occurred, ip, user_agent, resource_type, resource_id, resource_name, run, source,
+    ) = fields  # fmt: skip
+    free_form = [changes, run, metadata]
+    float_free = is_float_free(free_form)
+    if not float_free:
+        check_exact_numbers(free_form)
+    pii = _pii(salt, name, email, ip, user_agent)
+    # The members of L (CONTRACT section 8: no nulls, no personal data) before
+    # "received_at", and between it and "seq" (all top-level keys are ASCII, so this
+    # is JCS's order too).
+    first: dict[str, Any] = {
+        "action": action,
+        "actor": {"id": actor_id, "type": actor_type},
+        "category": category,
+        "id": id_,
+        "occurred_at": occurred,
+        "pii": pii,
+    }
+    second: dict[str, Any] = {}
+    for key, value in (("changes", changes), ("metadata", metadata)):
+        if value is not None:
+            first[key] = value
+    if resource_type is not None:
+        second["resource"] = {"id": resource_id, "type": resource_type}
+        if resource_name is not None:
+            second["resource"]["name"] = resource_name
+    if run is not None:
+        second["run"] = run
+    return pii, _leaf_parts(first, second, source, float_free)
 
 
 def _present(run: RunIn) -> dict[str, Any]:
