@@ -97,6 +97,60 @@ def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
         ({"type": "splunk_hec", "config": SPLUNK, "filters": {"colour": "red"}}, "filters"),
         ({"type": "splunk_hec", "config": SPLUNK, "format": "cef"}, None),
         ({"type": "splunk_hec", "config": SPLUNK, "start": "yesterday"}, "start"),
+        ({"type": "splunk_hec", "config": SPLUNK, "start": "2026-13-45T00:00:00Z"}, "start"),
+        ({"type": "splunk_hec", "config": "https://93.184.215.14"}, "config"),
+        ({"type": "splunk_hec", "config": SPLUNK, "filters": {"action": 5}}, "filters"),
+        ({"type": "splunk_hec", "config": {**SPLUNK, "verify_tls": "no"}}, "config.verify_tls"),
+        ({"type": "splunk_hec", "config": {**SPLUNK, "url": "ftp://93.184.215.14"}}, "config.url"),
+        (
+            {"type": "webhook", "config": {"url": "https://user:pw@93.184.215.14/hook"}},
+            "config.url",
+        ),
+        ({"type": "datadog", "config": {"api_key": "k", "tags": "env:prod"}}, "config.tags"),
+        ({"type": "datadog", "config": {"api_key": ""}}, "config.api_key"),
+        (
+            {
+                "type": "elasticsearch",
+                "config": {
+                    "url": "https://93.184.215.14",
+                    "index": "audit",
+                    "api_key": "k",
+                    "username": "u",
+                    "password": "p",
+                },
+            },
+            "config",
+        ),
+        (
+            {"type": "elasticsearch", "config": {"url": "https://93.184.215.14", "index": "A*"}},
+            "config.index",
+        ),
+        (
+            {
+                "type": "azure_monitor",
+                "config": {
+                    "endpoint": "https://93.184.215.14",
+                    "dcr_immutable_id": "dcr-" + "0" * 32,
+                    "stream_name": "Custom-T_CL",
+                    "tenant_id": "t",
+                    "client_id": "c",
+                },
+            },
+            "config.client_secret",
+        ),
+        ({"type": "s3", "config": {"bucket": "audit", "region": "EU_WEST"}}, "config.region"),
+        (
+            {
+                "type": "syslog",
+                "config": {"host": "h", "port": 514, "protocol": "tcp", "ca_file": "/c"},
+            },
+            "config",
+        ),
+        (
+            {"type": "syslog", "config": {"host": "a b", "port": 514, "protocol": "tcp"}},
+            "config.host",
+        ),
+        ({"config": SPLUNK}, "type"),
     ],
 )
 def test_invalid_streams_are_400_naming_the_field(
@@ -108,6 +162,15 @@ def test_invalid_streams_are_400_naming_the_field(
     assert error["code"] == "invalid_request"
     if field is not None:
         assert any(d.get("field", "").startswith(field) for d in error["details"]), error
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"stream"', b""])
+def test_a_body_that_is_not_a_json_object_is_400(api: Api, body: bytes) -> None:
+    response = api.client.post(
+        "/v1/streams", content=body, headers={**api.auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_private_destinations_are_refused_by_default(api: Api) -> None:
