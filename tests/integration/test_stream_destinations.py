@@ -345,3 +345,18 @@ def test_azure_monitor_token_refused_early_is_replaced(
     tokens = [r for r in az.requests if r.path.endswith("/oauth2/v2.0/token")]
     assert len(tokens) == 2
     assert (shown["status"], shown["last_error"]) == ("active", None)
+
+
+def test_azure_monitor_token_answer_without_a_token_is_retried(
+    api: Api, streaming: StreamSupervisor
+) -> None:
+    page = (200, {"Content-Type": "text/html"}, b"<html>Sign in to the proxy</html>")
+    with azure() as az:
+        az.script += [page, page, page]  # the token requests come first
+        seqs = ingest(api, 4)
+        stream = create_stream(api, "azure_monitor", azure_config(az), filters=MOVED)
+        seen = wait_stream(api, stream["id"], lambda s: s["last_error"] is not None)
+        rows = az.wait_for(4)
+    assert seen["last_error"] == "Entra ID (token) answered 200 without an access token"
+    assert seen["status"] == "active"  # retried, not a person's problem
+    assert_complete_in_order([row["seq"] for row in rows], seqs)

@@ -24,12 +24,14 @@ from profiles import examples
 from support import independent_leaf_hash
 from trailkeeper.errors import InvalidEvent, InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_EVENT_BYTES, drafts_from_body
+from trailkeeper.events.model import InvalidField, occurred_at
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import (
     format_timestamp,
     from_micros,
     parse_date_bound,
     parse_rfc3339,
+    parse_rfc3339_text,
     to_micros,
 )
 
@@ -501,6 +503,37 @@ def test_parse_rfc3339_returns_utc_or_value_error(text: str) -> None:
         assert parsed.tzinfo == UTC
         return
     assert message.startswith(("must be", "is not")), message
+
+
+minute_offsets = st.datetimes(
+    datetime(1, 1, 2),
+    datetime(9999, 12, 30),
+    timezones=st.integers(-1439, 1439).map(lambda m: timezone(timedelta(minutes=m))),
+)
+
+
+@settings(PROPERTY, max_examples=500)
+@given(rfc3339().map(lambda w: w[0]) | minute_offsets.map(datetime.isoformat))
+@example("0001-01-01T00:00:00.1234567z")
+@example("9999-12-31T23:59:59.999999-00:00")
+@example("2026-11-20 13:45:12Z")
+@example("2026-11-20T13:45:12+05:30")
+def test_the_text_parsed_with_a_timestamp_is_format_timestamps(text: str) -> None:
+    moment, stored = parse_rfc3339_text(text)
+    assert moment == parse_rfc3339(text)
+    assert stored == format_timestamp(moment)
+
+
+def test_an_event_too_far_ahead_is_refused_right_after_one_that_was_not() -> None:
+    """The horizon remembered from the clock never lets a later event through."""
+    ahead = datetime.now(UTC) + timedelta(minutes=4, seconds=50)
+    for seconds in (0, 1, 9, 11, 60):
+        moment = ahead + timedelta(seconds=seconds)
+        if seconds < 10:
+            occurred_at(moment.isoformat())
+        else:
+            with pytest.raises(InvalidField, match="5 minutes in the future"):
+                occurred_at(moment.isoformat())
 
 
 @given(st.integers(min_value=-62135596800 * 10**6, max_value=253402300799999999))

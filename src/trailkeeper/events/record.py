@@ -20,7 +20,6 @@ import uuid_utils
 from trailkeeper import speedups
 from trailkeeper.events.canonical import canonical_json, check_exact_numbers, is_float_free
 from trailkeeper.events.model import RunIn, ValidEvent
-from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.events.view import EventView
 
 __all__ = [
@@ -149,7 +148,7 @@ def draft_from_input(valid: ValidEvent, salt: bytes | None = None) -> Draft:
         "id": event.id or str(uuid_utils.uuid7()),
         "action": event.action,
         "category": event.category or event.action.split(".", 1)[0],
-        "occurred_at": format_timestamp(moment),
+        "occurred_at": valid.occurred_text,
         "actor": {
             "id": actor.id,
             "type": actor.type,
