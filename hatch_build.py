@@ -21,7 +21,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCES = ("module.c", "jsonbuf.c", "canonical.c", "leaves.c", "jsonlines.c")
+SOURCES = ("module.c", "jsonbuf.c", "canonical.c", "leaves.c", "jsonlines.c", "drafts.c")
 NATIVE = Path("src/native")
 
 

@@ -29,14 +29,16 @@ class Request:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # what the receiver answered
+
+    def raw_body(self) -> bytes:
+        """The body as sent before ``Content-Encoding: gzip``."""
+        if self.headers.get("content-encoding") == "gzip":
+            return gzip.decompress(self.body)
+        return self.body
 
     def json_body(self) -> Any:
-        raw = (
-            gzip.decompress(self.body)
-            if self.headers.get("content-encoding") == "gzip"
-            else self.body
-        )
-        return json.loads(raw)
+        return json.loads(self.raw_body())
 
 
 class _Server(ThreadingHTTPServer):
@@ -105,9 +107,10 @@ class HttpReceiver:
     def dispatch(self, request: Request) -> Reply:
         with self._lock:
             self.requests.append(request)
-            if self.script:
-                return self.script.pop(0)
-        return self.handle(request)
+            reply = self.script.pop(0) if self.script else None
+        reply = reply or self.handle(request)
+        request.status = reply[0]
+        return reply
 
     def accept(self, events: list[Any]) -> None:
         with self._lock:
@@ -154,8 +157,9 @@ class HttpReceiver:
 HEC_TOKEN = "11111111-2222-3333-4444-555555555555"
 
 
-def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
-    """``/services/collector/event``: concatenated envelopes, ``Splunk <token>``."""
+def splunk_hec(token: str = HEC_TOKEN, indexes: frozenset[str] | None = None) -> HttpReceiver:
+    """``/services/collector/event``: concatenated envelopes, ``Splunk <token>``;
+    an envelope's ``index`` must be one of the token's ``indexes`` (code 7)."""
 
     def handle(request: Request) -> Reply:
         if request.path.split("?")[0] not in ("/services/collector/event", "/services/collector"):
@@ -199,6 +203,11 @@ def splunk_hec(token: str = HEC_TOKEN) -> HttpReceiver:
                         "invalid-event-number": len(envelopes),
                     },
                 )
+            if indexes is not None and envelope.get("index", "main") not in indexes:
+                return _json(
+                    400,
+                    {"text": "Incorrect index", "code": 7, "invalid-event-number": len(envelopes)},
+                )
             envelopes.append(envelope)
         receiver.accept(envelopes)
         return _json(200, {"text": "Success", "code": 0})
@@ -222,10 +231,12 @@ def too_large() -> Reply:
 
 # -- Datadog ---------------------------------------------------------------------------
 DD_KEY = "0123456789abcdef0123456789abcdef"
+DD_MAX_BYTES = 5 * 1000 * 1000  # uncompressed
 
 
 def datadog(api_key: str = DD_KEY, max_items: int = 1000) -> HttpReceiver:
-    """``/api/v2/logs``: a JSON array, maybe gzip'd; 202 ``{}``."""
+    """``/api/v2/logs``: a JSON array, maybe gzip'd; 202 ``{}``; 413 over 1,000 logs or
+    5 MB before compression."""
 
     def handle(request: Request) -> Reply:
         if request.path.split("?")[0] != "/api/v2/logs":
@@ -234,6 +245,8 @@ def datadog(api_key: str = DD_KEY, max_items: int = 1000) -> HttpReceiver:
             return _json(401, {"errors": ["Unauthorized"]})
         if request.headers["dd-api-key"] != api_key:
             return _json(403, {"errors": ["Forbidden"]})
+        if len(request.raw_body()) > DD_MAX_BYTES:
+            return _json(413, {"errors": ["Payload too large"]})
         try:
             logs = request.json_body()
         except ValueError:
@@ -356,12 +369,22 @@ AZ_CLIENT = "00000000-1111-2222-3333-444444444444"
 AZ_SECRET = "client~secret"
 DCR = "dcr-0123456789abcdef0123456789abcdef"
 AZ_SCOPE = "https://monitor.azure.com//.default"
+AZ_MAX_BYTES = 1_000_000  # per call, compressed or not
+
+
+def azure_config(receiver: HttpReceiver, secret: str = AZ_SECRET) -> dict[str, str]:
+    """A stream config for the receiver, which is both the authority and the endpoint."""
+    return {
+        "endpoint": receiver.url, "dcr_immutable_id": DCR, "stream_name": "Custom-Audit_CL",
+        "tenant_id": AZ_TENANT, "client_id": AZ_CLIENT, "client_secret": secret,
+        "authority_url": receiver.url,
+    }  # fmt: skip
 
 
 def azure(lifetime: int = 3600) -> HttpReceiver:
     """Both ends on one port: ``/<tenant>/oauth2/v2.0/token`` (client credentials)
     and ``/dataCollectionRules/<dcr>/streams/<stream>`` (204; 401 on an unknown or
-    expired token, 413 over 1 MB)."""
+    expired token, 413 over 1 MB compressed or not)."""
     issued: dict[str, float] = {}
 
     def handle(request: Request) -> Reply:
@@ -396,7 +419,7 @@ def azure(lifetime: int = 3600) -> HttpReceiver:
                         }
                     },
                 )
-            if len(request.body) > 1_000_000:
+            if max(len(request.body), len(request.raw_body())) > AZ_MAX_BYTES:
                 return _json(
                     413,
                     {

@@ -1,5 +1,6 @@
 /* trailkeeper._native: hot loops in C, each beside the Python code it must equal
  * (Hypothesis proves they agree; trailkeeper runs without this module too). */
+#include "drafts.h"
 #include "jsonlines.h"
 #include "layout.h"
 #include "leaves.h"
@@ -7,6 +8,8 @@
 static PyMethodDef methods[] = {
     {"encode_rows", (PyCFunction)(void (*)(void))tk_encode_rows, METH_FASTCALL,
      "encode_rows(rows, epoch, loads, fromhex, sha256) -> list[bytes] | None"},
+    {"draft_leaf", (PyCFunction)(void (*)(void))tk_draft_leaf, METH_FASTCALL,
+     "draft_leaf(salt, sha256, action, ...) -> (pii, (head, middle, tail)) | None"},
     {"jsonl_block", (PyCFunction)tk_jsonl_block, METH_O,
      "jsonl_block(rows) -> bytes | None: export rows as JSON lines"},
     {NULL, NULL, 0, NULL},

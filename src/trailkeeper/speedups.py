@@ -14,7 +14,7 @@ from typing import Any
 
 from trailkeeper.rowlayout import LAYOUT
 
-__all__ = ["LOADED", "STALE", "encode_rows", "jsonl_block"]
+__all__ = ["LOADED", "STALE", "draft_leaf", "encode_rows", "jsonl_block"]
 
 STALE = False
 """Whether a built C module was left unused because it was built for other code
@@ -24,6 +24,8 @@ encode_rows: Callable[..., list[bytes] | None] | None = None
 """``encode_rows(rows, epoch, loads, fromhex, sha256)``: see :mod:`trailkeeper.events.leaves`."""
 jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 """``jsonl_block(rows)``: see :mod:`trailkeeper.exports.jsonlines`."""
+draft_leaf: Callable[..., tuple[str, tuple[bytes, bytes, bytes]] | None] | None = None
+"""``draft_leaf(salt, sha256, action, …)``: see :mod:`trailkeeper.events.record`."""
 
 
 def _built() -> Any:
@@ -39,6 +41,7 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0" and (_module := _built()) is
     if getattr(_module, "LAYOUT", None) == LAYOUT:
         encode_rows = _module.encode_rows
         jsonl_block = _module.jsonl_block
+        draft_leaf = _module.draft_leaf
     else:  # built for another row layout or C interface: the Python loops run
         STALE = True
 

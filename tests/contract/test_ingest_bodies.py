@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import tracemalloc
 from typing import Any
 
@@ -15,7 +16,12 @@ from support import Api, LiveServer, make_event
 from trailkeeper.api.admission import InFlight
 from trailkeeper.api.app import create_app
 from trailkeeper.errors import InvalidRequest, RateLimited
-from trailkeeper.events.body import MAX_JSON_VALUES, parse_json
+from trailkeeper.events.body import (
+    MAX_JSON_VALUES,
+    _punctuation,
+    _punctuation_total,
+    parse_json,
+)
 from trailkeeper.service import Trailkeeper
 
 JSON = {"Content-Type": "application/json"}
@@ -165,6 +171,12 @@ def test_many_tiny_values_are_refused_before_parsing() -> None:
 def test_punctuation_inside_strings_does_not_count_as_values() -> None:
     text = orjson.dumps({"blob": ",:" * (MAX_JSON_VALUES // 2 + 10)})
     assert parse_json(text) == orjson.loads(text)
+
+
+@pytest.mark.parametrize("size", [0, 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) - 7])
+def test_punctuation_counted_in_one_pass_is_the_four_counts(size: int) -> None:
+    text = random.Random(size).randbytes(size)
+    assert _punctuation_total(text) == _punctuation(text, 0, size)
 
 
 def test_ingest_bodies_in_flight_are_capped() -> None:

@@ -4,7 +4,9 @@ scopes and tenancy, pause/resume/delete, and self-audit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -48,6 +50,23 @@ def test_create_returns_the_stream_without_its_secret(api: Api) -> None:
     listed = api.get("/v1/streams").json()["data"]
     assert [s["id"] for s in listed] == [stream["id"]]
     assert HEC_TOKEN not in api.get(f"/v1/streams/{stream['id']}").text
+
+
+def test_start_at_a_time_begins_with_the_first_event_received_then(api: Api) -> None:
+    api.ingest(make_event(0), make_event(1))
+    time.sleep(0.01)
+    moment = datetime.now(UTC)
+    time.sleep(0.01)
+    after = api.ingest(make_event(2), make_event(3))
+    stamp = moment.isoformat().replace("+00:00", "Z")
+    assert new_stream(api, start=stamp).json()["cursor_seq"] == after[0]["seq"] - 1
+    shifted = moment.astimezone(timezone(timedelta(hours=-3))).isoformat()  # same instant
+    assert new_stream(api, start=shifted).json()["cursor_seq"] == after[0]["seq"] - 1
+    assert new_stream(api, start="2000-01-01T00:00:00Z").json()["cursor_seq"] == -1
+    future = (moment + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    later = new_stream(api, start=future).json()
+    assert later["cursor_seq"] == new_stream(api, start="now").json()["cursor_seq"] - 1
+    assert later["cursor_seq"] > after[-1]["seq"]  # past the end: only what comes next
 
 
 def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
@@ -97,6 +116,60 @@ def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
         ({"type": "splunk_hec", "config": SPLUNK, "filters": {"colour": "red"}}, "filters"),
         ({"type": "splunk_hec", "config": SPLUNK, "format": "cef"}, None),
         ({"type": "splunk_hec", "config": SPLUNK, "start": "yesterday"}, "start"),
+        ({"type": "splunk_hec", "config": SPLUNK, "start": "2026-13-45T00:00:00Z"}, "start"),
+        ({"type": "splunk_hec", "config": "https://93.184.215.14"}, "config"),
+        ({"type": "splunk_hec", "config": SPLUNK, "filters": {"action": 5}}, "filters"),
+        ({"type": "splunk_hec", "config": {**SPLUNK, "verify_tls": "no"}}, "config.verify_tls"),
+        ({"type": "splunk_hec", "config": {**SPLUNK, "url": "ftp://93.184.215.14"}}, "config.url"),
+        (
+            {"type": "webhook", "config": {"url": "https://user:pw@93.184.215.14/hook"}},
+            "config.url",
+        ),
+        ({"type": "datadog", "config": {"api_key": "k", "tags": "env:prod"}}, "config.tags"),
+        ({"type": "datadog", "config": {"api_key": ""}}, "config.api_key"),
+        (
+            {
+                "type": "elasticsearch",
+                "config": {
+                    "url": "https://93.184.215.14",
+                    "index": "audit",
+                    "api_key": "k",
+                    "username": "u",
+                    "password": "p",
+                },
+            },
+            "config",
+        ),
+        (
+            {"type": "elasticsearch", "config": {"url": "https://93.184.215.14", "index": "A*"}},
+            "config.index",
+        ),
+        (
+            {
+                "type": "azure_monitor",
+                "config": {
+                    "endpoint": "https://93.184.215.14",
+                    "dcr_immutable_id": "dcr-" + "0" * 32,
+                    "stream_name": "Custom-T_CL",
+                    "tenant_id": "t",
+                    "client_id": "c",
+                },
+            },
+            "config.client_secret",
+        ),
+        ({"type": "s3", "config": {"bucket": "audit", "region": "EU_WEST"}}, "config.region"),
+        (
+            {
+                "type": "syslog",
+                "config": {"host": "h", "port": 514, "protocol": "tcp", "ca_file": "/c"},
+            },
+            "config",
+        ),
+        (
+            {"type": "syslog", "config": {"host": "a b", "port": 514, "protocol": "tcp"}},
+            "config.host",
+        ),
+        ({"config": SPLUNK}, "type"),
     ],
 )
 def test_invalid_streams_are_400_naming_the_field(
@@ -108,6 +181,15 @@ def test_invalid_streams_are_400_naming_the_field(
     assert error["code"] == "invalid_request"
     if field is not None:
         assert any(d.get("field", "").startswith(field) for d in error["details"]), error
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"stream"', b""])
+def test_a_body_that_is_not_a_json_object_is_400(api: Api, body: bytes) -> None:
+    response = api.client.post(
+        "/v1/streams", content=body, headers={**api.auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_private_destinations_are_refused_by_default(api: Api) -> None:

@@ -1,4 +1,4 @@
-"""The shell blocks of README.md and docs/*.md run as printed, against a real server.
+"""The shell blocks of README.md and docs/**/*.md run as printed, against a real server.
 
 Every ```sh block runs, in order, one bash session per file (``set -euo pipefail``), in a
 folder laid out like the repository after ``./scripts/serve``: ``.venv`` (a link to this
@@ -31,7 +31,7 @@ import pytest
 from serve_support import serving
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]  # docs/siem/ too
 SKIP = re.compile(r"^<!-- docs test: not run \((.+)\) -->$")
 LONG_RUNNING = re.compile(
     r"^(\./scripts/(serve|test)|trailkeeper (serve|worker)"
@@ -61,6 +61,14 @@ def shell_blocks(path: Path) -> list[Block]:
             index = end
         index += 1
     return blocks
+
+
+def test_every_siem_page_has_commands_that_run() -> None:
+    pages = sorted((ROOT / "docs" / "siem").glob("*.md"))
+    assert len(pages) == 9  # README, formats and one per destination type
+    for page in pages:
+        if page.name != "formats.md":
+            assert runnable(page), f"{page.name}: no shell block is run"
 
 
 def test_blocks_left_out_only_start_servers_or_are_templates() -> None:
@@ -101,7 +109,7 @@ def run_file(site: tuple[Path, str], path: Path) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRAILKEEPER_", "VIRTUAL_ENV"))}
     ours = str(Path(sys.executable).parent)  # never inherited: a block must activate it
     inherited = ":".join(p for p in env["PATH"].split(":") if p != ours)
-    venv = "" if path.name == "README.md" else f"{folder / '.venv' / 'bin'}:"
+    venv = "" if path == ROOT / "README.md" else f"{folder / '.venv' / 'bin'}:"
     env["PATH"] = f"{folder / 'shims'}:{venv}{inherited}"
     env.update(COLUMNS="200", NO_COLOR="1")
     return subprocess.run(
@@ -124,7 +132,9 @@ def test_the_readme_runs_as_printed(site: tuple[Path, str]) -> None:
     assert "stored 1 events (1 new, 0 already present) in tenant 'acme'" in " ".join(out.split())
 
 
-@pytest.mark.parametrize("path", [p for p in FILES[1:] if runnable(p)], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [p for p in FILES[1:] if runnable(p)], ids=lambda p: str(p.relative_to(ROOT / "docs"))
+)
 def test_the_docs_shell_blocks_run_as_printed(site: tuple[Path, str], path: Path) -> None:
     done = run_file(site, path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,5 +1,7 @@
 """Logs hold no secrets: a real ``serve`` and a real ``worker`` run a signed download, a
-search and a webhook whose URL has a query string, and their logs are grepped."""
+search, a webhook whose URL has a query string, and two streams whose write-only secrets
+are used (a Splunk token, answered 503 then accepted; an Azure client secret, refused),
+and their logs are grepped."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from support import free_port, make_event
 EXE = Path(sys.executable).parent / "trailkeeper"
 SEARCH = "Zelmira"
 HOOK_SECRET = "hooksecretvalue4242"
+HEC_SECRET = "5ec2e7a1-0000-4c0d-9e11-hecsecret4242"
+AZURE_SECRET = "azure~client~secret~4242"
 
 
 @contextmanager
@@ -85,6 +89,33 @@ def _exercise(url: str, token: str, hook: Receiver) -> list[str]:
     return [SEARCH, HOOK_SECRET, signature]
 
 
+def _streams(url: str, token: str, siem: Receiver, entra: Receiver) -> list[str]:
+    """Streams that use their secrets, with a retry and a failure logged; the secrets."""
+    auth = {"Authorization": f"Bearer {token}"}
+    splunk = {"url": siem.url, "token": HEC_SECRET}
+    azure = {
+        "endpoint": entra.url, "dcr_immutable_id": "dcr-" + "0" * 32, "stream_name": "Custom-A",
+        "tenant_id": "t", "client_id": "c", "client_secret": AZURE_SECRET,
+        "authority_url": entra.url,
+    }  # fmt: skip
+    with httpx.Client(base_url=url, headers=auth, timeout=30) as http:
+        for kind, config in (("splunk_hec", splunk), ("azure_monitor", azure)):
+            body = {"name": kind, "type": kind, "config": config, "start": "beginning"}
+            created = http.post("/v1/streams", json=body)
+            assert created.status_code == 201, created.text
+        _until(lambda: len(siem.requests) >= 2, "the Splunk stream's retry")
+        _until(lambda: entra.requests, "the Azure stream's token request")
+
+        def failing() -> bool:
+            views = http.get("/v1/streams").json()["data"]
+            return any(v["status"] == "failing" for v in views)
+
+        _until(failing, "the Azure stream to be failing")
+    assert siem.requests[1].headers["authorization"] == f"Splunk {HEC_SECRET}"
+    assert AZURE_SECRET in entra.requests[0].body.decode().replace("%7E", "~")
+    return [HEC_SECRET, AZURE_SECRET]
+
+
 @pytest.mark.slow
 def test_serve_and_worker_logs_hold_no_signatures_queries_or_search_terms(
     tmp_path: Path,
@@ -101,6 +132,8 @@ def test_serve_and_worker_logs_hold_no_signatures_queries_or_search_terms(
     serve_log, worker_log = tmp_path / "serve.log", tmp_path / "worker.log"
     with (
         Receiver() as hook,
+        Receiver(503) as siem,
+        Receiver(default=401) as entra,
         serve_log.open("wb") as serve_out,
         worker_log.open("wb") as worker_out,
         _process([str(EXE), "serve", "--port", str(port), "--no-workers", *common], serve_out),
@@ -111,7 +144,7 @@ def test_serve_and_worker_logs_hold_no_signatures_queries_or_search_terms(
     ):
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url)
-        secrets = _exercise(url, token, hook)
+        secrets = _exercise(url, token, hook) + _streams(url, token, siem, entra)
     logs = {"serve": serve_log.read_text(), "worker": worker_log.read_text()}
     for name, text in logs.items():
         for secret in secrets:
@@ -120,3 +153,4 @@ def test_serve_and_worker_logs_hold_no_signatures_queries_or_search_terms(
     assert "GET /v1/events?q=[redacted]" in logs["serve"]
     assert "signature=[redacted]" in logs["serve"]
     assert f"{hook.url}/hook?[redacted]" in logs["worker"]
+    assert "Splunk HEC answered HTTP 503; next attempt in" in logs["worker"]

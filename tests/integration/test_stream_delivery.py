@@ -1,7 +1,9 @@
 """Streams delivering to real receivers on 127.0.0.1, on SQLite and PostgreSQL:
 every matching event arrives, first arrivals in seq order; throttling, busy
 servers, payload limits, rejected credentials and an outage of the destination
-lose nothing. A supervisor runs in this process, as in ``serve``."""
+lose nothing; a 400 (incorrect index) or 401 makes the stream ``failing`` with
+Splunk's words in ``last_error``, and keeps its events. A supervisor runs in this
+process, as in ``serve``."""
 
 from __future__ import annotations
 
@@ -179,3 +181,49 @@ def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
     assert [low.next_delay(failing=False) for _ in range(3)] == [0.5, 1, 2]
     assert low.next_delay(failing=False, retry_after=30) == 30
     assert Backoff(random=lambda: 1.0, failures=20).next_delay(failing=True) == 300
+
+
+@pytest.mark.parametrize(
+    ("config", "script", "error"),
+    [
+        (
+            {"index": "secret-index"},
+            [],
+            "Splunk HEC answered HTTP 400: Incorrect index (code 7, invalid-event-number 0)",
+        ),
+        (
+            {},
+            [
+                (
+                    401,
+                    {"Content-Type": "application/json"},
+                    b'{"text":"Invalid authorization","code":3}',
+                )
+            ],
+            "Splunk HEC answered HTTP 401: Invalid authorization (code 3)",
+        ),
+    ],
+    ids=["400-incorrect-index", "401-invalid-authorization"],
+)
+def test_splunk_400_and_401_make_the_stream_failing_and_keep_events(
+    api: Api,
+    streaming: StreamSupervisor,
+    config: dict[str, Any],
+    script: list[Any],
+    error: str,
+) -> None:
+    with splunk_hec(indexes=frozenset({"main", "audit"})) as hec:
+        hec.script += script
+        seqs = [r["seq"] for r in api.ingest(*events(8))]
+        full = {"url": hec.url, "token": HEC_TOKEN, **config}
+        stream = create(api, hec.url, filters={"action": "card.moved"}, config=full)
+        failing = wait_stream(api, stream["id"], lambda s: s["status"] == "failing")
+        assert (failing["status"], failing["last_error"]) == ("failing", error)
+        assert failing["cursor_seq"] < seqs[0]
+        if config:  # every try is refused until a person acts: nothing was taken
+            assert hec.events == []
+            return
+        received = hec.wait_for(8)  # the next try goes through: active again
+    assert_complete_in_order([e["event"]["seq"] for e in received], seqs)
+    healthy = wait_stream(api, stream["id"], lambda s: s["status"] == "active")
+    assert (healthy["status"], healthy["last_error"]) == ("active", None)

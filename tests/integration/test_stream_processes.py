@@ -1,7 +1,8 @@
 """Streams delivered by real trailkeeper processes, on SQLite and PostgreSQL: a
 ``serve`` killed with SIGKILL in the middle of a stream and started again, and two
 ``worker`` processes competing for one stream (one of them killed on the way),
-lose no event and keep seq order; with no failure, no event arrives twice."""
+lose no event and keep seq order; with no failure, no event arrives twice. With
+``serve``'s own timing, a new event reaches an idle stream's SIEM within 2 seconds."""
 
 from __future__ import annotations
 
@@ -168,3 +169,24 @@ def test_two_workers_compete_for_a_stream(
         stop_all(workers)
     assert_complete_in_order(received, tenant.seqs)
     assert len(set(received)) == 2000
+
+
+def test_an_idle_stream_delivers_a_new_event_within_two_seconds(
+    settings: Settings, tenant: Tenant, hec: HttpReceiver
+) -> None:
+    stream_to(tenant, hec.url)
+    server = ServerProcess(settings.data_dir, settings.database_url, ready_timeout=READY)
+    lags = []
+    try:
+        tenant.ingest(0, 1)
+        hec.wait_for(1, PATIENCE)  # the stream is claimed and delivering
+        for round_, idle in enumerate((1.0, 1.7, 2.4, 3.1, 1.3, 2.0, 2.7), start=1):
+            time.sleep(idle)  # nothing new for a while, which ends at varied moments
+            tenant.ingest(round_, 1)
+            stored = time.monotonic()  # committed: visible to every process
+            hec.wait_for(round_ + 1, 30)
+            lags.append(hec.requests[-1].at - stored)
+    finally:
+        server.stop()
+    assert max(lags) <= 2.0, lags
+    assert [e["event"]["seq"] for e in hec.events] == tenant.seqs

@@ -293,3 +293,18 @@ def test_a_tls_receiver_whose_certificate_is_not_trusted_gets_nothing(
     assert state["status"] == "failing", state
     assert "TLS certificate not trusted" in state["last_error"]
     assert (state["delivered"], rsyslog_tls.lines()) == (0, [])
+
+
+def test_a_ca_file_that_cannot_be_used_is_failing(
+    api: Api, rsyslog_tls: Rsyslog, tmp_path: Path, streaming: StreamSupervisor
+) -> None:
+    api.ingest(*[make_event(i) for i in range(3)])
+    missing = tmp_path / "no-such-ca.pem"
+    config = {**syslog_config(rsyslog_tls), "protocol": "tls", "ca_file": str(missing)}
+    stream = create_stream(api, "syslog", config, filters={"action": "card.moved"})
+    state = wait_stream(api, stream["id"], lambda s: s["status"] == "failing", timeout=60)
+    assert state["status"] == "failing", state
+    assert state["last_error"].endswith(
+        f"ca_file {str(missing)!r} cannot be used: No such file or directory"
+    )
+    assert (state["delivered"], rsyslog_tls.lines()) == (0, [])

@@ -29,6 +29,8 @@ import rfc8785
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from jcs_strategies import keys, texts
+from profiles import examples
 from support import make_event, needs_native
 from trailkeeper import speedups
 from trailkeeper.events.batch import drafts_from_events
@@ -40,7 +42,7 @@ from trailkeeper.verify import recompute
 
 PROPERTY = settings(
     deadline=None,
-    max_examples=1500,
+    max_examples=examples(1500),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 MIN_MICROS = -62135596800 * 10**6  # 0001-01-01
@@ -54,13 +56,6 @@ def mostly(good: st.SearchStrategy[Any], *bad: Any) -> st.SearchStrategy[Any]:
     return st.integers(0, 15).flatmap(lambda n: st.sampled_from(bad) if n == 7 else good)
 
 
-characters = st.one_of(
-    st.characters(codec="utf-8"),
-    st.sampled_from('\b\f\n\r\t\x00\x1f\x7f"\\/\u2028\ud7ff\ue000\uffff\U0001f600'),
-    st.characters(max_codepoint=0x7F),
-)
-texts = st.text(characters, max_size=10)
-keys = st.one_of(texts, st.text(st.sampled_from("a\x7f\ud7ff\ue000\uffff\U0001f600"), max_size=3))
 optional_texts = mostly(st.one_of(st.none(), texts), b"blob")
 numbers = st.one_of(
     st.integers(min_value=-SAFE, max_value=SAFE),
@@ -243,7 +238,7 @@ def test_the_c_loop_writes_numbers_as_rfc8785_does(numbers: list[float]) -> None
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(st.lists(raw_rows(), min_size=1, max_size=2), st.sampled_from([PG_EPOCH, -PG_EPOCH]))
 def test_timestamps_counted_from_another_epoch_give_the_same_answer(
     rows: list[tuple[Any, ...]], epoch: int
@@ -257,7 +252,7 @@ def test_timestamps_counted_from_another_epoch_give_the_same_answer(
     assert encode_rows(moved, epoch) == encode_rows(rows)
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(micros, micros)
 def test_timestamps_are_formatted_as_the_reference_does(occurred: Any, received: Any) -> None:
     """With everything else valid, only the timestamps decide: any answer is the reference's."""

@@ -31,6 +31,8 @@ __all__ = ["GZIP_MAGIC", "MAX_DEPTH", "MAX_JSON_VALUES", "parse_json"]
 MAX_DEPTH = 254
 MAX_JSON_VALUES = 500_000
 GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
+_NOT_PUNCTUATION = bytes(b for b in range(256) if b not in b",:{[")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _DEPTH_MESSAGE = (
     "{what} nests objects and arrays more than {limit} levels deep; at most {limit} are allowed"
@@ -69,7 +71,9 @@ def _check_value_count(text: bytes, what: str) -> None:
     count bounds the values. Punctuation inside strings only over-counts; it is taken out
     (exactly, one string at a time) only for a text that the quick bound does not clear,
     and only when that text does not already hold too many strings (each one a value)."""
-    quick = _punctuation(text, 0, len(text)) + 1
+    if len(text) < MAX_JSON_VALUES:  # at most one punctuation byte each
+        return
+    quick = _punctuation_total(text) + 1
     if quick <= MAX_JSON_VALUES:
         return
     quotes = text.count(b'"') - text.count(b'\\"')  # escaped quotes are not delimiters
@@ -80,6 +84,15 @@ def _check_value_count(text: bytes, what: str) -> None:
     raise InvalidRequest(
         f"{what} holds more than {MAX_JSON_VALUES:,} JSON values (objects, arrays, keys, "
         "strings, numbers); send fewer events per request, or flatten deeply nested metadata"
+    )
+
+
+def _punctuation_total(text: bytes) -> int:
+    """``_punctuation(text, 0, len(text))`` in one pass rather than four, a MiB at a time
+    (what is left of each MiB is a copy)."""
+    return sum(
+        len(text[at : at + _CHUNK].translate(None, _NOT_PUNCTUATION))
+        for at in range(0, len(text), _CHUNK)
     )
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "from_micros",
     "parse_date_bound",
     "parse_rfc3339",
+    "parse_rfc3339_text",
     "to_micros",
 ]
 
@@ -28,6 +29,16 @@ def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 date-time that carries an offset; return it in UTC.
 
     Raises ``ValueError`` with a message a producer can act on."""
+    return parse_rfc3339_text(text)[0]
+
+
+_UTC_OFFSETS = frozenset(("Z", "z", "+00:00", "-00:00"))
+
+
+def parse_rfc3339_text(text: str) -> tuple[datetime, str]:
+    """:func:`parse_rfc3339`, and the instant as :func:`format_timestamp` writes it: for
+    a UTC offset (what most producers send) from the digits sent, without formatting the
+    datetime again (a property test checks the two agree)."""
     match = _RFC3339.fullmatch(text)  # not match(): "$" would allow a final "\n"
     if match is None:
         raise ValueError(
@@ -35,12 +46,13 @@ def parse_rfc3339(text: str) -> datetime:
         )
     day, clock, fraction, offset = match.groups()
     fraction = (fraction or "0")[:6].ljust(6, "0")
-    offset = "+00:00" if offset in ("Z", "z") else offset
+    utc = offset in _UTC_OFFSETS
     try:
-        parsed = datetime.fromisoformat(f"{day}T{clock}.{fraction}{offset}")
-        return parsed.astimezone(UTC)
+        parsed = datetime.fromisoformat(f"{day}T{clock}.{fraction}{'+00:00' if utc else offset}")
+        moment = parsed.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"is not a valid date-time ({exc})") from None
+    return moment, f"{day}T{clock}.{fraction}Z" if utc else format_timestamp(moment)
 
 
 def parse_date_bound(text: str, *, end: bool) -> datetime:

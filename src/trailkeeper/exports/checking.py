@@ -49,7 +49,6 @@ __all__ = [
     "verify_export",
 ]
 
-View = dict[str, Any]
 Stage = Literal["manifest", "file", "checkpoint", "events"]
 Progress = Callable[[int, int], None]
 """Told the bytes read so far and the bytes to read in all (the file is read twice)."""

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from trailkeeper.events.view import EventView
+
 __all__ = ["BUILD_ROWS", "COLUMNS", "view_columns"]
 
 BUILD_ROWS = 2048
@@ -30,7 +32,6 @@ COLUMNS = (
 )  # fmt: skip
 """Every field of a view, flat, with ``run_id`` (``run.id``) for filtering without JSON."""
 
-View = dict[str, Any]
 _STRING = pa.string()
 _FREE_FORM = ("changes", "run", "metadata")
 _FLAT = (
@@ -54,7 +55,7 @@ def _json_column(values: Iterable[Any]) -> pa.Array:
     return pa.array(list(map(_json_text, values)), _STRING)
 
 
-def view_columns(views: Sequence[View]) -> dict[str, pa.Array]:
+def view_columns(views: Sequence[EventView]) -> dict[str, pa.Array]:
     """:data:`COLUMNS` of a batch of views (API views plus ``pii_salt``, every key present,
     null when absent); timestamps as the API's strings."""
     rows = pa.array(views, type=_VIEW_TYPE)

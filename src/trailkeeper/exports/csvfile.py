@@ -11,12 +11,13 @@ and a null an empty cell, so the two stay apart for readers that care. Rows end 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from trailkeeper.events.view import EventView
 from trailkeeper.exports.columns import view_columns
 from trailkeeper.formats import CSV_HEADER
 
@@ -37,8 +38,6 @@ _OPTIONS = pacsv.WriteOptions(
     include_header=True, quoting_style="needed", quoting_header="none", eol="\r\n"
 )
 
-View = dict[str, Any]
-
 
 class _Writable(Protocol):
     def write(self, data: bytes) -> object: ...
@@ -57,7 +56,7 @@ def _defused(column: pa.Array) -> pa.Array:
     return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
-def csv_batch(views: Sequence[View]) -> pa.RecordBatch:
+def csv_batch(views: Sequence[EventView]) -> pa.RecordBatch:
     """The CSV rows of a batch of views (keep it to about
     :data:`~trailkeeper.exports.columns.BUILD_ROWS` views)."""
     return csv_record_batch(view_columns(views))

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import re
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 from trailkeeper.events.record import leaf_hash, pii_commitment
+from trailkeeper.events.view import EventView
 from trailkeeper.exports.reading import Entry
 
 __all__ = ["entry_problem", "event_problem"]
 
-View = dict[str, Any]
 _ALTERED_PII = "pii does not match the personal data (actor.name, actor.email, ip or user_agent)"
 _SALT = re.compile(r"[0-9a-f]{32}")
 
 
-def event_problem(view: View) -> tuple[bytes | None, str | None]:
+def event_problem(view: EventView) -> tuple[bytes | None, str | None]:
     """An event's recomputed leaf hash and what is wrong with it by its own fields, if
     anything: its personal data against ``pii`` (unless erased), its fields against
     ``leaf_hash``."""
@@ -35,7 +35,7 @@ def event_problem(view: View) -> tuple[bytes | None, str | None]:
     return leaf, None
 
 
-def _pii_problem(view: View) -> str | None:
+def _pii_problem(view: EventView) -> str | None:
     actor = view["actor"]
     values = {
         "name": actor.get("name"),
@@ -55,15 +55,16 @@ def _pii_problem(view: View) -> str | None:
     return None
 
 
-def _with_empty(view: View, names: tuple[str, ...]) -> View:
+def _with_empty(view: EventView, names: tuple[str, ...]) -> EventView:
     """``view`` with the named fields set to ``""`` instead of null (see ``Entry.blanks``)."""
-    changed = {**view, "actor": dict(view["actor"])}
+    changed: dict[str, Any] = {**view, "actor": dict(view["actor"])}
     if view.get("resource") is not None:
-        changed["resource"] = dict(view["resource"])
+        changed["resource"] = dict(view["resource"] or {})
     for name in names:
         part, _, key = name.rpartition(".")
         (changed[part] if part else changed)[key] = ""
-    return changed
+    # the same shape: "" where a field read as null, which ``str | None`` fields allow
+    return cast(EventView, changed)
 
 
 def entry_problem(entry: Entry) -> tuple[bytes | None, str | None]:

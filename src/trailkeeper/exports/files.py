@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import pyarrow as pa
 
+from trailkeeper.events.view import EventView
 from trailkeeper.exports.columns import BUILD_ROWS
 from trailkeeper.exports.csvfile import csv_batch, csv_record_batch, write_csv
 from trailkeeper.exports.jsonlines import jsonl_rows
@@ -48,7 +49,6 @@ __all__ = [
 
 Format = Literal["jsonl", "csv", "parquet"]
 Compression = Literal["none", "gzip"]
-View = dict[str, Any]
 _T = TypeVar("_T")
 
 ENCODE_ROWS = 4096
@@ -106,7 +106,7 @@ def content_type(fmt: Format, compression: Compression) -> str:
 
 
 def write_export(
-    views: Iterable[View], fmt: Format, compression: Compression, out: Output
+    views: Iterable[EventView], fmt: Format, compression: Compression, out: Output
 ) -> FileSummary:
     """Write ``views`` (API views plus ``pii_salt``, in ascending ``seq``) to ``out``.
 
@@ -212,7 +212,7 @@ class _Tally:
         self.first: int | None = None
         self.last: int | None = None
 
-    def watch(self, views: Iterable[View]) -> Iterator[View]:
+    def watch(self, views: Iterable[EventView]) -> Iterator[EventView]:
         for view in views:
             self._seqs([view["seq"]])
             yield view

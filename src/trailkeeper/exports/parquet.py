@@ -48,6 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from trailkeeper.events.view import EventView
 from trailkeeper.exports.columns import COLUMNS, view_columns
 
 __all__ = [
@@ -86,7 +87,6 @@ SCHEMA = pa.schema(
     metadata={LAYOUT_KEY: LAYOUT_VERSION},
 )  # fmt: skip
 
-View = dict[str, Any]
 _STRING = pa.string()
 
 
@@ -94,7 +94,7 @@ class ParquetLayoutError(ValueError):
     """The Parquet file does not have the export layout (wrong columns or types)."""
 
 
-def record_batch(views: Sequence[View]) -> pa.RecordBatch:
+def record_batch(views: Sequence[EventView]) -> pa.RecordBatch:
     """One batch of rows for :data:`SCHEMA` (keep it to about
     :data:`~trailkeeper.exports.columns.BUILD_ROWS` views)."""
     return columns_batch(view_columns(views))
@@ -156,7 +156,7 @@ def _loads(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def _views(batch: pa.RecordBatch) -> Iterator[tuple[View, str | None]]:
+def _views(batch: pa.RecordBatch) -> Iterator[tuple[EventView, str | None]]:
     """Rows of a batch back as API views (timestamps formatted as the API does), each
     with its ``run_id`` cell."""
     cols: dict[str, list[Any]] = {}
@@ -167,7 +167,7 @@ def _views(batch: pa.RecordBatch) -> Iterator[tuple[View, str | None]]:
         cols[name] = column.to_pylist()
     for i in range(batch.num_rows):
         resource_type = cols["resource_type"][i]
-        view = {
+        view: EventView = {
             "id": cols["id"][i],
             "seq": cols["seq"][i],
             "action": cols["action"][i],
@@ -202,7 +202,7 @@ def _views(batch: pa.RecordBatch) -> Iterator[tuple[View, str | None]]:
 
 def parquet_views(
     source: BinaryIO, progress: Callable[[float], None] | None = None
-) -> Iterator[tuple[View, str | None]]:
+) -> Iterator[tuple[EventView, str | None]]:
     """``(view, run_id cell)`` for every row in order, one row group at a time.
 
     ``progress`` is told the fraction of rows read after each batch. Raises

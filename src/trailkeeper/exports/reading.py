@@ -22,15 +22,15 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import orjson
 
+from trailkeeper.events.view import EventView
 from trailkeeper.formats import CSV_HEADER
 
 __all__ = ["BLANKABLE", "Entry", "ExportFormatError", "read_entries", "read_views"]
 
-View = dict[str, Any]
 Progress = Callable[[int], None]
 """Told how many bytes of the (compressed) file have been read so far."""
 
@@ -54,10 +54,11 @@ class ExportFormatError(ValueError):
 
 @dataclass(slots=True)
 class Entry:
-    """One event of the file, or why its line could not be read."""
+    """One event of the file, or why its line could not be read. ``view`` is what the
+    line holds, of the view's shape only once the checker finds nothing wrong with it."""
 
     where: int
-    view: View | None
+    view: EventView | None
     problem: str | None = None
     blanks: tuple[str, ...] = ()
 
@@ -94,7 +95,7 @@ def read_entries(
         progress(raw.tell())
 
 
-def read_views(raw: BinaryIO, fmt: str, compression: str) -> Iterator[View]:
+def read_views(raw: BinaryIO, fmt: str, compression: str) -> Iterator[EventView]:
     """The views of a file, raising ExportFormatError at the first unreadable line."""
     for entry in read_entries(raw, fmt, compression):
         if entry.view is None or entry.problem is not None:
@@ -122,7 +123,7 @@ def _jsonl(stream: BinaryIO) -> Iterator[Entry]:
         if not isinstance(view, dict):
             yield Entry(line_number, None, "the line is not a JSON object")
             continue
-        yield Entry(line_number, view)
+        yield Entry(line_number, _unchecked(view))
 
 
 # CSV ---------------------------------------------------------------------------------------
@@ -195,38 +196,45 @@ def _get(value: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def _csv_view(row: dict[str, str | None], seq: int) -> View:
+def _unchecked(view: dict[str, Any]) -> EventView:
+    """A view as the file holds it: checked later (:mod:`.event_checks`), not here."""
+    return cast(EventView, view)
+
+
+def _csv_view(row: dict[str, str | None], seq: int) -> EventView:
     has_resource = row["resource_type"] is not None or row["resource_id"] is not None
-    return {
-        "id": row["id"],
-        "seq": seq,
-        "action": row["event_type"],
-        "category": row["category"],
-        "occurred_at": row["timestamp"],
-        "received_at": row["received_at"],
-        "actor": {
-            "id": row["actor_id"],
-            "type": row["actor_type"],
-            "name": row["user"],
-            "email": row["user_email"],
-        },
-        "resource": {
-            "type": row["resource_type"],
-            "id": row["resource_id"],
-            "name": row["resource_name"],
+    return _unchecked(
+        {
+            "id": row["id"],
+            "seq": seq,
+            "action": row["event_type"],
+            "category": row["category"],
+            "occurred_at": row["timestamp"],
+            "received_at": row["received_at"],
+            "actor": {
+                "id": row["actor_id"],
+                "type": row["actor_type"],
+                "name": row["user"],
+                "email": row["user_email"],
+            },
+            "resource": {
+                "type": row["resource_type"],
+                "id": row["resource_id"],
+                "name": row["resource_name"],
+            }
+            if has_resource
+            else None,
+            "source": row["source"],
+            "ip": row["ip"],
+            "user_agent": row["user_agent"],
+            "changes": _json_cell("changes", row["changes"]),
+            "run": _json_cell("run", row["run"]),
+            "metadata": _json_cell("metadata", row["metadata"]),
+            "pii": row["pii"],
+            "leaf_hash": row["leaf_hash"],
+            "pii_salt": row["pii_salt"],
         }
-        if has_resource
-        else None,
-        "source": row["source"],
-        "ip": row["ip"],
-        "user_agent": row["user_agent"],
-        "changes": _json_cell("changes", row["changes"]),
-        "run": _json_cell("run", row["run"]),
-        "metadata": _json_cell("metadata", row["metadata"]),
-        "pii": row["pii"],
-        "leaf_hash": row["leaf_hash"],
-        "pii_salt": row["pii_salt"],
-    }
+    )
 
 
 # Parquet -----------------------------------------------------------------------------------

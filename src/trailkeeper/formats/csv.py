@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
+from trailkeeper.events.view import EventView
 from trailkeeper.formats.writer import CHUNK_ROWS
 
 __all__ = ["CSV_HEADER", "CsvWriter", "defuse"]
@@ -37,9 +38,9 @@ def _text(value: Any) -> str:
     return defuse(orjson.dumps(value).decode())
 
 
-def csv_cells(event: dict[str, Any], include_salt: bool) -> list[str]:
+def csv_cells(event: EventView, include_salt: bool) -> list[str]:
     actor = event["actor"]
-    resource = event.get("resource") or {}
+    resource: Mapping[str, Any] = event.get("resource") or {}
     run = event.get("run")
     values = (
         event["occurred_at"], actor.get("name"), actor.get("email"), actor["id"], actor["type"],
@@ -55,7 +56,7 @@ def csv_cells(event: dict[str, Any], include_salt: bool) -> list[str]:
 class CsvWriter:
     media_type = "text/csv; charset=utf-8"
 
-    def chunks(self, events: Iterable[dict[str, Any]], *, include_salt: bool) -> Iterator[bytes]:
+    def chunks(self, events: Iterable[EventView], *, include_salt: bool) -> Iterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_HEADER)

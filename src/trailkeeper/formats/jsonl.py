@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
+from trailkeeper.events.view import EventView
 from trailkeeper.formats.writer import CHUNK_ROWS
 
 __all__ = ["JsonlWriter"]
@@ -15,12 +16,13 @@ __all__ = ["JsonlWriter"]
 class JsonlWriter:
     media_type = "application/x-ndjson"
 
-    def chunks(self, events: Iterable[dict[str, Any]], *, include_salt: bool) -> Iterator[bytes]:
+    def chunks(self, events: Iterable[EventView], *, include_salt: bool) -> Iterator[bytes]:
         buffer: list[bytes] = []
         for event in events:
+            line: Mapping[str, Any] = event
             if not include_salt:
-                event = {k: v for k, v in event.items() if k != "pii_salt"}
-            buffer.append(orjson.dumps(event))
+                line = {k: v for k, v in event.items() if k != "pii_salt"}
+            buffer.append(orjson.dumps(line))
             if len(buffer) >= CHUNK_ROWS:
                 yield b"\n".join(buffer) + b"\n"
                 buffer.clear()

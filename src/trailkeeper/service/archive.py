@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import wait
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from trailkeeper.exports.manifest import build_manifest, encode_manifest, proof_entry, sign_manifest
 from trailkeeper.integrity import Signer
@@ -20,15 +20,24 @@ from trailkeeper.private_files import private_dir
 from trailkeeper.retention import archive_key
 from trailkeeper.service.archivefile import PROCESS_ROWS, ArchiveWriters, DayFile, write_day
 from trailkeeper.service.integrity import IntegrityService
-from trailkeeper.storage.protocols import CheckpointRecord, Store
+from trailkeeper.storage.protocols import BackendName, CheckpointRecord
+from trailkeeper.storage.rows import RowSource
 
-__all__ = ["ArchiveMismatch", "DayArchiver"]
+__all__ = ["ArchiveMismatch", "ArchiveStore", "DayArchiver"]
 
 _CHECKPOINT_WAIT = 60.0
 _RENEW_EVERY = 10.0
 _WAIT_STEP = 0.05  # seconds between looks at a worker process with nothing else to do
 Renew = Callable[[], None]
 Meanwhile = Callable[[], bool]  # True: did some work, call again
+
+
+class ArchiveStore(BackendName, Protocol):
+    """The rows to archive (read on connections of their own) and the checkpoint cited."""
+
+    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None: ...
+
+    def row_source(self) -> RowSource: ...
 
 
 class ArchiveMismatch(RuntimeError):
@@ -38,7 +47,7 @@ class ArchiveMismatch(RuntimeError):
 class DayArchiver:
     def __init__(
         self,
-        store: Store,
+        store: ArchiveStore,
         integrity: IntegrityService,
         signer: Signer,
         objects: ObjectStore,

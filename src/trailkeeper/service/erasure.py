@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import uuid_utils
 
@@ -21,10 +21,10 @@ from trailkeeper.auth.tokens import Principal
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.service.audit import record_admin_action
-from trailkeeper.storage.protocols import Store, Tenant
-from trailkeeper.storage.retention import ErasureRecord
+from trailkeeper.storage.protocols import EventStore, Tenant
+from trailkeeper.storage.retention import ErasureRecord, RetentionStore
 
-__all__ = ["ErasureService", "erasure_view"]
+__all__ = ["ErasureService", "ErasureStore", "erasure_view"]
 
 log = logging.getLogger("trailkeeper.erasure")
 
@@ -51,8 +51,12 @@ def erasure_view(record: ErasureRecord) -> dict[str, Any]:
     }
 
 
+class ErasureStore(RetentionStore, EventStore, Protocol):
+    """Erasure jobs (kept with retention), and the log for ``trailkeeper.erasure.performed``."""
+
+
 class ErasureService:
-    def __init__(self, store: Store, batch: int = BATCH) -> None:
+    def __init__(self, store: ErasureStore, batch: int = BATCH) -> None:
         self._store = store
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid_utils.uuid4().hex[:8]}"
         self.batch = batch

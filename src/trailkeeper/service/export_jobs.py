@@ -18,7 +18,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 import uuid_utils
@@ -36,12 +36,19 @@ from trailkeeper.service.integrity import IntegrityService
 from trailkeeper.service.prefetch import prefetched
 from trailkeeper.settings import Settings
 from trailkeeper.storage.exportrows import LEAF_HASH, SEQ, ExportRow
-from trailkeeper.storage.protocols import CheckpointRecord, ExportRecord, NewDelivery, Store
+from trailkeeper.storage.protocols import (
+    BackendName,
+    CheckpointRecord,
+    ExportRecord,
+    ExportStore,
+    NewDelivery,
+    TenantLookup,
+)
 
 if TYPE_CHECKING:  # pyarrow: see _produce
     from trailkeeper.exports.files import FileSummary
 
-__all__ = ["ExportRunner"]
+__all__ = ["ExportJobStore", "ExportRunner"]
 
 log = logging.getLogger("trailkeeper.exports")
 
@@ -63,10 +70,16 @@ class _Edges:
     last: tuple[int, str] | None = None
 
 
+class ExportJobStore(ExportStore, TenantLookup, BackendName, Protocol):
+    """Export jobs and their rows, the tenant, and the checkpoint a manifest cites."""
+
+    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None: ...
+
+
 class ExportRunner:
     def __init__(
         self,
-        store: Store,
+        store: ExportJobStore,
         integrity: IntegrityService,
         signer: Signer,
         objects: ObjectStore,

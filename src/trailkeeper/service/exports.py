@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import uuid_utils
 
@@ -18,9 +18,9 @@ from trailkeeper.objectstores import ObjectStore
 from trailkeeper.outbound.safety import check_destination
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import ExportRecord, Store, Tenant
+from trailkeeper.storage.protocols import EventStore, ExportRecord, ExportStore, Tenant
 
-__all__ = ["ExportService", "export_view"]
+__all__ = ["ExportRequestStore", "ExportService", "export_view"]
 
 MAX_LIST = 100
 
@@ -65,9 +65,17 @@ def seconds_to_midnight(now: datetime) -> int:
     return max(1, int((midnight - now).total_seconds() + 0.999))
 
 
+class ExportRequestStore(ExportStore, EventStore, Protocol):
+    """Export records, and the log for the ``trailkeeper.export.requested`` event."""
+
+
 class ExportService:
     def __init__(
-        self, store: Store, key: DeploymentKey, objects: ObjectStore, settings: Settings
+        self,
+        store: ExportRequestStore,
+        key: DeploymentKey,
+        objects: ObjectStore,
+        settings: Settings,
     ) -> None:
         self._store = store
         self._key = key

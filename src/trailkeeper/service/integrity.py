@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity import (
     Checkpoint,
     CompactRange,
@@ -29,12 +30,13 @@ from trailkeeper.integrity.merkle import EMPTY_ROOT
 from trailkeeper.integrity.tiles import TILE_HEIGHT, node_from_tiles, tile_entries, tile_key
 from trailkeeper.storage.protocols import (
     CheckpointRecord,
-    Store,
+    IntegrityStore,
+    TenantLookup,
     TileAdditions,
     TreeState,
 )
 
-__all__ = ["INTEGRATE_BATCH", "IntegrityService", "checkpoint_view", "integrate_step"]
+__all__ = ["INTEGRATE_BATCH", "IntegrityService", "TreeStore", "checkpoint_view", "integrate_step"]
 
 log = logging.getLogger("trailkeeper.integrity")
 INTEGRATE_BATCH = 20_000
@@ -48,8 +50,12 @@ def integrate_step(state: TreeState, leaves: Sequence[bytes]) -> tuple[TreeState
     return TreeState(edge.size, tuple(edge.hashes), edge.root()), tile_entries(completed)
 
 
+class TreeStore(IntegrityStore, TenantLookup, Protocol):
+    """The tree, its tiles and checkpoints, and the tenant a checkpoint names."""
+
+
 class IntegrityService:
-    def __init__(self, store: Store, signer: Signer) -> None:
+    def __init__(self, store: TreeStore, signer: Signer) -> None:
         self._store = store
         self.signer = signer
 
@@ -144,7 +150,7 @@ class IntegrityService:
         plan = consistency_plan(first, second)
         return plan.assemble(self._nodes(tenant_id, plan.node_ids))
 
-    def event_proof(self, tenant_id: int, view: dict[str, Any]) -> dict[str, Any] | None:
+    def event_proof(self, tenant_id: int, view: EventView) -> dict[str, Any] | None:
         """An inclusion proof for one event against the latest checkpoint, or None
         while no checkpoint covers it yet."""
         latest = self._store.checkpoint(tenant_id)

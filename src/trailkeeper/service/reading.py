@@ -9,11 +9,11 @@ from typing import Any
 from trailkeeper.cursors import CursorCodec
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.query import EventQuery
+from trailkeeper.events.view import EventView
 from trailkeeper.storage.protocols import EventStore, Facet, Tenant
 
 __all__ = ["DOWNLOAD_MAX_ROWS", "MAX_LIMIT", "Page", "ReadService"]
 
-View = dict[str, Any]
 MAX_LIMIT = 999
 DOWNLOAD_MAX_ROWS = 100_000
 RUN_MAX_EVENTS = 10_000
@@ -22,7 +22,7 @@ _CHUNK = 1000
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    data: list[View]
+    data: list[EventView]
     next_cursor: str | None
     has_more: bool
 
@@ -64,27 +64,29 @@ class ReadService:
         """A cursor resuming after ``seq`` (Relay gives every edge its own)."""
         return self._cursors.encode(tenant.id, query, seq)
 
-    def event(self, tenant: Tenant, event_id: str) -> View:
+    def event(self, tenant: Tenant, event_id: str) -> EventView:
         view = self._store.get_event(tenant.id, event_id)
         if view is None:
             raise NotFound(f"No event with id {event_id!r}")
         return view
 
-    def facet(self, tenant: Tenant, name: str, query: EventQuery, limit: int) -> list[View]:
+    def facet(
+        self, tenant: Tenant, name: str, query: EventQuery, limit: int
+    ) -> list[dict[str, Any]]:
         if name not in ("actor", "action", "category", "source", "resource"):
             raise NotFound(f"No facet {name!r}; use actor, action, category, source or resource")
         check_limit(limit)
         facet: Facet = name  # type: ignore[assignment]
         return self._store.facet(tenant.id, facet, query, limit)
 
-    def run(self, tenant: Tenant, run_id: str) -> tuple[list[View], bool]:
+    def run(self, tenant: Tenant, run_id: str) -> tuple[list[EventView], bool]:
         """A run's events in order, and whether there were more than ``RUN_MAX_EVENTS``."""
         events = self._store.run_events(tenant.id, run_id, RUN_MAX_EVENTS + 1)
         if not events:
             raise NotFound(f"No events for run {run_id!r}")
         return events[:RUN_MAX_EVENTS], len(events) > RUN_MAX_EVENTS
 
-    def download(self, tenant: Tenant, query: EventQuery) -> Iterator[View]:
+    def download(self, tenant: Tenant, query: EventQuery) -> Iterator[EventView]:
         """Matching events in chunks of 1,000: memory stays flat however many match.
 
         Raises before streaming if more than 100,000 events match."""
@@ -96,7 +98,7 @@ class ReadService:
             )
         return self._chunks(tenant, query)
 
-    def _chunks(self, tenant: Tenant, query: EventQuery) -> Iterator[View]:
+    def _chunks(self, tenant: Tenant, query: EventQuery) -> Iterator[EventView]:
         after: int | None = None
         sent = 0
         while sent < self.download_cap:

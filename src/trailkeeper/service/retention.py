@@ -15,7 +15,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import uuid_utils
 
@@ -24,10 +24,10 @@ from trailkeeper.retention import Policy, cutoff, day_end, day_of, parse_policy_
 from trailkeeper.service.archive import DayArchiver
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Store, Tenant
-from trailkeeper.storage.retention import PolicyRecord
+from trailkeeper.storage.protocols import BackendName, EventStore, Tenant, TenantLookup, TreeState
+from trailkeeper.storage.retention import PolicyRecord, RetentionStore
 
-__all__ = ["RetentionService", "RunReport"]
+__all__ = ["RetentionRunStore", "RetentionService", "RunReport"]
 
 log = logging.getLogger("trailkeeper.retention")
 
@@ -60,8 +60,14 @@ class LeaseLost(RuntimeError):
     """Another process took the tenant's run over (this one was presumed dead)."""
 
 
+class RetentionRunStore(RetentionStore, TenantLookup, EventStore, BackendName, Protocol):
+    """Policies, runs and removal, the tree's size, and the log for policy changes."""
+
+    def tree_state(self, tenant_id: int) -> TreeState: ...
+
+
 class RetentionService:
-    def __init__(self, store: Store, archiver: DayArchiver, settings: Settings) -> None:
+    def __init__(self, store: RetentionRunStore, archiver: DayArchiver, settings: Settings) -> None:
         self._store = store
         self._archiver = archiver
         self._settings = settings

@@ -12,15 +12,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from trailkeeper.auth.tokens import Principal, Scope
 from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.errors import Forbidden
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.service.tenancy import TenancyService
-from trailkeeper.storage.protocols import Store
+from trailkeeper.storage.protocols import EventStore, SessionStore, TenantLookup, TokenRecord
 
-__all__ = ["SessionService", "UiSession"]
+__all__ = ["LoginStore", "SessionService", "UiSession"]
 
 
 def _digest(session_id: str) -> bytes:
@@ -37,9 +38,15 @@ class UiSession:
         return self.principal.allows(scope)
 
 
+class LoginStore(SessionStore, TenantLookup, EventStore, Protocol):
+    """Sessions, the token and tenant behind one, and the log for ``trailkeeper.ui.login``."""
+
+    def token_by_hash(self, token_hash: bytes) -> TokenRecord | None: ...
+
+
 class SessionService:
     def __init__(
-        self, store: Store, tenancy: TenancyService, key: DeploymentKey, ttl_seconds: int
+        self, store: LoginStore, tenancy: TenancyService, key: DeploymentKey, ttl_seconds: int
     ) -> None:
         self._store = store
         self._tenancy = tenancy

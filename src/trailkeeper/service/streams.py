@@ -7,7 +7,7 @@ deployment key, and never shown again; the view holds the rest of the config."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import uuid_utils
@@ -17,16 +17,16 @@ from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp, parse_rfc3339
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Store, Tenant
+from trailkeeper.storage.protocols import EventStore, Tenant
 from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 from trailkeeper.streams.checks import check_config_destinations
 from trailkeeper.streams.config import SECRETS, parse_config, parse_request
 from trailkeeper.streams.destinations.base import Batch
 from trailkeeper.streams.engine import stream_query
 from trailkeeper.streams.formats import format_events
-from trailkeeper.streams.supervisor import StreamSupervisor
+from trailkeeper.streams.supervisor import StreamSupervisor, SupervisorStore
 
-__all__ = ["StreamService", "stream_view"]
+__all__ = ["StreamAdminStore", "StreamService", "stream_view"]
 
 Actor = dict[str, Any]
 
@@ -55,8 +55,12 @@ def stream_view(record: StreamRecord, last_seq: int) -> dict[str, Any]:
     }
 
 
+class StreamAdminStore(SupervisorStore, EventStore, Protocol):
+    """What the supervisor needs, and the log for the streams' self-audit events."""
+
+
 class StreamService:
-    def __init__(self, store: Store, key: DeploymentKey, settings: Settings) -> None:
+    def __init__(self, store: StreamAdminStore, key: DeploymentKey, settings: Settings) -> None:
         self._store = store
         self._key = key
         self._settings = settings

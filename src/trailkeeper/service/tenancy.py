@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from trailkeeper.auth.tokens import (
     Principal,
@@ -20,9 +20,9 @@ from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.service.audit import CLI_ACTOR, record_admin_action
-from trailkeeper.storage.protocols import Store, Tenant, TokenRecord
+from trailkeeper.storage.protocols import EventStore, Tenant, TenantStore, TokenRecord
 
-__all__ = ["TenancyService", "token_view"]
+__all__ = ["TenancyService", "TenancyStore", "token_view"]
 
 _TENANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -42,8 +42,12 @@ PRINCIPAL_CACHE = 4096
 """Principals remembered for :meth:`TenancyService.remembered` (cleared when full)."""
 
 
+class TenancyStore(TenantStore, EventStore, Protocol):
+    """Tenants and tokens, and the log for the token events."""
+
+
 class TenancyService:
-    def __init__(self, store: Store, key: DeploymentKey) -> None:
+    def __init__(self, store: TenancyStore, key: DeploymentKey) -> None:
         self._store = store
         self._key = key
         self._principals: dict[bytes, Principal] = {}

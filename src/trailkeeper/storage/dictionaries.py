@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from trailkeeper.events.record import Draft
+from trailkeeper.events.view import EventView
 
 __all__ = [
     "DictionaryRows",
@@ -21,11 +22,10 @@ __all__ = [
     "upsert_actors_sql",
 ]
 
-View = dict[str, Any]
 Rows = list[tuple[Any, ...]]
 
 
-def actor_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
+def actor_rows(tenant_id: int, views: Iterable[EventView]) -> list[tuple[Any, ...]]:
     """``(tenant, actor id, name, email, events)`` per distinct triple, sorted so that
     concurrent writers lock rows in the same order."""
     counts: Counter[tuple[str, str, str]] = Counter()
@@ -35,7 +35,7 @@ def actor_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
     return [(tenant_id, *triple, n) for triple, n in sorted(counts.items())]
 
 
-def action_rows(tenant_id: int, views: Iterable[View]) -> list[tuple[Any, ...]]:
+def action_rows(tenant_id: int, views: Iterable[EventView]) -> list[tuple[Any, ...]]:
     counts = Counter(view["action"] for view in views)
     return [(tenant_id, action, n) for action, n in sorted(counts.items())]
 

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
+from trailkeeper.events.view import EventView
 from trailkeeper.storage.exportrows import ExportRow
 from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
@@ -20,6 +21,7 @@ from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
 
 __all__ = [
     "FACETS",
+    "BackendName",
     "CheckpointRecord",
     "EventStore",
     "ExportRecord",
@@ -34,6 +36,7 @@ __all__ = [
     "Store",
     "StreamStore",
     "Tenant",
+    "TenantLookup",
     "TenantStore",
     "TokenRecord",
     "TreeState",
@@ -41,7 +44,6 @@ __all__ = [
     "WebhookStore",
 ]
 
-View = dict[str, Any]
 Facet = Literal["actor", "action", "category", "source", "resource"]
 FACETS: tuple[Facet, ...] = ("actor", "action", "category", "source", "resource")
 
@@ -94,25 +96,36 @@ class EventStore(Protocol):
         few commits as the backend allows (one on SQLite); each batch's receipts, or the
         exception that refused it (the others stand)."""
 
-    def get_event(self, tenant_id: int, event_id: str) -> View | None: ...
+    def get_event(self, tenant_id: int, event_id: str) -> EventView | None: ...
 
-    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+    def page(
+        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
+    ) -> list[EventView]:
         """Up to ``limit`` events in ``query.order`` strictly beyond seq ``after``."""
 
     def count(self, tenant_id: int, query: EventQuery, cap: int) -> int:
         """Matching events, counting no further than ``cap``."""
 
-    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]: ...
+    def facet(
+        self, tenant_id: int, name: Facet, query: EventQuery, limit: int
+    ) -> list[dict[str, Any]]: ...
 
-    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]: ...
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[EventView]: ...
 
 
-class TenantStore(Protocol):
+class BackendName(Protocol):
+    backend: str
+    """``sqlite`` or ``postgresql``: chooses how some work runs, never what it does."""
+
+
+class TenantLookup(Protocol):
+    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+
+
+class TenantStore(TenantLookup, Protocol):
     def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant: ...
 
     def tenant_by_name(self, name: str) -> Tenant | None: ...
-
-    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
 
     def tenants(self) -> list[Tenant]:
         """Every tenant, by id."""
@@ -195,7 +208,7 @@ class IntegrityStore(Protocol):
 
     def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]: ...
 
-    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+    def scan(self, tenant_id: int) -> Iterator[tuple[EventView, bytes | None]]:
         """Every stored event row in seq order with its pii_salt, duplicates included:
         the one-pass reference ``verify``'s chunks are compared with. Streams."""
 
@@ -358,6 +371,7 @@ class SessionStore(Protocol):
 
 
 class Store(
+    BackendName,
     EventStore,
     TenantStore,
     RateLimitStore,
@@ -370,8 +384,6 @@ class Store(
     Protocol,
 ):
     """Everything one deployment keeps, behind one connection pool."""
-
-    backend: str
 
     def schema_version(self) -> int:
         """The last migration applied; 0 for a database never migrated (read only)."""

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from trailkeeper.events.query import EventQuery
+from trailkeeper.events.view import EventView
 from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.facets import facet_select, facet_value
 from trailkeeper.storage.filters import Dialect, where_clause
@@ -20,7 +21,6 @@ from trailkeeper.storage.rows import READ_COLUMNS, view_from_row
 
 __all__ = ["SELECT_EVENT", "SqlReads"]
 
-View = dict[str, Any]
 SELECT_EVENT = ", ".join(READ_COLUMNS)
 
 
@@ -43,7 +43,7 @@ class SqlReads:
         rows = self._fetch(f"SELECT next_seq FROM tenants WHERE id = {p}", (tenant_id,))
         return int(rows[0][0]) if rows else 0
 
-    def _views(self, rows: list[tuple[Any, ...]]) -> list[View]:
+    def _views(self, rows: list[tuple[Any, ...]]) -> list[EventView]:
         return [view_from_row(row, self._timestamp) for row in rows]
 
     def _where(self, tenant_id: int, query: EventQuery) -> tuple[str, list[Any]] | None:
@@ -76,7 +76,9 @@ class SqlReads:
         """How a page's filters are written (a backend may plan pages its own way)."""
         return resolved
 
-    def page(self, tenant_id: int, query: EventQuery, after: int | None, limit: int) -> list[View]:
+    def page(
+        self, tenant_id: int, query: EventQuery, after: int | None, limit: int
+    ) -> list[EventView]:
         planned = self._plan(tenant_id, query, page=True)
         if planned is None:
             return []
@@ -156,7 +158,9 @@ class SqlReads:
         sql = f"SELECT count(*) FROM (SELECT 1 FROM events WHERE {where} LIMIT {p}) AS capped"
         return int(self._fetch(sql, (*params, cap))[0][0])
 
-    def facet(self, tenant_id: int, name: Facet, query: EventQuery, limit: int) -> list[View]:
+    def facet(
+        self, tenant_id: int, name: Facet, query: EventQuery, limit: int
+    ) -> list[dict[str, Any]]:
         clause = self._where(tenant_id, query)
         if clause is None:
             return []
@@ -164,7 +168,7 @@ class SqlReads:
         rows = self._fetch(facet_select(name, where, self.dialect.placeholder), (*params, limit))
         return [facet_value(name, row) for row in rows]
 
-    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[View]:
+    def run_events(self, tenant_id: int, run_id: str, limit: int) -> list[EventView]:
         p = self.dialect.placeholder
         sql = (
             f"SELECT {SELECT_EVENT} FROM events WHERE tenant_id = {p} AND run_id = {p} "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
 
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros
+from trailkeeper.events.view import EventView
 from trailkeeper.rowlayout import EVENT_COLUMNS
 from trailkeeper.storage.exportrows import ExportRow
 
@@ -24,7 +25,6 @@ __all__ = [
     "view_from_row",
 ]
 
-View = dict[str, Any]
 
 INSERT_COLUMNS = (
     "tenant_id", *EVENT_COLUMNS, "run_id", "pii_salt", "content_hash",
@@ -44,7 +44,7 @@ READ_COLUMNS = (*EVENT_COLUMNS, "pii_salt IS NULL AS pii_erased")
 event has no salt; every stored event gets one at ingest)."""
 
 
-def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
+def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> EventView:
     """Build the API view from a row selected with ``EVENT_COLUMNS`` (or
     ``READ_COLUMNS``: then an erased event says ``pii_erased: true``)."""
     erased = len(row) > len(EVENT_COLUMNS) and bool(row[len(EVENT_COLUMNS)])
@@ -54,7 +54,7 @@ def view_from_row(row: Sequence[Any], timestamp: Callable[[Any], str]) -> View:
         resource_type, resource_id, resource_name,
         source, ip, user_agent, changes, run, metadata, pii, leaf,
     ) = row[: len(EVENT_COLUMNS)]  # fmt: skip
-    view = {
+    view: EventView = {
         "id": id_,
         "seq": seq,
         "action": action,
@@ -119,7 +119,7 @@ class RowSource(Protocol):
     def open(self) -> RowReader: ...
 
 
-def scanned_view(row: Sequence[Any]) -> tuple[View, bytes | None]:
+def scanned_view(row: Sequence[Any]) -> tuple[EventView, bytes | None]:
     """The view and the decoded ``pii_salt`` of a raw row (``ValueError`` and friends
     when a column holds what trailkeeper never writes)."""
     salt = row[-1]
@@ -132,7 +132,7 @@ def insert_row(tenant_id: int, draft: Draft, occurred_at: Any) -> list[Any]:
     :func:`sequenced_rows` fills them in."""
     view = draft.view
     actor = view["actor"]
-    resource = view["resource"] or {}
+    resource: Mapping[str, Any] = view["resource"] or {}
     run = view["run"]
     return [
         tenant_id,

@@ -14,15 +14,16 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Store
+from trailkeeper.storage.protocols import StreamStore, TenantLookup
 from trailkeeper.storage.streamsql import StreamRecord
 from trailkeeper.streams.destinations import Destination, open_destination
 from trailkeeper.streams.engine import StreamRunner, Timing
 
-__all__ = ["StreamSupervisor", "process_owner"]
+__all__ = ["StreamSupervisor", "SupervisorStore", "process_owner"]
 
 log = logging.getLogger("trailkeeper.streams")
 DestinationFactory = Callable[[StreamRecord], Destination]
@@ -33,10 +34,14 @@ def process_owner() -> str:
     return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class SupervisorStore(StreamStore, TenantLookup, Protocol):
+    """Streams to claim and run, and the tenant whose webhook secret a stream may use."""
+
+
 class StreamSupervisor:
     def __init__(
         self,
-        store: Store,
+        store: SupervisorStore,
         key: DeploymentKey,
         settings: Settings,
         *,

@@ -7,6 +7,7 @@ from typing import Any
 
 from trailkeeper.auth.tokens import Principal
 from trailkeeper.events.query import EventQuery
+from trailkeeper.events.view import EventView
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.verify import verify_tenant
@@ -37,7 +38,7 @@ def verify_now(service: Trailkeeper, principal: Principal, ip: str | None) -> di
     return summary
 
 
-def last_verification(service: Trailkeeper, principal: Principal) -> dict[str, Any] | None:
+def last_verification(service: Trailkeeper, principal: Principal) -> EventView | None:
     """The newest recorded verification of this tenant (its event), if any."""
     query = EventQuery(action=(VERIFIED_ACTION,))
     page = service.reads.page(principal.tenant, query, None, 1)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from trailkeeper.events.canonical import is_float_free
 from trailkeeper.events.record import leaf_hash, pii_commitment
 from trailkeeper.events.timestamps import format_micros
+from trailkeeper.events.view import EventView
 from trailkeeper.storage.rows import view_from_row
 
 __all__ = [
@@ -29,11 +30,9 @@ __all__ = [
     "stored_rows",
 ]
 
-View = dict[str, Any]
-
 
 class StoredRow(NamedTuple):
-    view: View
+    view: EventView
     salt: bytes | None
     salt_problem: str | None = None
     """Why the stored ``pii_salt`` is not a salt trailkeeper writes (hex text), if so."""
@@ -49,7 +48,7 @@ class Recomputed(NamedTuple):
 
 
 class CheckedRow(NamedTuple):
-    view: View
+    view: EventView
     leaf: bytes | None
     error: str | None
     personal: str | None
@@ -115,7 +114,7 @@ class GuardedRows:
             close()
 
 
-def _float_free(view: View) -> bool:
+def _float_free(view: EventView) -> bool:
     """Whether the leaf object holds no float, without walking all of it: every other part
     of a view comes from a text column (or is formatted to text), except ``seq``."""
     return type(view["seq"]) is int and is_float_free(
@@ -123,12 +122,12 @@ def _float_free(view: View) -> bool:
     )
 
 
-def recompute_leaf(view: View) -> bytes:
+def recompute_leaf(view: EventView) -> bytes:
     """The leaf hash of a stored row, from its fields (CONTRACT section 8)."""
     return leaf_hash(view, float_free=_float_free(view))
 
 
-def pii_problem(view: View, salt: bytes | None) -> str | None:
+def pii_problem(view: EventView, salt: bytes | None) -> str | None:
     """Why the row's personal data does not match its ``pii`` commitment, or None."""
     actor = view["actor"]
     name, email, ip, agent = actor["name"], actor["email"], view["ip"], view["user_agent"]
@@ -148,7 +147,7 @@ def pii_problem(view: View, salt: bytes | None) -> str | None:
     return None
 
 
-def recompute(view: View, salt: bytes | None, salt_problem: str | None = None) -> Recomputed:
+def recompute(view: EventView, salt: bytes | None, salt_problem: str | None = None) -> Recomputed:
     """Everything a row's own fields say about it: its leaf hash (None with the reason when
     it cannot be computed) and what, if anything, is wrong with its personal data."""
     try:
@@ -165,13 +164,13 @@ def recompute(view: View, salt: bytes | None, salt_problem: str | None = None) -
     return Recomputed(leaf, error, personal)
 
 
-def check_rows(rows: Iterable[StoredRow | tuple[View, bytes | None]]) -> Iterator[CheckedRow]:
+def check_rows(rows: Iterable[StoredRow | tuple[EventView, bytes | None]]) -> Iterator[CheckedRow]:
     """Each row with what its fields say (a plain ``(view, salt)`` pair is taken too)."""
     for row in rows:
         yield CheckedRow(row[0], *recompute(*row))
 
 
-def describe(view: View) -> str:
+def describe(view: EventView) -> str:
     event_id = view.get("id")
     return f"id {event_id!r}" if event_id is not None else "no id"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity import HASH_SIZE
 from trailkeeper.storage.protocols import TreeState
 from trailkeeper.verify.report import (
@@ -28,7 +29,7 @@ from trailkeeper.verify.report import (
     TrustedCheckpoint,
     by_seq,
 )
-from trailkeeper.verify.rows import CheckedRow, StoredRow, View, check_rows, describe, gap
+from trailkeeper.verify.rows import CheckedRow, StoredRow, check_rows, describe, gap
 from trailkeeper.verify.stored_tree import StoredTree, TileReader
 from trailkeeper.verify.tree import RecomputedTree
 from trailkeeper.verify.wrong_rows import WrongRows
@@ -102,7 +103,7 @@ class LogVerifier:
     # rows -------------------------------------------------------------------------------
     def run(
         self,
-        rows: Iterable[StoredRow | tuple[View, bytes | None]],
+        rows: Iterable[StoredRow | tuple[EventView, bytes | None]],
         progress: ProgressCallback | None = None,
     ) -> None:
         """Check ``rows`` (``(view, pii_salt)`` in seq order, duplicates included)."""

@@ -3,9 +3,10 @@ under another seq nearby, or where the tiles hold it), or altered, and why."""
 
 from __future__ import annotations
 
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity import HASH_SIZE
 from trailkeeper.verify.report import Findings, Problem
-from trailkeeper.verify.rows import CheckedRow, View, describe, recompute_leaf
+from trailkeeper.verify.rows import CheckedRow, describe, recompute_leaf
 from trailkeeper.verify.tree import RecomputedTree
 
 __all__ = ["REORDER_WINDOW", "WrongRows"]
@@ -73,7 +74,7 @@ class WrongRows:
         if row.personal is not None:
             self._findings.add(Problem(seq, "altered", f"{where} was altered: {row.personal}"))
 
-    def _belongs_at(self, seq: int, view: View, stored_row: bytes) -> int | None:
+    def _belongs_at(self, seq: int, view: EventView, stored_row: bytes) -> int | None:
         """The other seq under which this row's fields hash to its stored leaf_hash."""
         if self._findings.count > CLASSIFY_LIMIT:
             return None

@@ -27,7 +27,7 @@ from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.outbound.http import outbound_client
 from trailkeeper.outbound.safety import DestinationRefused
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant, WebhookDelivery, WebhookStore
+from trailkeeper.storage.protocols import TenantLookup, WebhookDelivery, WebhookStore
 from trailkeeper.webhooks.schedule import RetrySchedule, parse_retry_after
 from trailkeeper.webhooks.signing import signature_headers
 
@@ -39,8 +39,8 @@ THROTTLED = frozenset({429, 503})  # answers whose Retry-After we honour
 GONE = 410  # Standard Webhooks: the receiver wants no more deliveries
 
 
-class DeliveryStore(WebhookStore, Protocol):
-    def tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
+class DeliveryStore(WebhookStore, TenantLookup, Protocol):
+    """What the dispatcher reads and writes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import orjson
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, from_micros, to_micros
+from trailkeeper.events.view import EventView
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.private_files import private_file
 from trailkeeper.storage.dictionaries import (
@@ -54,7 +55,6 @@ from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_o
 
 __all__ = ["SQLiteStore"]
 
-View = dict[str, Any]
 _SELECT = ", ".join(READ_COLUMNS)
 _INSERT = (
     f"INSERT INTO events ({', '.join(INSERT_COLUMNS)}) "
@@ -217,7 +217,7 @@ class SQLiteStore(
                 found[event_id] = Existing(seq, content, leaf)
         return found
 
-    def get_event(self, tenant_id: int, event_id: str) -> View | None:
+    def get_event(self, tenant_id: int, event_id: str) -> EventView | None:
         row = (
             self.conns.connection()
             .execute(
@@ -321,7 +321,7 @@ class SQLiteStore(
         )
         return [_checkpoint(r) for r in rows]
 
-    def scan(self, tenant_id: int) -> Iterator[tuple[View, bytes | None]]:
+    def scan(self, tenant_id: int) -> Iterator[tuple[EventView, bytes | None]]:
         reader = self.row_source().open()
         try:
             for row in reader.rows(tenant_id, None, None):

@@ -78,9 +78,12 @@ class TokenCache:
                 return Outcome("retry", f"Entra ID token request failed: {type(exc).__name__}")
             if response.status_code != 200:
                 return classify(response, "Entra ID (token)", _error_detail(response))
-            answer: dict[str, Any] = response.json()
-            self._token = str(answer["access_token"])
-            lifetime = float(answer.get("expires_in", 3600))
+            try:  # a proxy's page or a truncated answer: try again, as for a 5xx
+                answer: dict[str, Any] = response.json()
+                token, lifetime = str(answer["access_token"]), float(answer.get("expires_in", 3600))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return Outcome("retry", "Entra ID (token) answered 200 without an access token")
+            self._token = token
             self._expires = time.monotonic() + max(0.0, lifetime - _EARLY)
             self.fetched += 1
             return self._token

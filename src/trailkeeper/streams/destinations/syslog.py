@@ -31,6 +31,10 @@ MiB = 1024 * 1024
 _NOT_PRINTABLE = re.compile(r"[^\x21-\x7e]")
 
 
+class UnusableCaFile(Exception):
+    """The stream's ``ca_file`` is missing or not a CA bundle."""
+
+
 def _sd_value(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")
 
@@ -82,11 +86,24 @@ class SyslogStream:
         host, port = self._config.host, self._config.port
         addresses = resolve_host(host, port)
         check_addresses(host, addresses, allow_private=self._allow_private)
+        context = self._tls_context() if self._config.protocol == "tls" else None
         sock = socket.create_connection((str(addresses[0]), port), timeout=self._timeout)
-        if self._config.protocol == "tls":
-            context = ssl.create_default_context(cafile=self._config.ca_file)
+        if context is not None:
             sock = context.wrap_socket(sock, server_hostname=host)
         return sock
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """Trusting ``ca_file`` (or the system's CAs); a file that cannot be used needs a
+        person (``failing``), not a retry."""
+        try:
+            return ssl.create_default_context(cafile=self._config.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            )
+            raise UnusableCaFile(
+                f"ca_file {self._config.ca_file!r} cannot be used: {reason}"
+            ) from None
 
     def _peer_closed(self, sock: socket.socket) -> bool:
         readable, _, _ = select.select([sock], [], [], 0)
@@ -107,6 +124,8 @@ class SyslogStream:
         except DestinationRefused as exc:
             self.close()
             return Outcome("failing", f"{self._what}: destination refused: {exc.message}")
+        except UnusableCaFile as exc:
+            return Outcome("failing", f"{self._what}: {exc}")
         except ssl.SSLCertVerificationError as exc:
             self.close()
             return Outcome("failing", f"{self._what}: TLS certificate not trusted: {exc.reason}")
