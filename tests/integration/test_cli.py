@@ -246,13 +246,10 @@ def test_ingest_reads_gzip_files_and_counts_ids_repeated_within_a_file(
     assert [e["id"] for e in stored[1:]] == [f"evt-{i}" for i in range(2300)]
 
 
-def test_a_batch_refused_while_the_next_group_is_read_stops_the_load_there(
-    cli: Cli, tmp_path: Path
-) -> None:
-    """Groups of ten batches are stored while the next group is read and validated: a
-    batch the store refuses (an id already in the log with other content) still stops the
-    load right after that batch's group (whose other batches stand, as before), with the
-    report of that batch, whatever the reading found after it."""
+def test_a_batch_the_store_refuses_stops_the_load_after_its_group(cli: Cli, tmp_path: Path) -> None:
+    """Ten batches are stored per transaction: a batch the store refuses (an id already in
+    the log with other content) stops the load after its group (whose other batches stand),
+    with the report of that batch and nothing of what the file holds after the group."""
     name = tenant_name(cli, "overlap")
     cli.run("tenants", "create", name).json()
     taken = write_jsonl(tmp_path / "taken.jsonl", [orjson.dumps(make_event(4500, action="x.y"))])
