@@ -4,7 +4,9 @@ scopes and tenancy, pause/resume/delete, and self-audit."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -48,6 +50,23 @@ def test_create_returns_the_stream_without_its_secret(api: Api) -> None:
     listed = api.get("/v1/streams").json()["data"]
     assert [s["id"] for s in listed] == [stream["id"]]
     assert HEC_TOKEN not in api.get(f"/v1/streams/{stream['id']}").text
+
+
+def test_start_at_a_time_begins_with_the_first_event_received_then(api: Api) -> None:
+    api.ingest(make_event(0), make_event(1))
+    time.sleep(0.01)
+    moment = datetime.now(UTC)
+    time.sleep(0.01)
+    after = api.ingest(make_event(2), make_event(3))
+    stamp = moment.isoformat().replace("+00:00", "Z")
+    assert new_stream(api, start=stamp).json()["cursor_seq"] == after[0]["seq"] - 1
+    shifted = moment.astimezone(timezone(timedelta(hours=-3))).isoformat()  # same instant
+    assert new_stream(api, start=shifted).json()["cursor_seq"] == after[0]["seq"] - 1
+    assert new_stream(api, start="2000-01-01T00:00:00Z").json()["cursor_seq"] == -1
+    future = (moment + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    later = new_stream(api, start=future).json()
+    assert later["cursor_seq"] == new_stream(api, start="now").json()["cursor_seq"] - 1
+    assert later["cursor_seq"] > after[-1]["seq"]  # past the end: only what comes next
 
 
 def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
