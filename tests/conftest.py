@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 
+import profiles  # noqa: F401  (registers the quick Hypothesis profile before it is loaded)
 from support import SESSION_SECRET_KEY, Api, InProcess, LiveServer, new_tenant
 from trailkeeper.api import create_app
 from trailkeeper.service import Trailkeeper

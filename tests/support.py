@@ -97,6 +97,9 @@ class Api:
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.put(path, json=json, headers=self.auth, **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.client.delete(path, headers=self.auth, **kwargs)
 

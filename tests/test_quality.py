@@ -64,7 +64,6 @@ MAX_MODULE_LINES = 400
 SIZE_ALLOWED = {
     # Owned this session by the helpers working on ingest and retention (issue 13): split
     # next session, then this set is emptied.
-    "trailkeeper/storage/postgres/store.py",  # module lines
     "trailkeeper/storage/sqlite/store.py",  # module lines
 }
 """Modules (path) and functions (path:name) allowed over the limits, each for a reason."""

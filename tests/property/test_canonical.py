@@ -13,6 +13,7 @@ import rfc8785
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from trailkeeper.events.canonical import (
     CanonicalizationError,
     canonical_json,
@@ -88,20 +89,20 @@ def assert_same_as_reference(value: Any) -> None:
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(PROPERTY, max_examples=2000)
+@settings(PROPERTY, max_examples=examples(2000))
 @given(json_values(float_free_scalars))
 def test_fast_path_values_match_reference(value: Any) -> None:
     """Float-free values: the ones the orjson fast path may take."""
     assert_same_as_reference(value)
 
 
-@settings(PROPERTY, max_examples=600)
+@settings(PROPERTY, max_examples=examples(600))
 @given(json_values(any_scalars))
 def test_any_json_value_matches_reference(value: Any) -> None:
     assert_same_as_reference(value)
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(st.dictionaries(keys, st.none() | st.booleans() | texts, min_size=2, max_size=8))
 @example({"\ue000": 1, "\U0001f600": 2})
 @example({"\uffff": 1, "\U00010000": 2, "\ud7ff": 3, "a": 4})

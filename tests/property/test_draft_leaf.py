@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from jcs_strategies import keys, texts
+from profiles import examples
 from support import needs_native
 from trailkeeper.events.canonical import CanonicalizationError
 from trailkeeper.events.record import LeafFields, draft_leaf, draft_leaf_python
 
 PROPERTY = settings(
     deadline=None,
-    max_examples=1500,
+    max_examples=examples(1500),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 SAFE = 2**53 - 1

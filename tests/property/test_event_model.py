@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from profiles import examples
 from trailkeeper.events.model import InvalidField, validate_event
 from trailkeeper.events.problems import problems_of
 from trailkeeper.events.timestamps import parse_rfc3339
@@ -227,7 +228,7 @@ mostly_right = st.tuples(
 events = event_records(wild, wild, extra=True) | mostly_right
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events)
 def test_same_decisions_and_messages_as_the_pydantic_models(raw: dict[str, Any]) -> None:
     expected = reference_problems(raw)
@@ -286,7 +287,7 @@ valid_events = st.tuples(
 ).map(lambda t: {**t[0], "action": t[1], "occurred_at": t[2].isoformat()})  # fmt: skip
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(valid_events)
 def test_valid_events_are_accepted_alike(raw: dict[str, Any]) -> None:
     expected = reference_problems(raw)

@@ -26,6 +26,7 @@ from exports_support import (
     texts,
     write_file,
 )
+from profiles import examples
 from trailkeeper.exports.checking import entry_problem, verify_export
 from trailkeeper.exports.reading import BLANKABLE, read_entries
 
@@ -61,7 +62,7 @@ def blanked(view: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(exports())
 def test_written_events_recompute_the_same_leaves(
     export: tuple[list[dict[str, Any]], str, str],

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exports_support import FORMATS, erased, ingestible, make_views, names, random_event, texts
+from profiles import examples
 from support import BASE_TIME, make_event, needs_native
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
@@ -124,7 +125,7 @@ def fast_gzip_lines(batches: Any) -> bytes:
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -222,23 +223,40 @@ def many() -> list[View]:
     return [erased(v) if v["seq"] % 11 == 0 else v for v in made]
 
 
+@pytest.fixture(scope="module")
+def many_rows(many: list[View]) -> list[ExportRow]:
+    """The raw rows of ``many`` (tuples: made once, read by every test below)."""
+    return [as_row(v) for v in many]
+
+
+@pytest.fixture(scope="module")
+def many_stored(many_rows: list[ExportRow]) -> list[View]:
+    """What the store reads from those rows, in its key order, as exports read them (no
+    writer changes a view)."""
+    return [stored_view(row) for row in many_rows]
+
+
 @pytest.mark.parametrize(("fmt", "compression"), FORMATS)
 @pytest.mark.parametrize("batch_rows", [5_000, 777])
 def test_many_rows_in_any_batches_write_the_views_bytes(
-    many: list[View], fmt: str, compression: str, batch_rows: int
+    many_rows: list[ExportRow],
+    many_stored: list[View],
+    fmt: str,
+    compression: str,
+    batch_rows: int,
 ) -> None:
-    rows = [as_row(v) for v in many]
+    rows = many_rows
     batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
-    views = [stored_view(row) for row in rows]  # in the store's key order, as exports read
-    assert from_rows(iter(batches), fmt, compression) == from_views(views, fmt, compression)
+    assert from_rows(iter(batches), fmt, compression) == from_views(many_stored, fmt, compression)
 
 
 @pytest.mark.parametrize("batch_rows", [5_000, 777])
-def test_fast_gzip_holds_the_views_lines(many: list[View], batch_rows: int) -> None:
-    rows = [as_row(v) for v in many]
+def test_fast_gzip_holds_the_views_lines(
+    many_rows: list[ExportRow], many_stored: list[View], batch_rows: int
+) -> None:
+    rows = many_rows
     batches = [rows[i : i + batch_rows] for i in range(0, len(rows), batch_rows)]
-    views = [stored_view(row) for row in rows]
-    assert fast_gzip_lines(iter(batches)) == from_views(views, "jsonl", "none")
+    assert fast_gzip_lines(iter(batches)) == from_views(many_stored, "jsonl", "none")
 
 
 def test_rows_out_of_seq_order_are_refused(many: list[View]) -> None:
@@ -255,7 +273,7 @@ def test_the_row_layout_positions_name_their_columns() -> None:
     assert EXPORT_ROW_COLUMNS[LEAF_HASH] == "leaf_hash"
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(json_values)
 def test_stored_json_text_is_what_parsing_and_dumping_it_again_gives(value: Any) -> None:
     try:
@@ -266,7 +284,7 @@ def test_stored_json_text_is_what_parsing_and_dumping_it_again_gives(value: Any)
     assert orjson.dumps({"part": orjson.Fragment(text)}) == again
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999),
@@ -278,7 +296,7 @@ def test_timestamp_columns_are_format_micros(values: list[int]) -> None:
     assert column.to_pylist() == [format_micros(v) for v in values]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.one_of(st.none(), texts), max_size=8))
 def test_csv_columns_are_defused_as_the_download_format_does(values: list[str | None]) -> None:
     column = pa.array(values, pa.string())
@@ -310,7 +328,7 @@ raw_export_rows = st.tuples(
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
 @needs_native
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
 def test_c_json_lines_are_pythons_for_any_rows(rows: list[ExportRow]) -> None:
     """Any texts (escapes, any code point), timestamps of any year, any stored JSON: the C
@@ -319,7 +337,7 @@ def test_c_json_lines_are_pythons_for_any_rows(rows: list[ExportRow]) -> None:
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(raw_export_rows, max_size=6))
 def test_python_json_lines_are_orjsons_views(rows: list[ExportRow]) -> None:
     """The Python writer (C or not) gives each row's view as ``orjson.dumps`` writes it."""

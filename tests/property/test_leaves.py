@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from jcs_strategies import keys, texts
+from profiles import examples
 from support import make_event, needs_native
 from trailkeeper import speedups
 from trailkeeper.events.batch import drafts_from_events
@@ -41,7 +42,7 @@ from trailkeeper.verify import recompute
 
 PROPERTY = settings(
     deadline=None,
-    max_examples=1500,
+    max_examples=examples(1500),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 MIN_MICROS = -62135596800 * 10**6  # 0001-01-01
@@ -237,7 +238,7 @@ def test_the_c_loop_writes_numbers_as_rfc8785_does(numbers: list[float]) -> None
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(st.lists(raw_rows(), min_size=1, max_size=2), st.sampled_from([PG_EPOCH, -PG_EPOCH]))
 def test_timestamps_counted_from_another_epoch_give_the_same_answer(
     rows: list[tuple[Any, ...]], epoch: int
@@ -251,7 +252,7 @@ def test_timestamps_counted_from_another_epoch_give_the_same_answer(
     assert encode_rows(moved, epoch) == encode_rows(rows)
 
 
-@settings(deadline=None, max_examples=300)
+@settings(deadline=None, max_examples=examples(300))
 @given(micros, micros)
 def test_timestamps_are_formatted_as_the_reference_does(occurred: Any, received: Any) -> None:
     """With everything else valid, only the timestamps decide: any answer is the reference's."""

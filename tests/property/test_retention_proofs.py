@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from retention_support import assert_dictionaries_follow
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import independent_leaf_hash, make_event
@@ -158,7 +159,7 @@ def _check(log: Log) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=examples(12),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -20,6 +20,7 @@ import rfc8785
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from support import independent_leaf_hash
 from trailkeeper.errors import InvalidEvent, InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_EVENT_BYTES, drafts_from_body
@@ -248,7 +249,7 @@ def check_error(exc: TrailkeeperError) -> None:
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(bodies())
 @example(b"")
 @example(b"[]")
@@ -320,7 +321,7 @@ def expected_view(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@settings(PROPERTY, max_examples=250)
+@settings(PROPERTY, max_examples=examples(250))
 @given(valid_events())
 def test_valid_events_validate_and_normalize(generated: dict[str, Any]) -> None:
     event = generated["event"]
@@ -360,7 +361,7 @@ def test_valid_events_validate_and_normalize(generated: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow  # seconds of Hypothesis examples: the full run, not --quick
-@settings(PROPERTY, max_examples=400)
+@settings(PROPERTY, max_examples=examples(400))
 @given(
     valid_events(),
     st.integers(0, SAFE),
@@ -380,7 +381,7 @@ def test_leaf_hash_joined_at_sequencing_is_rfc8785(
     assert draft.sequenced(seq, received_at)["leaf_hash"] == expected
 
 
-@settings(PROPERTY, max_examples=30)
+@settings(PROPERTY, max_examples=examples(30))
 @given(st.lists(valid_events(), min_size=1, max_size=5))
 def test_valid_batches_keep_request_order(generated: list[dict[str, Any]]) -> None:
     events = [g["event"] for g in generated]
@@ -393,7 +394,7 @@ def test_valid_batches_keep_request_order(generated: list[dict[str, Any]]) -> No
     assert len({d.pii_salt for d in drafts}) == len(drafts)
 
 
-@settings(PROPERTY, max_examples=30)
+@settings(PROPERTY, max_examples=examples(30))
 @given(
     st.lists(valid_events(), min_size=2, max_size=5),
     st.data(),
@@ -449,7 +450,7 @@ aware = st.datetimes(
 )
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(aware)
 @example(datetime(2026, 11, 20, 10, 45, 12, 500000, tzinfo=timezone(timedelta(hours=-3))))
 @example(datetime(1970, 1, 1, tzinfo=UTC))
@@ -462,13 +463,13 @@ def test_formatted_timestamps_parse_back(moment: datetime) -> None:
     assert from_micros(to_micros(moment)) == moment
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=examples(200))
 @given(aware, aware)
 def test_formatted_timestamps_sort_as_strings(a: datetime, b: datetime) -> None:
     assert (format_timestamp(a) < format_timestamp(b)) == (a < b)
 
 
-@settings(PROPERTY, max_examples=200)
+@settings(PROPERTY, max_examples=examples(200))
 @given(st.dates())
 @example(date(9999, 12, 31))
 @example(date(2024, 2, 29))
@@ -487,7 +488,7 @@ def test_impossible_dates_are_refused(text: str) -> None:
             parse_date_bound(text, end=end)
 
 
-@settings(PROPERTY, max_examples=300)
+@settings(PROPERTY, max_examples=examples(300))
 @given(st.text(st.characters(codec="utf-8"), max_size=40) | rfc3339().map(lambda w: w[0]))
 @example("2026-11-20T13:45:12")
 @example("2026-11-20T13:45:12.123+0300")

@@ -16,6 +16,7 @@ from typing import Any, Final
 import orjson
 
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
+from trailkeeper.exports.jsonlines import jsonl_rows
 from trailkeeper.storage.exportrows import OCCURRED_AT, SEQ, ExportRow
 from trailkeeper.streams.cef import cef_event
 from trailkeeper.streams.ocsf import ocsf_event
@@ -77,10 +78,7 @@ def items_from_rows(fmt: str, rows: Sequence[ExportRow]) -> list[Item]:
     """The items of a batch of raw rows, in the stream's format."""
     if not rows:
         return []
-    from trailkeeper.exports.jsonlines import jsonl_rows  # pyarrow: loaded when first needed
-
-    block = jsonl_rows(rows)
-    lines = (block if isinstance(block, bytes) else block.to_pybytes()).split(b"\n")
+    lines = jsonl_rows(rows).split(b"\n")
     formatter = None if fmt == "native" else FORMATTERS[fmt]
     items = []
     for row, line in zip(rows, lines, strict=False):

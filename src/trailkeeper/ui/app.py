@@ -17,7 +17,13 @@ from starlette.types import ASGIApp, Scope
 from trailkeeper.api.errors import envelope
 from trailkeeper.errors import TrailkeeperError
 from trailkeeper.service import Trailkeeper
-from trailkeeper.ui import routes_auth, routes_feed, routes_pages, routes_streams
+from trailkeeper.ui import (
+    routes_auth,
+    routes_feed,
+    routes_pages,
+    routes_retention,
+    routes_streams,
+)
 from trailkeeper.ui.auth import SignInRequired, signin_redirect
 from trailkeeper.ui.rendering import is_fragment, render
 from trailkeeper.ui.security import SecurityHeaders
@@ -49,6 +55,7 @@ def create_ui(service: Trailkeeper) -> Starlette:
             *routes_feed.routes,
             *routes_pages.routes,
             *routes_streams.routes,
+            *routes_retention.routes,
             Mount("/static", static, name="static"),
         ],
         middleware=[Middleware(SecurityHeaders)],

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from trailkeeper.integrity import (
     EMPTY_ROOT,
     CompactRange,
@@ -61,7 +62,7 @@ def test_root_matches_reference_for_every_size() -> None:
         assert root == root_from_leaf_hashes(leaves[:size]), size
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(1, 700), st.binary(max_size=8))
 def test_completed_nodes_are_exactly_the_perfect_subtrees(n: int, salt: bytes) -> None:
     leaves = make_leaf_hashes(n, salt)
@@ -74,7 +75,7 @@ def test_completed_nodes_are_exactly_the_perfect_subtrees(n: int, salt: bytes) -
         assert store[node] == root_from_leaf_hashes(leaves[node.begin : node.end])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(0, 300), st.integers(0, 300), st.binary(max_size=8))
 def test_restore_continues_identically(k: int, extra: int, salt: bytes) -> None:
     leaves = make_leaf_hashes(k + extra, salt)

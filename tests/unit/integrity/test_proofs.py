@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from trailkeeper.integrity import (
     NodeID,
     ProofError,
@@ -51,7 +52,7 @@ def test_plans_read_logarithmically_many_nodes() -> None:
     assert len(consistency_plan(2**39 + 3, size).node_ids) <= 2 * 41
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.data())
 def test_every_inclusion_plan_matches_the_reference(data: st.DataObject) -> None:
     n = data.draw(st.integers(1, 300), label="tree leaves")
@@ -76,7 +77,7 @@ def test_every_consistency_pair_of_a_small_tree() -> None:
             verify_consistency(size1, size2, proof, roots[size1], roots[size2])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.data())
 def test_sampled_consistency_pairs_of_larger_trees(data: st.DataObject) -> None:
     n = data.draw(st.integers(1, 2000), label="tree leaves")

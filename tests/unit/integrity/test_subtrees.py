@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from trailkeeper.integrity import CompactRange, ProofError, root_from_leaf_hashes
 from trailkeeper.integrity.subtrees import cover, perfect_layers
 
@@ -25,7 +26,7 @@ def test_every_level_holds_the_roots_of_its_subtrees(height: int) -> None:
         ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, 5), st.integers(0, 3), st.data())
 def test_cover_continues_the_edge_of_the_tree_to_its_left(
     height: int, chunks_before: int, data: st.DataObject

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from profiles import examples
 from trailkeeper.integrity import (
     EMPTY_ROOT,
     NodeID,
@@ -201,7 +202,7 @@ def _tree(n: int, salt: bytes) -> tuple[list[bytes], dict[NodeID, bytes], list[b
     return leaves, store, roots
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(1, 400), st.data())
 def test_tampered_inclusion_proofs_fail(n: int, data: st.DataObject) -> None:
     leaves, store, roots = _tree(n, b"tamper")
@@ -213,7 +214,7 @@ def test_tampered_inclusion_proofs_fail(n: int, data: st.DataObject) -> None:
     assert_all_fail(inclusion_probes(leaves[index], index, size, proof, roots[size]))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(2, 400), st.data())
 def test_tampered_consistency_proofs_fail(n: int, data: st.DataObject) -> None:
     _, store, roots = _tree(n, b"tamper")

@@ -176,7 +176,7 @@
     }
   });
 
-  // -- exports: refresh while files are being written --------------------------------
+  // -- exports and erasures: refresh while the workers are at them --------------------------------
   if (document.querySelector("[data-pending]")) {
     setTimeout(function () { location.reload(); }, 3000);
   }

@@ -1,0 +1,112 @@
+-- trailkeeper's named queries for PostgreSQL (loaded by trailkeeper.storage.queries).
+-- The SQLite versions carry the same names in storage/sqlite/queries.sql.
+
+-- tenants_to_integrate --
+-- Tenants whose log has events the tree does not hold yet, by id.
+SELECT t.id FROM tenants t LEFT JOIN tree_state s ON s.tenant_id = t.id
+WHERE coalesce(s.size, 0) < t.next_seq ORDER BY t.id;
+
+-- start_tree --
+-- The empty tree's row, once per tenant (%s: tenant, root of the empty tree).
+INSERT INTO tree_state (tenant_id, size, edge, root) VALUES (%s, 0, '', %s)
+ON CONFLICT DO NOTHING;
+
+-- lock_tree --
+-- The tree's state, locked for integration; no row when another process holds it.
+SELECT size, edge, root FROM tree_state WHERE tenant_id = %s
+FOR UPDATE SKIP LOCKED;
+
+-- leaves_from --
+-- Up to a batch of leaf hashes from a seq on, in seq order.
+SELECT seq, leaf_hash FROM events WHERE tenant_id = %s AND seq >= %s
+ORDER BY seq LIMIT %s;
+
+-- put_tile --
+-- A tile, new or grown (its hashes replaced by the longer run).
+INSERT INTO tree_tiles VALUES (%s, %s, %s, %s)
+ON CONFLICT (tenant_id, level, idx)
+DO UPDATE SET hashes = excluded.hashes;
+
+-- put_tree --
+-- The tree's new state after integration.
+UPDATE tree_state SET size = %s, edge = %s, root = %s, updated_at = now()
+WHERE tenant_id = %s;
+
+-- tree_state --
+-- The tree's state, unlocked.
+SELECT size, edge, root FROM tree_state WHERE tenant_id = %s;
+
+-- tiles --
+-- Stored tiles of a tenant by (level, idx), the keys given as two arrays.
+SELECT t.level, t.idx, t.hashes FROM tree_tiles t
+JOIN unnest(%s::int[], %s::bigint[]) AS k(level, idx)
+ON t.level = k.level AND t.idx = k.idx WHERE t.tenant_id = %s;
+
+-- add_checkpoint --
+-- A signed checkpoint; one per size (a second signing of a size keeps the first).
+INSERT INTO checkpoints (tenant_id, size, root, note) VALUES (%s, %s, %s, %s)
+ON CONFLICT DO NOTHING;
+
+-- latest_checkpoint --
+-- The largest checkpoint of a tenant.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = %s
+ORDER BY size DESC LIMIT 1;
+
+-- checkpoint_of_size --
+-- The checkpoint of one size.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = %s AND size = %s
+ORDER BY size DESC LIMIT 1;
+
+-- checkpoints --
+-- Every checkpoint of a tenant, smallest first.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = %s
+ORDER BY size;
+
+-- create_tenant --
+INSERT INTO tenants (name, webhook_secret) VALUES (%s, %s) RETURNING id;
+
+-- tenant_by_name --
+SELECT id, name, webhook_secret FROM tenants WHERE name = %s;
+
+-- tenant_by_id --
+SELECT id, name, webhook_secret FROM tenants WHERE id = %s;
+
+-- tenants --
+SELECT id, name, webhook_secret FROM tenants ORDER BY id;
+
+-- create_token --
+-- A token, returned as a token row (the columns of token_by_hash).
+INSERT INTO tokens (id, tenant_id, name, token_hash, scopes) VALUES (%s, %s, %s, %s, %s)
+RETURNING id, tenant_id, name, scopes, created_at, revoked_at, token_hash;
+
+-- token_by_hash --
+-- The token a bearer presents (found by its hash: the token itself is never stored).
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE token_hash = %s;
+
+-- list_tokens --
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE tenant_id = %s ORDER BY created_at, id;
+
+-- revoke_token --
+-- Revoked once: a second revocation keeps the first time.
+UPDATE tokens SET revoked_at = now()
+WHERE tenant_id = %s AND id = %s AND revoked_at IS NULL;
+
+-- token_of_tenant --
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE tenant_id = %s AND id = %s;
+
+-- live_tokens --
+-- Which of these token ids are not revoked.
+SELECT id FROM tokens WHERE id = ANY(%s) AND revoked_at IS NULL;
+
+-- sweep_rate_windows --
+-- Rate-limit windows that ended before this window's predecessor.
+DELETE FROM rate_windows WHERE window_start < %s;
+
+-- hit --
+-- One more hit in a rate-limit window, and how many it now holds.
+INSERT INTO rate_windows (key, window_start, hits) VALUES (%s, %s, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
+RETURNING hits;
