@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--sqlite-delete-ms", type=float, default=None,
-        help="what one SQLite delete transaction should take (the batch sizing's aim)",
+        help="what one SQLite DELETE statement should take (the chunk sizing's aim)",
     )  # fmt: skip
     parser.add_argument(
         "--reseed",
@@ -194,7 +194,7 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
     if args.sqlite_delete_ms is not None:
         from trailkeeper.storage.sqlite import retention as sqlite_retention
 
-        sqlite_retention._DELETE_SECONDS = args.sqlite_delete_ms / 1000
+        sqlite_retention._CHUNK_SECONDS = args.sqlite_delete_ms / 1000
     batch = {} if args.retention_batch is None else {"retention_batch": args.retention_batch}
     service = Trailkeeper.open(
         Settings(data_dir=copy.data_dir, database_url=copy.database_url, **batch)

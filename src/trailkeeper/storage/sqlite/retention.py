@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,18 +23,22 @@ from trailkeeper.storage.removal import (
 )
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
 from trailkeeper.storage.rows import RowSource
-from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.connections import (
+    WAL_AUTOCHECKPOINT_PAGES,
+    SQLiteConnections,
+)
 
 __all__ = ["SQLiteRetention"]
 
 _DICTIONARIES = DictionaryRemoval("?")
-_DELETE_SECONDS = 0.002
-"""What one delete transaction should take: ingest that comes meanwhile waits that long.
-Batches are sized from the time the last ones took per row, up to the configured batch."""
+_CHUNK_SECONDS = 0.002
+"""What one ``DELETE`` statement should take: ingest that comes meanwhile waits that long
+(and for the commit). Chunks are sized from the time the last ones took per row."""
+_TRANSACTION_SECONDS = 0.01
+"""How long a delete transaction goes on, chunk after chunk, while no ingest waits."""
 _MIN_BATCH = 16
 _YIELD_AT_MOST = 0.05  # seconds a delete waits for queued ingest batches
 _YIELD_STEP = 0.0005
-_CHECKPOINT_EVERY = 0.25  # seconds between passive WAL checkpoints while deleting
 _ERASURE = (
     "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
     "events_erased, after_seq, started_at, completed_at"
@@ -72,7 +77,6 @@ class SQLiteRetention:
     conns: SQLiteConnections
 
     _delete_cost = 20e-6  # seconds per deleted row, as last measured
-    _wal_checked = 0.0  # when the WAL was last checkpointed (monotonic)
 
     def _ingest_waiting(self) -> bool:
         """Whether an ingest batch is queued for the writer (the store answers)."""
@@ -179,16 +183,11 @@ class SQLiteRetention:
         return 0  # one table: expired events leave in batches
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
-        # Ingest first: a batch queued for the writer goes before the next delete, so
-        # it waits for one delete transaction at most, never for a run of them.
-        yield_until = time.monotonic() + _YIELD_AT_MOST
-        while self._ingest_waiting() and time.monotonic() < yield_until:
-            time.sleep(_YIELD_STEP)
+        self._let_ingest_go()
         # Not fsynced: if the commit is lost in a crash, the rows and the progress
         # that says they are gone come back together, and the next run deletes them.
-        limit = min(limit, max(_MIN_BATCH, int(_DELETE_SECONDS / self._delete_cost)))
-        with self.conns.write(durable=False) as conn:
-            started = time.perf_counter()  # the writer is ours from here
+        chunk = min(limit, max(_MIN_BATCH, int(_CHUNK_SECONDS / self._delete_cost)))
+        with self._no_autocheckpoint(), self.conns.write(durable=False) as conn:
             row = conn.execute(
                 "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, 0) "
                 "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
@@ -198,15 +197,13 @@ class SQLiteRetention:
             if row is None or row[2]:
                 return 0  # the lease was lost, or a legal hold arrived meanwhile
             archived, removed, _ = row
-            first, last = removed + 1, min(archived, removed + limit)
-            if last < first:
+            first = removed + 1
+            if min(archived, removed + limit) < first:
                 return 0
             gone = Removed()
-            gone.add(conn.execute(
-                f"DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ? "
-                f"RETURNING {REMOVED_COLUMNS}",
-                (tenant_id, first, last),
-            ).fetchall())  # fmt: skip
+            last = self._delete_chunks(
+                conn, tenant_id, (first, min(archived, removed + limit)), chunk, gone
+            )
             run, run_many = _runner(conn)
             _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
@@ -215,20 +212,58 @@ class SQLiteRetention:
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
         assert gone.events <= last - first + 1
-        per_row = (time.perf_counter() - started) / (last - first + 1)
-        self._delete_cost = (self._delete_cost + per_row) / 2
-        self._checkpoint_wal(conn)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # see _no_autocheckpoint
         return int(last - first + 1)  # seqs now gone (the log is gapless)
 
-    def _checkpoint_wal(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL back into the database now and then, outside the write lock
-        (a passive checkpoint runs beside writers): deletes fill the WAL fast, and the
-        automatic checkpoint would otherwise run inside a commit, ingest's as likely
-        as ours, holding the writer for as long as it copies."""
-        now = time.monotonic()
-        if now - self._wal_checked >= _CHECKPOINT_EVERY:
-            self._wal_checked = now
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    def _let_ingest_go(self) -> None:
+        """Ingest first: a batch queued for the writer goes before the next delete
+        transaction (which stops for the next one that comes, see :meth:`_delete_chunks`)."""
+        yield_until = time.monotonic() + _YIELD_AT_MOST
+        while self._ingest_waiting() and time.monotonic() < yield_until:
+            time.sleep(_YIELD_STEP)
+
+    def _delete_chunks(
+        self, conn: sqlite3.Connection, tenant_id: int, span: tuple[int, int], chunk: int,
+        gone: Removed,
+    ) -> int:  # fmt: skip
+        """Delete seqs of ``span`` a ``chunk`` at a time, in the caller's transaction, until
+        an ingest batch waits for the writer or the transaction has taken
+        ``_TRANSACTION_SECONDS``: the last seq deleted. One transaction of many chunks
+        writes each index page it touches once, where one per chunk rewrote the same
+        pages again and again; ingest that comes meanwhile still waits one chunk (and
+        the commit)."""
+        first, end = span
+        started = time.perf_counter()  # the writer is ours
+        last, spent = first - 1, 0.0
+        while last < end:
+            upto = min(end, last + chunk)
+            gone.add(conn.execute(
+                f"DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ? "
+                f"RETURNING {REMOVED_COLUMNS}",
+                (tenant_id, last + 1, upto),
+            ).fetchall())  # fmt: skip
+            last = upto
+            spent = time.perf_counter() - started
+            if self._ingest_waiting() or spent >= _TRANSACTION_SECONDS:
+                break
+        self._delete_cost = (self._delete_cost + spent / (last - first + 1)) / 2
+        return last
+
+    @contextmanager
+    def _no_autocheckpoint(self) -> Iterator[None]:
+        """Delete commits leave the WAL as it is; the deleting thread copies it back after
+        each of them, outside the write lock (``remove_events``). Deletes dirty several
+        index pages per row; left in the WAL, they cost ingest twice: its fsync'd commit
+        flushes them to disk, and once the WAL holds ``wal_autocheckpoint`` pages some
+        commit copies it all back inside the write lock, tens of milliseconds while every
+        writer waits. A passive checkpoint after each delete syncs the WAL, copies it
+        back beside writers, and lets the next writer start the WAL over."""
+        conn = self.conns.connection(durable=False)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            yield
+        finally:
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
 
     # erasures -------------------------------------------------------------------
     def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:
