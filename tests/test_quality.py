@@ -61,11 +61,7 @@ def test_exported_members_exist(module: ModuleType) -> None:
 
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
-SIZE_ALLOWED = {
-    # Owned this session by the helpers working on ingest and retention (issue 13): split
-    # next session, then this set is emptied.
-    "trailkeeper/storage/sqlite/store.py",  # module lines
-}
+SIZE_ALLOWED: set[str] = set()  # none left: keep it that way
 """Modules (path) and functions (path:name) allowed over the limits, each for a reason."""
 
 

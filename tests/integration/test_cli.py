@@ -244,3 +244,34 @@ def test_ingest_reads_gzip_files_and_counts_ids_repeated_within_a_file(
     finally:
         service.close()
     assert [e["id"] for e in stored[1:]] == [f"evt-{i}" for i in range(2300)]
+
+
+def test_a_batch_the_store_refuses_stops_the_load_after_its_group(cli: Cli, tmp_path: Path) -> None:
+    """Ten batches are stored per transaction: a batch the store refuses (an id already in
+    the log with other content) stops the load after its group (whose other batches stand),
+    with the report of that batch and nothing of what the file holds after the group."""
+    name = tenant_name(cli, "overlap")
+    cli.run("tenants", "create", name).json()
+    taken = write_jsonl(tmp_path / "taken.jsonl", [orjson.dumps(make_event(4500, action="x.y"))])
+    assert cli.run("ingest", "--tenant", name, str(taken), "--json").json()["new"] == 1
+    lines = [orjson.dumps(make_event(i)) for i in range(11_000)]
+    lines[10_500] = orjson.dumps(make_event(10_500, actor={"name": "no id"}))
+    done = cli.run("ingest", "--tenant", name, str(write_jsonl(tmp_path / "big.jsonl", lines)))
+    assert done.code == 1, done
+    assert "already in the log" in done.text, done
+    assert "line 4501: id:" in done.text, done
+    assert "earlier batches were stored: 9,000 events (9,000 new" in done.text, done
+    assert "line 10501" not in done.text, done
+    service = cli.service()
+    try:
+        stored = all_events(service, name)
+    finally:
+        service.close()
+    kept = [*range(4000), *range(5000, 10_000)]
+    assert [e["id"] for e in stored[2:]] == [f"evt-{i}" for i in kept]
+
+    whole = [orjson.dumps(make_event(i)) for i in range(20_000, 32_500)]
+    loaded = cli.run("ingest", "--tenant", name, str(write_jsonl(tmp_path / "ok.jsonl", whole)))
+    assert f"stored 12,500 events (12,500 new, 0 already present) in tenant '{name}'" in (
+        loaded.text
+    ), loaded

@@ -1,14 +1,17 @@
 """The console script's administration edges (CONTRACT section 2): read-only commands that
 create nothing, ``tenants list``, webhook secret rotation, ``--json`` everywhere, help that
-shows defaults and hides what does not exist yet, token ids never cut."""
+shows defaults and every scope, token ids never cut."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+import typer.main
 
 from cli_support import WEBHOOK_SECRET, Cli, make_cli
 from trailkeeper.events.query import EventQuery
@@ -122,3 +125,50 @@ def test_help_shows_the_data_dir_default_and_every_scope(tmp_path: Path) -> None
     for scope in ("audit-log:export", "streams:manage", "retention:manage"):
         assert scope in helps[1].text  # every scope that exists is offered
     assert not cli.data_dir.exists()
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every leaf command of the console script, by its full name."""
+    children = getattr(command, "commands", None)
+    if children is None:
+        yield " ".join(path), command
+        return
+    for name, child in children.items():
+        yield from _commands(child, (*path, name))
+
+
+def test_every_command_that_prints_data_takes_json() -> None:
+    """Only the long-running processes print no data (contract section 2: ``--json``)."""
+    from trailkeeper.cli import app
+
+    commands = dict(_commands(typer.main.get_command(app)))
+    without = {
+        name for name, command in commands.items()
+        if not any("--json" in getattr(p, "opts", ()) for p in command.params)
+    }  # fmt: skip
+    assert without == {"serve", "worker"}
+    assert {"keys show", "migrate", "tokens revoke", "retention erase"} <= set(commands)
+
+
+def test_migrate_keys_and_tokens_answer_in_json(cli: Cli) -> None:
+    migrated = cli.run("migrate", "--json").json()
+    assert migrated["backend"] == ("sqlite" if cli.database_url is None else "postgresql")
+    assert isinstance(migrated["schema_version"], int)
+    assert migrated["schema_version"] > 0
+    key = cli.run("keys", "show", "--json").json()
+    assert set(key) == {"verifier_key", "key_name"}
+    assert key["verifier_key"].startswith(key["key_name"] + "+")
+    name = f"acme-{uuid.uuid4().hex[:8]}"
+    cli.run("tenants", "create", name, "--json").json()
+    made = cli.run(
+        "tokens", "create", "--tenant", name, "--name", "reader", "--scope", "audit-log:list",
+        "--json",
+    ).json()  # fmt: skip
+    assert made["token"].startswith("tk_")
+    assert made["scopes"] == ["audit-log:list"]
+    revoked = cli.run("tokens", "revoke", "--tenant", name, made["id"], "--json").json()
+    assert (revoked["id"], revoked["name"]) == (made["id"], "reader")
+    assert revoked["revoked_at"] is not None
+    assert "token" not in revoked  # the secret is shown once, at creation
+    listed = cli.run("tokens", "list", "--tenant", name, "--json").json()
+    assert [t["revoked_at"] for t in listed if t["id"] == made["id"]] == [revoked["revoked_at"]]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from siem import HEC_TOKEN, HttpReceiver, splunk_hec
+from streaming import wait_until
 from support import SESSION_SECRET_KEY, ServerProcess, make_event
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 LEASE = "3"  # seconds: a dead deliverer's stream is taken over this long after
 READY = 180  # seconds a process may take to start on a busy machine
 PATIENCE = 300  # seconds to wait for every event on a busy machine
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"  # Debian's libfaketime
 
 
 @pytest.fixture
@@ -91,13 +93,19 @@ def assert_complete_in_order(received: list[int], expected: list[int]) -> None:
     assert list(dict.fromkeys(received)) == sorted(expected)
 
 
-def worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def worker(settings: Settings, log: Path, clock: str | None = None) -> subprocess.Popen[bytes]:
+    """``trailkeeper worker``; with ``clock`` (e.g. ``+5m``) its wall clock is that far off,
+    as on another host, by Debian's libfaketime (monotonic time is left alone: it is each
+    host's own anyway)."""
     exe = Path(sys.executable).parent / "trailkeeper"
     args = [str(exe), "worker", "--data-dir", str(settings.data_dir)]
+    env = dict(os.environ)
+    if clock is not None:  # preloaded, not the faketime wrapper: the worker keeps its pid
+        env.update(LD_PRELOAD=LIBFAKETIME, FAKETIME=clock, DONT_FAKE_MONOTONIC="1")
     if settings.database_url:
         args += ["--database-url", settings.database_url]
     with log.open("ab") as out:
-        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -190,3 +198,35 @@ def test_an_idle_stream_delivers_a_new_event_within_two_seconds(
         server.stop()
     assert max(lags) <= 2.0, lags
     assert [e["event"]["seq"] for e in hec.events] == tenant.seqs
+
+
+def test_a_worker_whose_clock_runs_ahead_leaves_a_live_lease_alone(
+    settings: Settings, tenant: Tenant, hec: HttpReceiver, tmp_path: Path
+) -> None:
+    """Leases are timed by PostgreSQL's clock, not each host's: a worker on a host five
+    minutes ahead must not see another's live lease as run out and take the stream."""
+    if settings.database_url is None:
+        pytest.skip("SQLite: every process is on one host, with one clock")
+    assert Path(LIBFAKETIME).exists(), "libfaketime (scripts/_system_packages.sh installs it)"
+    stream_id = stream_to(tenant, hec.url)
+    log = tmp_path / "workers.log"
+    workers = [worker(settings, log)]
+    try:
+        tenant.ingest(0, 100)
+        received_seqs(hec, tenant)
+        assert lease_owner_pid(tenant, stream_id) == workers[0].pid
+        workers.append(worker(settings, log, clock="+5m"))
+        wait_until(lambda: log.read_text().count("worker running") == 2, READY)
+        owners = set()
+        for batch in range(1, 6):
+            tenant.ingest(batch * 100, 100)
+            for _ in range(10):  # a second: the ahead worker's claim pass comes each second
+                owners.add(lease_owner_pid(tenant, stream_id))
+                time.sleep(0.1)
+        received = received_seqs(hec, tenant, timeout=60)
+        owners.add(lease_owner_pid(tenant, stream_id))
+        assert owners == {workers[0].pid}, (owners, [w.pid for w in workers])
+    finally:
+        stop_all(workers)
+    assert_complete_in_order(received, tenant.seqs)
+    assert [seq for seq, n in Counter(received).items() if n > 1] == []

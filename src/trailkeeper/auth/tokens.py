@@ -43,11 +43,8 @@ class Scope(StrEnum):
     ADMIN = "admin"
 
 
-NOT_YET_AVAILABLE: frozenset[Scope] = frozenset()
-"""Scopes of the contract whose features are not built yet: refused on new tokens and
-hidden from help and errors. The one place to unhide a scope when its feature lands."""
-
-AVAILABLE_SCOPES = tuple(s for s in Scope if s not in NOT_YET_AVAILABLE)
+AVAILABLE_SCOPES = tuple(Scope)
+"""Every scope of the contract: each one's feature exists (streams and retention included)."""
 
 
 def parse_scopes(values: list[str]) -> tuple[Scope, ...]:
@@ -55,9 +52,6 @@ def parse_scopes(values: list[str]) -> tuple[Scope, ...]:
     allowed = {s.value: s for s in AVAILABLE_SCOPES}
     names = ", ".join(allowed)
     unknown = [v for v in values if v not in allowed]
-    later = [v for v in unknown if v in {s.value for s in NOT_YET_AVAILABLE}]
-    if later:
-        raise ValueError(f"scope(s) {later} are not available yet; choose from {names}")
     if unknown or not values:
         raise ValueError(
             f"unknown scope(s) {unknown}; choose from {names}"

@@ -122,7 +122,10 @@ AllowPrivateDestinations = Annotated[
     bool | None,
     typer.Option(
         "--allow-private-destinations",
-        help="Allow webhook destinations on loopback and private networks (for development)",
+        help=(
+            "Allow webhook and stream destinations on loopback and private networks"
+            " (for development)"
+        ),
     ),
 ]
 CheckpointInterval = Annotated[

@@ -13,9 +13,13 @@ its SQL up to the next name::
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib import resources
+from typing import Any
 
-__all__ = ["load_queries", "parse_queries"]
+from trailkeeper.storage.protocols import Tenant
+
+__all__ = ["checkpoint_query", "load_queries", "parse_queries", "tenant_of"]
 
 _NAME = re.compile(r"^-- ([a-z0-9_]+) --\n(?:--.*\n)*", re.MULTILINE)
 
@@ -36,3 +40,16 @@ def parse_queries(text: str) -> dict[str, str]:
 def load_queries(package: str) -> dict[str, str]:
     """The queries of ``package``'s ``queries.sql``."""
     return parse_queries((resources.files(package) / "queries.sql").read_text("utf-8"))
+
+
+def checkpoint_query(tenant_id: int, size: int | None) -> tuple[str, tuple[int, ...]]:
+    """The query (by name) and parameters of ``checkpoint(tenant_id, size)``: the latest
+    checkpoint, or the one of that size."""
+    if size is None:
+        return "latest_checkpoint", (tenant_id,)
+    return "checkpoint_of_size", (tenant_id, size)
+
+
+def tenant_of(row: Sequence[Any] | None) -> Tenant | None:
+    """The tenant of a row of ``tenant_by_id``, ``tenant_by_name`` or ``tenants``, if any."""
+    return None if row is None else Tenant(row[0], row[1], bytes(row[2]))

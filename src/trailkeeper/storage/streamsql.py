@@ -5,7 +5,9 @@ is a compare-and-set on ``lease_owner``/``lease_until`` (no ``SKIP LOCKED`` need
 it is one row), and every later write names the owner, so a process that lost the
 lease (it stalled past ``lease_until``, the stream was deleted) can neither move the
 cursor nor overwrite the status: its writes match no row and it stops. The cursor
-only ever grows (``greatest``), whoever writes it."""
+only ever grows (``greatest``), whoever writes it. Lease times are the database's
+clock on PostgreSQL (``_clock``), so processes on hosts whose clocks disagree still
+agree on whose lease is live."""
 
 from __future__ import annotations
 
@@ -76,6 +78,12 @@ class SqlStreams:
 
     def _json_out(self, value: Any) -> dict[str, Any]:
         raise NotImplementedError
+
+    def _clock(self, seconds: float = 0.0) -> tuple[str, list[Any]]:
+        """SQL for "now" (plus ``seconds``) in lease times, and its parameters. Leases are
+        compared across processes, so a shared database's own clock is used where there
+        is one (PostgreSQL); here, this process's clock (SQLite: one host)."""
+        return self._p, [self._time_in(_now() + timedelta(seconds=seconds))]
 
     def _record(self, row: Sequence[Any]) -> StreamRecord:
         created = self._time_out(row[11])
@@ -149,30 +157,29 @@ class SqlStreams:
     # delivering -----------------------------------------------------------
     def claimable_streams(self, limit: int) -> list[str]:
         """Streams to deliver whose lease is free or ran out, oldest lease first."""
-        p = self._p
+        now, at = self._clock()
         rows = self._stream_fetch(
             "SELECT id FROM streams WHERE status <> 'paused' "
-            f"AND (lease_until IS NULL OR lease_until < {p}) ORDER BY lease_until, id LIMIT {p}",
-            (self._time_in(_now()), limit),
+            f"AND (lease_until IS NULL OR lease_until < {now}) "
+            f"ORDER BY lease_until, id LIMIT {self._p}",
+            (*at, limit),
         )
         return [row[0] for row in rows]
 
     def claim_stream(self, stream_id: str, owner: str, lease_seconds: float) -> StreamRecord | None:
         """Lease the stream to ``owner`` unless another process holds a live lease."""
         p = self._p
-        now = _now()
+        until, until_at = self._clock(lease_seconds)
+        now, now_at = self._clock()
         return self._one(
             self._stream_write(
-                f"UPDATE streams SET lease_owner = {p}, lease_until = {p} "
+                f"UPDATE streams SET lease_owner = {p}, lease_until = {until} "
                 f"WHERE id = {p} AND status <> 'paused' "
-                f"AND (lease_owner IS NULL OR lease_owner = {p} OR lease_until < {p}) "
+                f"AND (lease_owner IS NULL OR lease_owner = {p} OR lease_until < {now}) "
                 f"RETURNING {STREAM_COLUMNS}",
-                (
-                    owner, self._time_in(now + timedelta(seconds=lease_seconds)), stream_id,
-                    owner, self._time_in(now),
-                ),
+                (owner, *until_at, stream_id, owner, *now_at),
             )
-        )  # fmt: skip
+        )
 
     def stream_progress(
         self,
@@ -195,12 +202,13 @@ class SqlStreams:
         params: list[Any] = [cursor_seq, delivered]
         if delivered:
             params.append(self._time_in(now))
+        until, until_at = self._clock(lease_seconds)
         return self._one(
             self._stream_write(
                 f"UPDATE streams SET cursor_seq = {self._greatest}(cursor_seq, {p}), "
-                f"delivered = delivered + {p}{done}, lease_until = {p} "
+                f"delivered = delivered + {p}{done}, lease_until = {until} "
                 f"WHERE id = {p} AND lease_owner = {p} RETURNING {STREAM_COLUMNS}",
-                (*params, self._time_in(now + timedelta(seconds=lease_seconds)), stream_id, owner),
+                (*params, *until_at, stream_id, owner),
             )
         )
 
@@ -213,12 +221,12 @@ class SqlStreams:
         status = (
             "CASE WHEN status = 'paused' THEN status ELSE 'failing' END" if failing else "status"
         )
-        lease = self._time_in(_now() + timedelta(seconds=lease_seconds))
+        until, until_at = self._clock(lease_seconds)
         return self._one(
             self._stream_write(
-                f"UPDATE streams SET last_error = {p}, status = {status}, lease_until = {p} "
+                f"UPDATE streams SET last_error = {p}, status = {status}, lease_until = {until} "
                 f"WHERE id = {p} AND lease_owner = {p} RETURNING {STREAM_COLUMNS}",
-                (error[:1000], lease, stream_id, owner),
+                (error[:1000], *until_at, stream_id, owner),
             )
         )
 

@@ -1,6 +1,7 @@
 """PostgreSQL: streams (:mod:`trailkeeper.storage.streamsql`), times as ``timestamptz``,
 JSON as ``jsonb``. Any number of processes share them: the lease is a compare-and-set
-on the stream's row, which PostgreSQL's row lock makes atomic."""
+on the stream's row, which PostgreSQL's row lock makes atomic, timed by the database's
+clock."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ class PostgresStreams(SqlStreams):
             conn.execute("SET LOCAL enable_sort = off")
             rows = conn.cursor(binary=True).execute(sql.encode(), params).fetchall()
         return cast("list[ExportRow]", rows)
+
+    def _clock(self, seconds: float = 0.0) -> tuple[str, list[Any]]:
+        """PostgreSQL's clock, shared by every process whatever host it runs on (each
+        host's own may be off: a process ahead would take live leases, one behind would
+        take a dead process's streams over late). ``clock_timestamp()``, not ``now()``:
+        the moment of the statement, not of its transaction's start."""
+        return "(clock_timestamp() + %s * interval '1 second')", [seconds]
 
     def _time_in(self, moment: datetime | None) -> Any:
         return moment

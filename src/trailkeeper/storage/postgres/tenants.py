@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.protocols import Tenant, TokenRecord
+from trailkeeper.storage.queries import tenant_of
 
 __all__ = ["PostgresTenants"]
 
@@ -29,10 +30,10 @@ class PostgresTenants:
         return Tenant(row[0], name, webhook_secret_sealed)
 
     def tenant_by_name(self, name: str) -> Tenant | None:
-        return _tenant(self._first_row("tenant_by_name", (name,)))
+        return tenant_of(self._first_row("tenant_by_name", (name,)))
 
     def tenant_by_id(self, tenant_id: int) -> Tenant | None:
-        return _tenant(self._first_row("tenant_by_id", (tenant_id,)))
+        return tenant_of(self._first_row("tenant_by_id", (tenant_id,)))
 
     def tenants(self) -> list[Tenant]:
         with self.pool.connection() as conn:
@@ -74,10 +75,6 @@ class PostgresTenants:
             row = conn.execute(Q["hit"], (key, window_start)).fetchone()
         assert row is not None
         return int(row[0])
-
-
-def _tenant(row: Sequence[Any] | None) -> Tenant | None:
-    return None if row is None else Tenant(row[0], row[1], bytes(row[2]))
 
 
 def _token(row: Sequence[Any]) -> TokenRecord:

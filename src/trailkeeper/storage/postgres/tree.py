@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.protocols import CheckpointRecord, IntegrateStep, TreeState
+from trailkeeper.storage.queries import checkpoint_query
 from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
 
 __all__ = ["PostgresTree"]
@@ -84,11 +85,9 @@ class PostgresTree:
             conn.execute(Q["add_checkpoint"], (tenant_id, size, root, note))
 
     def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None:
+        name, params = checkpoint_query(tenant_id, size)
         with self.pool.connection() as conn:
-            if size is None:
-                row = conn.execute(Q["latest_checkpoint"], (tenant_id,)).fetchone()
-            else:
-                row = conn.execute(Q["checkpoint_of_size"], (tenant_id, size)).fetchone()
+            row = conn.execute(Q[name], params).fetchone()
         return None if row is None else _checkpoint(row)
 
     def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]:

@@ -1,21 +1,22 @@
-"""SQLite implementation of the storage protocols."""
+"""SQLite implementation of the storage protocols.
+
+This module holds the connections, migrations, the clock and the write path; the rest is
+one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, …), their fixed SQL
+named in ``queries.sql`` beside PostgreSQL's."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
-from trailkeeper.events.timestamps import format_micros, from_micros, to_micros
+from trailkeeper.events.timestamps import format_micros, to_micros
 from trailkeeper.events.view import EventView
-from trailkeeper.integrity.tiles import extend_tile
 from trailkeeper.private_files import private_file
 from trailkeeper.storage.dictionaries import (
     DictionaryRows,
@@ -24,14 +25,7 @@ from trailkeeper.storage.dictionaries import (
 )
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
-from trailkeeper.storage.protocols import (
-    CheckpointRecord,
-    IntegrateStep,
-    Receipt,
-    Tenant,
-    TokenRecord,
-    TreeState,
-)
+from trailkeeper.storage.protocols import Receipt
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
 from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
@@ -51,7 +45,8 @@ from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
 from trailkeeper.storage.sqlite.sessions import SQLiteSessions
 from trailkeeper.storage.sqlite.streams import SQLiteStreams
-from trailkeeper.storage.trees import EMPTY_TREE, check_contiguous, tree_state_of
+from trailkeeper.storage.sqlite.tenants import SQLiteTenants
+from trailkeeper.storage.sqlite.tree import SQLiteTree
 
 __all__ = ["SQLiteStore"]
 
@@ -94,7 +89,14 @@ DIALECT = Dialect(placeholder="?", timestamp=to_micros, unindexed=_unindexed)
 
 
 class SQLiteStore(
-    SQLiteAdmin, SQLiteExports, SQLiteStreams, SQLiteRetention, SQLiteSessions, SqlReads
+    SQLiteTree,
+    SQLiteTenants,
+    SQLiteAdmin,
+    SQLiteExports,
+    SQLiteStreams,
+    SQLiteRetention,
+    SQLiteSessions,
+    SqlReads,
 ):
     backend = "sqlite"
     dialect = DIALECT
@@ -126,6 +128,10 @@ class SQLiteStore(
         self.conns = SQLiteConnections(path)
         self._appends = GroupCommit(self.conns, self._append)
         self._rates = RateCounters(path)
+
+    def _now_micros(self) -> int:
+        """The store's clock (what its rows record as created, revoked or updated)."""
+        return to_micros(datetime.now(UTC))
 
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
@@ -228,99 +234,7 @@ class SQLiteStore(
         )
         return None if row is None else view_from_row(row, _timestamp)
 
-    # integrity ----------------------------------------------------------
-    def tenants_to_integrate(self) -> list[int]:
-        rows = self.conns.connection().execute(
-            "SELECT t.id FROM tenants t LEFT JOIN tree_state s ON s.tenant_id = t.id "
-            "WHERE coalesce(s.size, 0) < t.next_seq ORDER BY t.id"
-        )
-        return [int(r[0]) for r in rows]
-
-    def integrate(self, tenant_id: int, limit: int, step: IntegrateStep) -> TreeState | None:
-        with self.conns.write() as conn:
-            state = self._tree_state(conn, tenant_id)
-            rows = conn.execute(
-                "SELECT seq, leaf_hash FROM events WHERE tenant_id = ? AND seq >= ? "
-                "ORDER BY seq LIMIT ?",
-                (tenant_id, state.size, limit),
-            ).fetchall()
-            if not rows:
-                return state
-            check_contiguous(state.size, [r[0] for r in rows])
-            new_state, additions = step(state, [bytes(r[1]) for r in rows])
-            stored = self._tiles(conn, tenant_id, additions.keys())
-            conn.executemany(
-                "INSERT OR REPLACE INTO tree_tiles VALUES (?, ?, ?, ?)",
-                [
-                    (tenant_id, level, index, extend_tile(stored.get((level, index), b""), adds))
-                    for (level, index), adds in additions.items()
-                ],
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO tree_state VALUES (?, ?, ?, ?, ?)",
-                (tenant_id, new_state.size, b"".join(new_state.edge), new_state.root,
-                 to_micros(datetime.now(UTC))),
-            )  # fmt: skip
-        return new_state
-
-    def tree_state(self, tenant_id: int) -> TreeState:
-        return self._tree_state(self.conns.connection(), tenant_id)
-
-    @staticmethod
-    def _tree_state(conn: sqlite3.Connection, tenant_id: int) -> TreeState:
-        row = conn.execute(
-            "SELECT size, edge, root FROM tree_state WHERE tenant_id = ?", (tenant_id,)
-        ).fetchone()
-        return EMPTY_TREE if row is None else tree_state_of(row[0], bytes(row[1]), bytes(row[2]))
-
-    def read_tiles(
-        self, tenant_id: int, keys: Iterable[tuple[int, int]]
-    ) -> dict[tuple[int, int], bytes]:
-        return self._tiles(self.conns.connection(), tenant_id, keys)
-
-    @staticmethod
-    def _tiles(
-        conn: sqlite3.Connection, tenant_id: int, keys: Iterable[tuple[int, int]]
-    ) -> dict[tuple[int, int], bytes]:
-        found: dict[tuple[int, int], bytes] = {}
-        for level, index in sorted(set(keys)):  # one primary-key lookup each
-            row = conn.execute(
-                "SELECT hashes FROM tree_tiles WHERE tenant_id = ? AND level = ? AND idx = ?",
-                (tenant_id, level, index),
-            ).fetchone()
-            if row is not None:
-                found[(level, index)] = bytes(row[0])
-        return found
-
-    def add_checkpoint(self, tenant_id: int, size: int, root: bytes, note: str) -> None:
-        with self.conns.write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?, ?)",
-                (tenant_id, size, root, note, to_micros(datetime.now(UTC))),
-            )
-
-    def checkpoint(self, tenant_id: int, size: int | None = None) -> CheckpointRecord | None:
-        where = "tenant_id = ?" + ("" if size is None else " AND size = ?")
-        params = (tenant_id,) if size is None else (tenant_id, size)
-        row = (
-            self.conns.connection()
-            .execute(
-                f"SELECT size, root, note, created_at FROM checkpoints WHERE {where} "
-                "ORDER BY size DESC LIMIT 1",
-                params,
-            )
-            .fetchone()
-        )
-        return None if row is None else _checkpoint(row)
-
-    def checkpoints(self, tenant_id: int) -> list[CheckpointRecord]:
-        rows = self.conns.connection().execute(
-            "SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = ? "
-            "ORDER BY size",
-            (tenant_id,),
-        )
-        return [_checkpoint(r) for r in rows]
-
+    # integrity: the tree and checkpoints are SQLiteTree's; rows for verify ---------
     def scan(self, tenant_id: int) -> Iterator[tuple[EventView, bytes | None]]:
         reader = self.row_source().open()
         try:
@@ -333,118 +247,12 @@ class SQLiteStore(
         """Raw rows and tiles on connections of their own (``verify``'s worker processes)."""
         return SQLiteRowSource(str(self.conns.path))
 
-    # tenants and tokens --------------------------------------------------
-    def create_tenant(self, name: str, webhook_secret_sealed: bytes) -> Tenant:
-        with self.conns.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO tenants (name, webhook_secret, created_at) VALUES (?, ?, ?)",
-                (name, webhook_secret_sealed, to_micros(datetime.now(UTC))),
-            )
-            assert cursor.lastrowid is not None
-            return Tenant(cursor.lastrowid, name, webhook_secret_sealed)
-
-    def tenant_by_name(self, name: str) -> Tenant | None:
-        return self._tenant("name = ?", name)
-
-    def tenant_by_id(self, tenant_id: int) -> Tenant | None:
-        return self._tenant("id = ?", tenant_id)
-
-    def tenants(self) -> list[Tenant]:
-        rows = self.conns.connection().execute(
-            "SELECT id, name, webhook_secret FROM tenants ORDER BY id"
-        )
-        return [Tenant(row[0], row[1], bytes(row[2])) for row in rows]
-
-    def _tenant(self, where: str, value: Any) -> Tenant | None:
-        row = (
-            self.conns.connection()
-            .execute(f"SELECT id, name, webhook_secret FROM tenants WHERE {where}", (value,))
-            .fetchone()
-        )
-        return None if row is None else Tenant(row[0], row[1], bytes(row[2]))
-
-    def create_token(
-        self, token_id: str, tenant_id: int, name: str, token_hash: bytes, scopes: Sequence[str]
-    ) -> TokenRecord:
-        now = datetime.now(UTC)
-        with self.conns.write() as conn:
-            conn.execute(
-                "INSERT INTO tokens (id, tenant_id, name, token_hash, scopes, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    token_id,
-                    tenant_id,
-                    name,
-                    token_hash,
-                    orjson.dumps(list(scopes)).decode(),
-                    to_micros(now),
-                ),
-            )
-        return TokenRecord(
-            token_id, tenant_id, name, tuple(scopes), from_micros(to_micros(now)), None, token_hash
-        )
-
-    def token_by_hash(self, token_hash: bytes) -> TokenRecord | None:
-        row = (
-            self.conns.connection()
-            .execute(f"SELECT {_TOKEN} FROM tokens WHERE token_hash = ?", (token_hash,))
-            .fetchone()
-        )
-        return None if row is None else _token(row)
-
-    def live_tokens(self, token_ids: Sequence[str]) -> set[str]:
-        ids = list(dict.fromkeys(token_ids))
-        marks = ", ".join("?" * len(ids))
-        rows = self.conns.connection().execute(
-            f"SELECT id FROM tokens WHERE id IN ({marks}) AND revoked_at IS NULL", ids
-        )
-        return {str(r[0]) for r in rows}
-
-    def list_tokens(self, tenant_id: int) -> list[TokenRecord]:
-        rows = self.conns.connection().execute(
-            f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = ? ORDER BY created_at, id",
-            (tenant_id,),
-        )
-        return [_token(row) for row in rows]
-
-    def revoke_token(self, tenant_id: int, token_id: str) -> TokenRecord | None:
-        with self.conns.write() as conn:
-            conn.execute(
-                "UPDATE tokens SET revoked_at = ? "
-                "WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
-                (to_micros(datetime.now(UTC)), tenant_id, token_id),
-            )
-            row = conn.execute(
-                f"SELECT {_TOKEN} FROM tokens WHERE tenant_id = ? AND id = ?",
-                (tenant_id, token_id),
-            ).fetchone()
-        return None if row is None else _token(row)
-
     # rate limits ---------------------------------------------------------
     def hit(self, key: str, window_start: int, window_seconds: int) -> int:
         return self._rates.hit(key, window_start)
 
     def hit_many(self, keys: Sequence[str], window_start: int, window_seconds: int) -> list[int]:
         return self._rates.hit_many(keys, window_start)
-
-
-def _checkpoint(row: Sequence[Any]) -> CheckpointRecord:
-    return CheckpointRecord(int(row[0]), bytes(row[1]), str(row[2]), from_micros(row[3]))
-
-
-_TOKEN = "id, tenant_id, name, scopes, created_at, revoked_at, token_hash"  # noqa: S105 (column list)
-
-
-def _token(row: Sequence[Any]) -> TokenRecord:
-    return TokenRecord(
-        id=row[0],
-        tenant_id=row[1],
-        name=row[2],
-        scopes=tuple(orjson.loads(row[3])),
-        created_at=from_micros(row[4]),
-        revoked_at=None if row[5] is None else from_micros(row[5]),
-        token_hash=bytes(row[6]),
-    )
 
 
 def _statements(script: str) -> list[str]:

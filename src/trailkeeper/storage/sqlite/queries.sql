@@ -1,0 +1,85 @@
+-- trailkeeper's named queries for SQLite (loaded by trailkeeper.storage.queries).
+-- The PostgreSQL versions carry the same names in storage/postgres/queries.sql; where the
+-- two take different parameters, each says which. Times are integer microseconds.
+
+-- tenants_to_integrate --
+-- Tenants whose log has events the tree does not hold yet, by id.
+SELECT t.id FROM tenants t LEFT JOIN tree_state s ON s.tenant_id = t.id
+WHERE coalesce(s.size, 0) < t.next_seq ORDER BY t.id;
+
+-- leaves_from --
+-- Up to a batch of leaf hashes from a seq on, in seq order.
+SELECT seq, leaf_hash FROM events WHERE tenant_id = ? AND seq >= ?
+ORDER BY seq LIMIT ?;
+
+-- put_tile --
+-- A tile, new or grown (its hashes replaced by the longer run).
+INSERT OR REPLACE INTO tree_tiles VALUES (?, ?, ?, ?);
+
+-- put_tree --
+-- The tree's new state after integration (tenant, size, edge, root, updated_at: the
+-- writer's lock keeps integrations of a tenant apart).
+INSERT OR REPLACE INTO tree_state VALUES (?, ?, ?, ?, ?);
+
+-- tree_state --
+-- The tree's state.
+SELECT size, edge, root FROM tree_state WHERE tenant_id = ?;
+
+-- tile --
+-- One stored tile by its primary key (tenant, level, idx).
+SELECT hashes FROM tree_tiles WHERE tenant_id = ? AND level = ? AND idx = ?;
+
+-- add_checkpoint --
+-- A signed checkpoint; one per size (a second signing of a size keeps the first).
+INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?, ?);
+
+-- latest_checkpoint --
+-- The largest checkpoint of a tenant.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = ?
+ORDER BY size DESC LIMIT 1;
+
+-- checkpoint_of_size --
+-- The checkpoint of one size.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = ? AND size = ?
+ORDER BY size DESC LIMIT 1;
+
+-- checkpoints --
+-- Every checkpoint of a tenant, smallest first.
+SELECT size, root, note, created_at FROM checkpoints WHERE tenant_id = ?
+ORDER BY size;
+
+-- create_tenant --
+-- (name, webhook secret, created_at): the new id is the cursor's lastrowid.
+INSERT INTO tenants (name, webhook_secret, created_at) VALUES (?, ?, ?);
+
+-- tenant_by_name --
+SELECT id, name, webhook_secret FROM tenants WHERE name = ?;
+
+-- tenant_by_id --
+SELECT id, name, webhook_secret FROM tenants WHERE id = ?;
+
+-- tenants --
+SELECT id, name, webhook_secret FROM tenants ORDER BY id;
+
+-- create_token --
+-- (id, tenant, name, hash, scopes as a JSON array, created_at).
+INSERT INTO tokens (id, tenant_id, name, token_hash, scopes, created_at)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- token_by_hash --
+-- The token a bearer presents (found by its hash: the token itself is never stored).
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE token_hash = ?;
+
+-- list_tokens --
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE tenant_id = ? ORDER BY created_at, id;
+
+-- revoke_token --
+-- Revoked once: a second revocation keeps the first time (revoked_at, tenant, id).
+UPDATE tokens SET revoked_at = ?
+WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL;
+
+-- token_of_tenant --
+SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
+FROM tokens WHERE tenant_id = ? AND id = ?;
