@@ -150,6 +150,22 @@ def test_rows_from_the_database_write_the_views_bytes(
     for fmt, compression in FORMATS:
         assert from_rows(batches, fmt, compression) == from_views(views, fmt, compression)
     assert fast_gzip_lines(batches) == from_views(views, "jsonl", "none")
+    assert archive_rows(service, tenant.id, rows, batch_rows) == rows
+
+
+def archive_rows(
+    service: Trailkeeper, tenant_id: int, rows: list[ExportRow], batch_rows: int
+) -> list[ExportRow]:
+    """The same seqs as retention's archive reads them (its own reader: on PostgreSQL,
+    texts selected as they are and loaded as bytes)."""
+    if not rows:
+        return []
+    reader = service.store.row_source().open()  # type: ignore[attr-defined]
+    try:
+        span = (rows[0][SEQ], rows[-1][SEQ])
+        return [row for batch in reader.archive_rows(tenant_id, *span, batch_rows) for row in batch]
+    finally:
+        reader.close()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.pq import Format
 from psycopg.types.numeric import Int8BinaryLoader
+from psycopg.types.string import ByteaBinaryLoader
 
 from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.storage.exportrows import ExportRow, export_select
@@ -107,11 +108,13 @@ class PostgresRowReader:
     ) -> Generator[list[ExportRow]]:
         """One query, streamed in chunks in the binary format, as exports read
         (``exports.py``): the server sends the next rows while these are written."""
+        as_is = self._conn.info.encoding == "utf-8"  # text's bytes are then UTF-8
         sql = (
-            f"SELECT {export_select('postgresql')} FROM events "
+            f"SELECT {export_select('postgresql', text_as_is=as_is)} FROM events "
             "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq"
         ).encode()
         with self._conn.transaction(), self._conn.cursor(binary=True) as cur:
+            cur.adapters.register_loader("text", ByteaBinaryLoader)  # bytes, made in C
             rows = cast("Generator[ExportRow]", cur.stream(sql, (tenant_id, first, last),
                                                            size=batch_rows))  # fmt: skip
             try:
