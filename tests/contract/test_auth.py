@@ -9,6 +9,7 @@ import pytest
 
 from support import Api, LiveServer, make_event
 from trailkeeper.api import create_app
+from trailkeeper.ratelimit import RateLimiter
 from trailkeeper.service import Trailkeeper
 
 
@@ -108,6 +109,13 @@ def test_bad_token_requests_are_400(api: Api, body: Any) -> None:
     assert response.json()["error"]["code"] == "invalid_request"
 
 
+def _one_window(*services: Trailkeeper) -> None:
+    """Count every request in one fixed window: a real clock may cross a minute boundary
+    between the requests of a test on a slow machine (the window would then start over)."""
+    for limited in services:
+        limited.limiter = RateLimiter(limited.store, clock=lambda: 1_900_000_000.0)
+
+
 def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
     limited = Trailkeeper(
         service.settings.model_copy(update={"read_rate_limit": 3}),
@@ -115,6 +123,7 @@ def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
         service.key,
         service.integrity.signer,
     )
+    _one_window(limited)
     with LiveServer(create_app(limited)) as url, httpx.Client(base_url=url) as http:
         statuses = []
         for _ in range(4):
@@ -123,7 +132,7 @@ def test_rate_limit_headers_and_429(service: Trailkeeper, api: Api) -> None:
         assert statuses == [200, 200, 200, 429]
         assert response.json()["error"]["code"] == "rate_limited"
         retry = int(response.headers["retry-after"])
-        assert 1 <= retry <= 60
+        assert retry == 20  # the fixed clock is 40 s into its window
         assert response.headers["x-retry-after"] == str(retry)
         assert response.headers["x-rate-limit-remaining"] == "0"
         ok = http.get("/v1/events", headers={"Authorization": f"Bearer {api.token_with('admin')}"})
@@ -139,6 +148,7 @@ def test_rate_limits_are_shared_between_processes(service: Trailkeeper, api: Api
     settings = service.settings.model_copy(update={"read_rate_limit": 4})
     first = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
     second = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
+    _one_window(first, second)
     with LiveServer(create_app(first)) as one, LiveServer(create_app(second)) as two:
         codes = [httpx.get(f"{url}/v1/events", headers=api.auth).status_code
                  for url in (one, two, one, two, one)]  # fmt: skip
@@ -213,6 +223,7 @@ def test_ingest_rate_limit_is_shared_between_processes_and_comes_before_validati
     settings = service.settings.model_copy(update={"ingest_rate_limit": 3})
     first = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
     second = Trailkeeper(settings, service.store, service.key, service.integrity.signer)
+    _one_window(first, second)
     with LiveServer(create_app(first)) as one, LiveServer(create_app(second)) as two:
         sent = [(one, make_event(1)), (two, {"action": "not valid"}), (one, make_event(2)),
                 (two, make_event(3)), (one, {"action": "not valid"})]  # fmt: skip
