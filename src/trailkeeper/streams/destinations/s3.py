@@ -5,7 +5,9 @@ same day is written to the same key, so a retry replaces rather than repeats.
 
 Credentials come from boto3's own chain (``AWS_*`` variables, config files,
 instance roles), as for exported files. A custom ``endpoint_url`` was checked
-against the outbound rules when the stream was made and is checked again here."""
+against the outbound rules when the stream was made, and is checked again, name
+resolved anew, before every request (botocore's ``before-send``): a DNS answer that
+turns private after the check at creation is refused, not sent to."""
 
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from trailkeeper.outbound.safety import DestinationRefused, check_destination
+from trailkeeper.outbound.safety import (
+    DestinationRefused,
+    Resolver,
+    check_destination,
+    resolve_host,
+)
 from trailkeeper.streams.config import S3Config
 from trailkeeper.streams.destinations.base import ACCEPTED, Batch, Outcome
 from trailkeeper.streams.formats import Item
@@ -42,9 +49,11 @@ def object_key(prefix: str, batch: Batch, now: datetime) -> str:
     return "/".join(part for part in parts if part)
 
 
-def make_client(config: S3Config, timeout: float, allow_private: bool) -> Any:
+def make_client(
+    config: S3Config, timeout: float, allow_private: bool, resolver: Resolver = resolve_host
+) -> Any:
     if config.endpoint_url is not None:
-        check_destination(config.endpoint_url, allow_private=allow_private)
+        check_destination(config.endpoint_url, allow_private=allow_private, resolver=resolver)
     options = Config(
         signature_version="s3v4",
         connect_timeout=timeout,
@@ -52,9 +61,17 @@ def make_client(config: S3Config, timeout: float, allow_private: bool) -> Any:
         retries={"max_attempts": 1, "mode": "standard"},  # the engine retries
         s3={"addressing_style": "path"} if config.endpoint_url else None,
     )
-    return boto3.session.Session().client(
+    client = boto3.session.Session().client(
         "s3", region_name=config.region, endpoint_url=config.endpoint_url, config=options
     )
+    if config.endpoint_url is not None:
+
+        def check_before_sending(request: Any, **_: Any) -> None:
+            """Raises ``DestinationRefused`` (out of ``put_object``) for a private answer."""
+            check_destination(request.url, allow_private=allow_private, resolver=resolver)
+
+        client.meta.events.register("before-send.s3", check_before_sending)
+    return client
 
 
 class S3Stream:
