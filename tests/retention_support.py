@@ -12,7 +12,7 @@ import psycopg
 
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 
 
 def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -> None:

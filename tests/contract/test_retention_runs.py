@@ -19,7 +19,7 @@ from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_veri
 from support import Api, make_event
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import verify_tenant
 
 pytest_plugins = ["moto_s3"]

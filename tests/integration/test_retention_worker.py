@@ -23,7 +23,7 @@ from support import make_event
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.audit import CLI_ACTOR
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 
 pytest_plugins = ["moto_s3"]
 

@@ -26,8 +26,8 @@ from trailkeeper.integrity import generate_signer_key, parse_signer_key, parse_v
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant
 from trailkeeper.storage.rows import INSERT_COLUMNS
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import VerificationReport, chunks, recompute_leaf, runner, verify_tenant
 
 EXE = Path(sys.executable).parent / "trailkeeper"

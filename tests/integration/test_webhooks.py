@@ -26,13 +26,8 @@ from standardwebhooks import Webhook
 from receiver import Answer, Receiver
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import (
-    ExportRecord,
-    NewDelivery,
-    Store,
-    Tenant,
-    WebhookDelivery,
-)
+from trailkeeper.storage.protocols import ExportRecord, NewDelivery, Store, WebhookDelivery
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.webhooks import RetrySchedule, WebhookDispatcher
 
 IMMEDIATE = RetrySchedule(delays=(0,), jitter=0)  # failed attempts are due again at once

@@ -31,8 +31,8 @@ from retention_support import assert_dictionaries_follow
 from rfc9162 import open_checkpoint, rfc_root, rfc_root_from_inclusion, rfc_verify_consistency
 from support import independent_leaf_hash, make_event
 from trailkeeper.service import Trailkeeper
-from trailkeeper.storage.protocols import Tenant
 from trailkeeper.storage.retention import PolicyRecord
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import verify_tenant
 
 ACTORS = ("u_0", "u_1", "u_2")

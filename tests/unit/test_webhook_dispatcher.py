@@ -18,7 +18,8 @@ from standardwebhooks import Webhook
 from receiver import Answer, Receiver
 from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import Tenant, WebhookDelivery
+from trailkeeper.storage.protocols import WebhookDelivery
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.webhooks import RetrySchedule, WebhookDispatcher
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from trailkeeper.storage.protocols import Tenant, TokenRecord
+from trailkeeper.storage.tenants import Tenant, TokenRecord
 
 __all__ = [
     "AVAILABLE_SCOPES",

@@ -33,7 +33,8 @@ from trailkeeper.events.batch import MAX_BATCH, drafts_from_events
 from trailkeeper.events.body import GZIP_MAGIC, parse_json
 from trailkeeper.events.record import Draft
 from trailkeeper.service import Trailkeeper
-from trailkeeper.storage.protocols import Receipt, Tenant
+from trailkeeper.storage.protocols import Receipt
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = ["IngestCount", "ingest"]
 

@@ -32,7 +32,7 @@ from trailkeeper.cli.options import (
 from trailkeeper.errors import TrailkeeperError
 from trailkeeper.integrity import IntegrityError, Verifier, parse_verifier_key
 from trailkeeper.service import Trailkeeper
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import VerificationReport, verify_tenant
 from trailkeeper.verify.chunks import verification_pool
 

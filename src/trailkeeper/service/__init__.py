@@ -28,7 +28,8 @@ from trailkeeper.service.tenancy import TenancyService
 from trailkeeper.settings import Settings
 from trailkeeper.signing import load_signer
 from trailkeeper.storage import Store, open_store
-from trailkeeper.storage.protocols import Receipt, Tenant
+from trailkeeper.storage.protocols import Receipt
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.webhooks.dispatcher import WebhookDispatcher
 
 __all__ = ["Trailkeeper"]

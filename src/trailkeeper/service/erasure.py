@@ -21,8 +21,9 @@ from trailkeeper.auth.tokens import Principal
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.service.audit import record_admin_action
-from trailkeeper.storage.protocols import EventStore, Tenant
+from trailkeeper.storage.protocols import EventStore
 from trailkeeper.storage.retention import ErasureRecord, RetentionStore
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = ["ErasureService", "ErasureStore", "erasure_view"]
 

@@ -42,8 +42,8 @@ from trailkeeper.storage.protocols import (
     ExportRecord,
     ExportStore,
     NewDelivery,
-    TenantLookup,
 )
+from trailkeeper.storage.tenants import TenantLookup
 
 if TYPE_CHECKING:  # pyarrow: see _produce
     from trailkeeper.exports.files import FileSummary

@@ -18,7 +18,8 @@ from trailkeeper.objectstores import ObjectStore
 from trailkeeper.outbound.safety import check_destination
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import EventStore, ExportRecord, ExportStore, Tenant
+from trailkeeper.storage.protocols import EventStore, ExportRecord, ExportStore
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = ["ExportRequestStore", "ExportService", "export_view"]
 

@@ -28,13 +28,8 @@ from trailkeeper.integrity import (
 )
 from trailkeeper.integrity.merkle import EMPTY_ROOT
 from trailkeeper.integrity.tiles import TILE_HEIGHT, node_from_tiles, tile_entries, tile_key
-from trailkeeper.storage.protocols import (
-    CheckpointRecord,
-    IntegrityStore,
-    TenantLookup,
-    TileAdditions,
-    TreeState,
-)
+from trailkeeper.storage.protocols import CheckpointRecord, IntegrityStore, TileAdditions, TreeState
+from trailkeeper.storage.tenants import TenantLookup
 
 __all__ = ["INTEGRATE_BATCH", "IntegrityService", "TreeStore", "checkpoint_view", "integrate_step"]
 

@@ -10,7 +10,8 @@ from trailkeeper.cursors import CursorCodec
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.query import EventQuery
 from trailkeeper.events.view import EventView
-from trailkeeper.storage.protocols import EventStore, Facet, Tenant
+from trailkeeper.storage.protocols import EventStore, Facet
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = ["DOWNLOAD_MAX_ROWS", "MAX_LIMIT", "Page", "ReadService"]
 

@@ -24,8 +24,9 @@ from trailkeeper.retention import Policy, cutoff, day_end, day_of, parse_policy_
 from trailkeeper.service.archive import DayArchiver
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import BackendName, EventStore, Tenant, TenantLookup, TreeState
+from trailkeeper.storage.protocols import BackendName, EventStore, TreeState
 from trailkeeper.storage.retention import PolicyRecord, RetentionStore
+from trailkeeper.storage.tenants import Tenant, TenantLookup
 
 __all__ = ["RetentionRunStore", "RetentionService", "RunReport"]
 

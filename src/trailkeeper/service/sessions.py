@@ -19,7 +19,8 @@ from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.errors import Forbidden
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.service.tenancy import TenancyService
-from trailkeeper.storage.protocols import EventStore, SessionStore, TenantLookup, TokenRecord
+from trailkeeper.storage.protocols import EventStore, SessionStore
+from trailkeeper.storage.tenants import TenantLookup, TokenRecord
 
 __all__ = ["LoginStore", "SessionService", "UiSession"]
 

@@ -17,8 +17,9 @@ from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp, parse_rfc3339
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import EventStore, Tenant
+from trailkeeper.storage.protocols import EventStore
 from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.streams.checks import check_config_destinations
 from trailkeeper.streams.config import SECRETS, parse_config, parse_request
 from trailkeeper.streams.destinations.base import Batch

@@ -20,7 +20,8 @@ from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.errors import Conflict, Forbidden, InvalidRequest, NotFound, Unauthenticated
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.service.audit import CLI_ACTOR, record_admin_action
-from trailkeeper.storage.protocols import EventStore, Tenant, TenantStore, TokenRecord
+from trailkeeper.storage.protocols import EventStore
+from trailkeeper.storage.tenants import Tenant, TenantStore, TokenRecord
 
 __all__ = ["TenancyService", "TenancyStore", "token_view"]
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = ["checkpoint_query", "load_queries", "parse_queries", "tenant_of"]
 

@@ -18,8 +18,9 @@ from typing import Protocol
 
 from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import StreamStore, TenantLookup
+from trailkeeper.storage.protocols import StreamStore
 from trailkeeper.storage.streamsql import StreamRecord
+from trailkeeper.storage.tenants import TenantLookup
 from trailkeeper.streams.destinations import Destination, open_destination
 from trailkeeper.streams.engine import StreamRunner, Timing
 

@@ -12,9 +12,10 @@ from concurrent.futures import Executor
 from typing import Protocol
 
 from trailkeeper.integrity import Verifier
-from trailkeeper.storage.protocols import CheckpointRecord, Tenant, TreeState
+from trailkeeper.storage.protocols import CheckpointRecord, TreeState
 from trailkeeper.storage.retention import RetentionState
 from trailkeeper.storage.rows import RowReader, RowSource
+from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import chunks
 from trailkeeper.verify.checkpoints import check_checkpoints, consistency_problems
 from trailkeeper.verify.chunks import ChunkTask, Leaves, Outcome, Subtree, chunk_outcomes

@@ -27,7 +27,8 @@ from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.outbound.http import outbound_client
 from trailkeeper.outbound.safety import DestinationRefused
 from trailkeeper.settings import Settings
-from trailkeeper.storage.protocols import TenantLookup, WebhookDelivery, WebhookStore
+from trailkeeper.storage.protocols import WebhookDelivery, WebhookStore
+from trailkeeper.storage.tenants import TenantLookup
 from trailkeeper.webhooks.schedule import RetrySchedule, parse_retry_after
 from trailkeeper.webhooks.signing import signature_headers
 

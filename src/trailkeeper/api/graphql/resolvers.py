@@ -27,7 +27,7 @@ from trailkeeper.errors import InvalidRequest
 from trailkeeper.events.query import EventQuery
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.reading import MAX_LIMIT
-from trailkeeper.storage.protocols import Tenant
+from trailkeeper.storage.tenants import Tenant
 
 __all__ = [
     "PIPEFY_PERMISSION_DENIED",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg_pool import ConnectionPool
 
-from trailkeeper.storage.protocols import TenantSummary
+from trailkeeper.storage.tenants import TenantSummary
 
 __all__ = ["PostgresAdmin"]
 

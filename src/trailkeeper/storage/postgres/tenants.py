@@ -10,8 +10,8 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from trailkeeper.storage.postgres.named import QUERIES as Q
-from trailkeeper.storage.protocols import Tenant, TokenRecord
 from trailkeeper.storage.queries import tenant_of
+from trailkeeper.storage.tenants import Tenant, TokenRecord
 
 __all__ = ["PostgresTenants"]
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from trailkeeper.events.timestamps import from_micros
-from trailkeeper.storage.protocols import TenantSummary
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.tenants import TenantSummary
 
 __all__ = ["SQLiteAdmin"]
 

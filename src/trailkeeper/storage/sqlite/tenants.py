@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 
 from trailkeeper.events.timestamps import from_micros
-from trailkeeper.storage.protocols import Tenant, TokenRecord
 from trailkeeper.storage.queries import tenant_of
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.named import QUERIES as Q
+from trailkeeper.storage.tenants import Tenant, TokenRecord
 
 __all__ = ["SQLiteTenants"]
 
