@@ -110,3 +110,38 @@ DELETE FROM rate_windows WHERE window_start < %s;
 INSERT INTO rate_windows (key, window_start, hits) VALUES (%s, %s, 1)
 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1
 RETURNING hits;
+
+-- create_session --
+-- A web UI session: (id hash, token hash, created, expires).
+INSERT INTO ui_sessions (id_hash, token_hash, created_at, expires_at) VALUES (%s, %s, %s, %s);
+
+-- drop_expired_sessions --
+-- Sessions that expired at or before a moment (swept when a session is made).
+DELETE FROM ui_sessions WHERE expires_at <= %s;
+
+-- session_token --
+-- The token hash of a session that has not expired at a moment.
+SELECT token_hash FROM ui_sessions WHERE id_hash = %s AND expires_at > %s;
+
+-- delete_session --
+DELETE FROM ui_sessions WHERE id_hash = %s;
+
+-- schema_migrations_exists --
+-- Whether migrations ever ran: one row, NULL when the table is missing.
+SELECT to_regclass('schema_migrations');
+
+-- schema_version --
+-- The last migration applied (NULL when none).
+SELECT max(version) FROM schema_migrations;
+
+-- list_tenants --
+-- Every tenant with its log's size (the next seq), oldest first; never its secret.
+SELECT id, name, created_at, next_seq FROM tenants ORDER BY created_at, id;
+
+-- log_size --
+-- The seq a tenant's next new event gets.
+SELECT next_seq FROM tenants WHERE id = %s;
+
+-- replace_webhook_secret --
+-- A tenant's sealed webhook secret, replaced (secret, tenant).
+UPDATE tenants SET webhook_secret = %s WHERE id = %s;

@@ -83,3 +83,38 @@ WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL;
 -- token_of_tenant --
 SELECT id, tenant_id, name, scopes, created_at, revoked_at, token_hash
 FROM tokens WHERE tenant_id = ? AND id = ?;
+
+-- create_session --
+-- A web UI session: (id hash, token hash, created, expires; times in microseconds).
+INSERT INTO ui_sessions (id_hash, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?);
+
+-- drop_expired_sessions --
+-- Sessions that expired at or before a moment (swept when a session is made).
+DELETE FROM ui_sessions WHERE expires_at <= ?;
+
+-- session_token --
+-- The token hash of a session that has not expired at a moment.
+SELECT token_hash FROM ui_sessions WHERE id_hash = ? AND expires_at > ?;
+
+-- delete_session --
+DELETE FROM ui_sessions WHERE id_hash = ?;
+
+-- schema_migrations_exists --
+-- Whether migrations ever ran: a row when the table exists, none when it is missing.
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations';
+
+-- schema_version --
+-- The last migration applied (NULL when none).
+SELECT max(version) FROM schema_migrations;
+
+-- list_tenants --
+-- Every tenant with its log's size (the next seq), oldest first; never its secret.
+SELECT id, name, created_at, next_seq FROM tenants ORDER BY created_at, id;
+
+-- log_size --
+-- The seq a tenant's next new event gets.
+SELECT next_seq FROM tenants WHERE id = ?;
+
+-- replace_webhook_secret --
+-- A tenant's sealed webhook secret, replaced (secret, tenant).
+UPDATE tenants SET webhook_secret = ? WHERE id = ?;
