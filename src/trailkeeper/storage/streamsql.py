@@ -11,7 +11,7 @@ agree on whose lease is live."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -54,9 +54,11 @@ def _now() -> datetime:
 
 
 class SqlStreams:
-    """The stream queries; a backend supplies its placeholder, how it encodes times
-    and JSON, and how it runs a read and a write."""
+    """The stream queries; a backend supplies its named queries (the fixed ones), its
+    placeholder (for the lease queries, composed around ``_clock``), how it encodes
+    times and JSON, and how it runs a read and a write."""
 
+    _queries: Mapping[str, str]
     _p: str
     _greatest: str  # max() of two values: SQLite's scalar max, PostgreSQL's greatest
 
@@ -104,9 +106,8 @@ class SqlStreams:
 
     # managing -------------------------------------------------------------
     def create_stream(self, record: StreamRecord) -> None:
-        p = self._p
         self._stream_write(
-            f"INSERT INTO streams ({STREAM_COLUMNS}) VALUES ({', '.join([p] * 17)})",
+            self._queries["create_stream"],
             (
                 record.id, record.tenant_id, record.name, record.type, record.format,
                 self._json_in(record.filters), self._json_in(record.config),
@@ -117,19 +118,10 @@ class SqlStreams:
         )  # fmt: skip
 
     def get_stream(self, tenant_id: int, stream_id: str) -> StreamRecord | None:
-        p = self._p
-        return self._one(
-            self._stream_fetch(
-                f"SELECT {STREAM_COLUMNS} FROM streams WHERE tenant_id = {p} AND id = {p}",
-                (tenant_id, stream_id),
-            )
-        )
+        return self._one(self._stream_fetch(self._queries["get_stream"], (tenant_id, stream_id)))
 
     def list_streams(self, tenant_id: int) -> list[StreamRecord]:
-        rows = self._stream_fetch(
-            f"SELECT {STREAM_COLUMNS} FROM streams WHERE tenant_id = {self._p} ORDER BY id",
-            (tenant_id,),
-        )
+        rows = self._stream_fetch(self._queries["list_streams"], (tenant_id,))
         return [self._record(row) for row in rows]
 
     def set_stream_status(
@@ -137,21 +129,15 @@ class SqlStreams:
     ) -> StreamRecord | None:
         """Pause or resume; ``updated_at`` changes, which tells a delivering process
         that a person acted (a resumed failing stream is retried at once)."""
-        p = self._p
         return self._one(
             self._stream_write(
-                f"UPDATE streams SET status = {p}, updated_at = {p} "
-                f"WHERE tenant_id = {p} AND id = {p} RETURNING {STREAM_COLUMNS}",
+                self._queries["set_stream_status"],
                 (status, self._time_in(_now()), tenant_id, stream_id),
             )
         )
 
     def delete_stream(self, tenant_id: int, stream_id: str) -> bool:
-        p = self._p
-        rows = self._stream_write(
-            f"DELETE FROM streams WHERE tenant_id = {p} AND id = {p} RETURNING id",
-            (tenant_id, stream_id),
-        )
+        rows = self._stream_write(self._queries["delete_stream"], (tenant_id, stream_id))
         return bool(rows)
 
     # delivering -----------------------------------------------------------
@@ -231,19 +217,12 @@ class SqlStreams:
         )
 
     def release_stream(self, stream_id: str, owner: str) -> None:
-        p = self._p
-        self._stream_write(
-            f"UPDATE streams SET lease_owner = NULL, lease_until = NULL "
-            f"WHERE id = {p} AND lease_owner = {p} RETURNING id",
-            (stream_id, owner),
-        )
+        self._stream_write(self._queries["release_stream"], (stream_id, owner))
 
     def last_seq(self, tenant_id: int) -> int:
         """The tenant's newest seq (-1 for an empty log): every event up to it is visible,
         since a tenant's events commit in seq order."""
-        rows = self._stream_fetch(
-            f"SELECT next_seq FROM tenants WHERE id = {self._p}", (tenant_id,)
-        )
+        rows = self._stream_fetch(self._queries["log_size"], (tenant_id,))
         return int(rows[0][0]) - 1 if rows else -1
 
     def seq_received_from(self, tenant_id: int, moment: datetime) -> int:
@@ -251,8 +230,7 @@ class SqlStreams:
         binary search over seq, a few primary-key reads, since ``received_at`` grows
         with seq and has no index of its own."""
         low, high = 0, self.last_seq(tenant_id) + 1
-        p = self._p
-        sql = f"SELECT received_at FROM events WHERE tenant_id = {p} AND seq = {p}"
+        sql = self._queries["received_at"]
         while low < high:
             middle = (low + high) // 2
             rows = self._stream_fetch(sql, (tenant_id, middle))

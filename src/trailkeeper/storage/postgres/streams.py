@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.postgres.named import QUERIES
 from trailkeeper.storage.streamsql import SqlStreams
 
 __all__ = ["PostgresStreams"]
@@ -20,6 +21,7 @@ __all__ = ["PostgresStreams"]
 
 class PostgresStreams(SqlStreams):
     pool: ConnectionPool
+    _queries = QUERIES
     _p = "%s"
     _greatest = "greatest"
 

@@ -118,3 +118,39 @@ SELECT next_seq FROM tenants WHERE id = ?;
 -- replace_webhook_secret --
 -- A tenant's sealed webhook secret, replaced (secret, tenant).
 UPDATE tenants SET webhook_secret = ? WHERE id = ?;
+
+-- create_stream --
+-- A stream (its 17 columns in the order of get_stream's; lease and delivery ones NULL).
+INSERT INTO streams (id, tenant_id, name, type, format, filters, config, secrets, status, cursor_seq,
+delivered, created_at, updated_at, last_delivery_at, last_error, lease_owner, lease_until)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- get_stream --
+-- One stream of a tenant, every column.
+SELECT id, tenant_id, name, type, format, filters, config, secrets, status, cursor_seq,
+delivered, created_at, updated_at, last_delivery_at, last_error, lease_owner, lease_until
+FROM streams WHERE tenant_id = ? AND id = ?;
+
+-- list_streams --
+-- A tenant's streams, by id.
+SELECT id, tenant_id, name, type, format, filters, config, secrets, status, cursor_seq,
+delivered, created_at, updated_at, last_delivery_at, last_error, lease_owner, lease_until
+FROM streams WHERE tenant_id = ? ORDER BY id;
+
+-- set_stream_status --
+-- Pause or resume (status, updated_at, tenant, id); the stream as it now is.
+UPDATE streams SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?
+RETURNING id, tenant_id, name, type, format, filters, config, secrets, status, cursor_seq,
+delivered, created_at, updated_at, last_delivery_at, last_error, lease_owner, lease_until;
+
+-- delete_stream --
+DELETE FROM streams WHERE tenant_id = ? AND id = ? RETURNING id;
+
+-- release_stream --
+-- Give a stream's lease back (stream, owner); nothing when another process holds it.
+UPDATE streams SET lease_owner = NULL, lease_until = NULL
+WHERE id = ? AND lease_owner = ? RETURNING id;
+
+-- received_at --
+-- When the event at one seq was received (the stream's start-at-a-time search).
+SELECT received_at FROM events WHERE tenant_id = ? AND seq = ?;

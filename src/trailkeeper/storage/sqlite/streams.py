@@ -11,6 +11,7 @@ import orjson
 
 from trailkeeper.events.timestamps import from_micros, to_micros
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.named import QUERIES
 from trailkeeper.storage.streamsql import SqlStreams
 
 __all__ = ["SQLiteStreams"]
@@ -18,6 +19,7 @@ __all__ = ["SQLiteStreams"]
 
 class SQLiteStreams(SqlStreams):
     conns: SQLiteConnections
+    _queries = QUERIES
     _p = "?"
     _greatest = "max"
 
