@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from trailkeeper.events.query import EventQuery
 from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.protocols import ExportRecord, NewDelivery, WebhookDelivery
 
 __all__ = ["PostgresExports"]
@@ -88,22 +89,15 @@ class PostgresExports:
     ) -> bool:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
-                "INSERT INTO export_quota (token_id, resource, day, used) "
-                "VALUES (%s, %s, %s, 1) ON CONFLICT (token_id, resource, day) "
-                "DO UPDATE SET used = export_quota.used + 1 RETURNING used",
+                Q["count_export"],
                 quota_key,
             ).fetchone()
             assert row is not None
             if row[0] > quota:
-                conn.execute(
-                    "UPDATE export_quota SET used = used - 1 "
-                    "WHERE token_id = %s AND resource = %s AND day = %s",
-                    quota_key,
-                )
+                conn.execute(Q["uncount_export"], quota_key)
                 return False
             conn.execute(
-                f"INSERT INTO exports ({EXPORT_COLUMNS}) VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                Q["create_export"],
                 (
                     record.id, record.tenant_id, record.token_id, record.status,
                     Jsonb(record.spec), record.webhook_url_sealed, record.created_at,
@@ -116,10 +110,7 @@ class PostgresExports:
 
     def get_export(self, tenant_id: int, export_id: str) -> ExportRecord | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT {EXPORT_COLUMNS} FROM exports WHERE tenant_id = %s AND id = %s",
-                (tenant_id, export_id),
-            ).fetchone()
+            row = conn.execute(Q["get_export"], (tenant_id, export_id)).fetchone()
         return None if row is None else export_record(row)
 
     def list_exports(
@@ -159,8 +150,7 @@ class PostgresExports:
     def renew_export_lease(self, export_id: str, worker: str, lease_seconds: float) -> bool:
         with self.pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE exports SET lease_until = %s "
-                "WHERE id = %s AND worker = %s AND status = 'running'",
+                Q["renew_export_lease"],
                 (_lease(lease_seconds), export_id, worker),
             )
             return cursor.rowcount == 1
@@ -170,9 +160,7 @@ class PostgresExports:
     ) -> bool:
         with self.pool.connection() as conn, conn.transaction():
             cursor = conn.execute(
-                "UPDATE exports SET status = %s, completed_at = %s, event_count = %s, "
-                "bytes = %s, sha256 = %s, error = %s, object_key = %s, manifest_key = %s, "
-                "lease_until = NULL WHERE id = %s AND worker = %s AND status = 'running'",
+                Q["finish_export"],
                 (
                     record.status, record.completed_at, record.event_count, record.bytes,
                     record.sha256, record.error, record.object_key, record.manifest_key,
@@ -183,9 +171,7 @@ class PostgresExports:
                 return False
             if delivery is not None:
                 conn.execute(
-                    "INSERT INTO webhook_deliveries (id, tenant_id, url, payload, created_at, "
-                    "status, next_attempt_at) VALUES (%s, %s, %s, %s, %s, 'pending', %s) "
-                    "ON CONFLICT (id) DO NOTHING",
+                    Q["queue_delivery"],
                     (
                         delivery.id, delivery.tenant_id, delivery.url_sealed,
                         delivery.payload, delivery.created_at, delivery.created_at,
@@ -234,9 +220,7 @@ class PostgresExports:
         status = "delivered" if delivered else "pending" if next_attempt_at else "failed"
         with self.pool.connection() as conn:
             conn.execute(
-                "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, "
-                "next_attempt_at = %s, last_attempt_at = now(), last_status = %s, "
-                "last_error = %s WHERE id = %s",
+                Q["delivery_attempted"],
                 (
                     status, None if delivered else next_attempt_at, status_code, error,
                     delivery_id,

@@ -181,3 +181,44 @@ WHERE id = %s AND lease_owner = %s RETURNING id;
 -- received_at --
 -- When the event at one seq was received (the stream's start-at-a-time search).
 SELECT received_at FROM events WHERE tenant_id = %s AND seq = %s;
+
+-- count_export --
+-- One more export against a token's quota for a resource and UTC day; the count now.
+INSERT INTO export_quota (token_id, resource, day, used) VALUES (%s, %s, %s, 1)
+ON CONFLICT (token_id, resource, day) DO UPDATE SET used = export_quota.used + 1
+RETURNING used;
+
+-- uncount_export --
+-- Take back count_export's count (a request over the quota stores nothing).
+UPDATE export_quota SET used = used - 1 WHERE token_id = %s AND resource = %s AND day = %s;
+
+-- create_export --
+-- An export job (its 16 columns, in get_export's order).
+INSERT INTO exports (id, tenant_id, token_id, status, spec, webhook_url, created_at, started_at,
+completed_at, attempts, event_count, bytes, sha256, error, object_key, manifest_key)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);
+
+-- get_export --
+SELECT id, tenant_id, token_id, status, spec, webhook_url, created_at, started_at,
+completed_at, attempts, event_count, bytes, sha256, error, object_key, manifest_key
+FROM exports WHERE tenant_id = %s AND id = %s;
+
+-- renew_export_lease --
+-- A running job's lease extended (until, id, worker); no row when the lease was lost.
+UPDATE exports SET lease_until = %s WHERE id = %s AND worker = %s AND status = 'running';
+
+-- finish_export --
+-- A job's final state, only while this worker still holds it.
+UPDATE exports SET status = %s, completed_at = %s, event_count = %s, bytes = %s,
+sha256 = %s, error = %s, object_key = %s, manifest_key = %s, lease_until = NULL
+WHERE id = %s AND worker = %s AND status = 'running';
+
+-- queue_delivery --
+-- A webhook to send, due at once (id, tenant, url, payload, created, due); once per id.
+INSERT INTO webhook_deliveries (id, tenant_id, url, payload, created_at, status, next_attempt_at)
+VALUES (%s, %s, %s, %s, %s, 'pending', %s) ON CONFLICT (id) DO NOTHING;
+
+-- delivery_attempted --
+-- One attempt at a webhook recorded (status, next attempt, HTTP status, error, id).
+UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, next_attempt_at = %s,
+last_attempt_at = now(), last_status = %s, last_error = %s WHERE id = %s;

@@ -17,6 +17,7 @@ from trailkeeper.events.timestamps import from_micros, to_micros
 from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.protocols import ExportRecord, NewDelivery, WebhookDelivery
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteExports"]
 
@@ -128,21 +129,14 @@ class SQLiteExports:
         token_id, resource, day = quota_key
         with self.conns.write() as conn:
             (used,) = conn.execute(
-                "INSERT INTO export_quota (token_id, resource, day, used) VALUES (?, ?, ?, 1) "
-                "ON CONFLICT (token_id, resource, day) DO UPDATE SET used = used + 1 "
-                "RETURNING used",
+                Q["count_export"],
                 (token_id, resource, day.isoformat()),
             ).fetchone()
             if used > quota:
-                conn.execute(
-                    "UPDATE export_quota SET used = used - 1 "
-                    "WHERE token_id = ? AND resource = ? AND day = ?",
-                    (token_id, resource, day.isoformat()),
-                )
+                conn.execute(Q["uncount_export"], (token_id, resource, day.isoformat()))
                 return False
             conn.execute(
-                f"INSERT INTO exports ({EXPORT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Q["create_export"],
                 (
                     record.id, record.tenant_id, record.token_id, record.status,
                     orjson.dumps(record.spec).decode(), record.webhook_url_sealed,
@@ -155,14 +149,8 @@ class SQLiteExports:
         return True
 
     def get_export(self, tenant_id: int, export_id: str) -> ExportRecord | None:
-        row = (
-            self.conns.connection()
-            .execute(
-                f"SELECT {EXPORT_COLUMNS} FROM exports WHERE tenant_id = ? AND id = ?",
-                (tenant_id, export_id),
-            )
-            .fetchone()
-        )
+        conn = self.conns.connection()
+        row = conn.execute(Q["get_export"], (tenant_id, export_id)).fetchone()
         return None if row is None else export_record(row)
 
     def list_exports(
@@ -205,8 +193,7 @@ class SQLiteExports:
     def renew_export_lease(self, export_id: str, worker: str, lease_seconds: float) -> bool:
         with self.conns.write(durable=False) as conn:
             cursor = conn.execute(
-                "UPDATE exports SET lease_until = ? "
-                "WHERE id = ? AND worker = ? AND status = 'running'",
+                Q["renew_export_lease"],
                 (_now() + int(lease_seconds * 1e6), export_id, worker),
             )
             return cursor.rowcount == 1
@@ -216,9 +203,7 @@ class SQLiteExports:
     ) -> bool:
         with self.conns.write() as conn:
             cursor = conn.execute(
-                "UPDATE exports SET status = ?, completed_at = ?, event_count = ?, bytes = ?, "
-                "sha256 = ?, error = ?, object_key = ?, manifest_key = ?, lease_until = NULL "
-                "WHERE id = ? AND worker = ? AND status = 'running'",
+                Q["finish_export"],
                 (
                     record.status, _micros(record.completed_at), record.event_count,
                     record.bytes, record.sha256, record.error, record.object_key,
@@ -230,9 +215,7 @@ class SQLiteExports:
             if delivery is not None:
                 created = to_micros(delivery.created_at)
                 conn.execute(
-                    "INSERT INTO webhook_deliveries (id, tenant_id, url, payload, created_at, "
-                    "status, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', ?) "
-                    "ON CONFLICT (id) DO NOTHING",
+                    Q["queue_delivery"],
                     (
                         delivery.id, delivery.tenant_id, delivery.url_sealed,
                         delivery.payload, created, created,
@@ -275,9 +258,7 @@ class SQLiteExports:
         status = "delivered" if delivered else "pending" if next_attempt_at else "failed"
         with self.conns.write() as conn:
             conn.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, "
-                "next_attempt_at = ?, last_attempt_at = ?, last_status = ?, last_error = ? "
-                "WHERE id = ?",
+                Q["delivery_attempted"],
                 (
                     status, None if delivered else _micros(next_attempt_at), _now(),
                     status_code, error, delivery_id,
