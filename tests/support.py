@@ -6,10 +6,12 @@ import asyncio
 import base64
 import hashlib
 import importlib.util
+import ipaddress
 import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ import rfc8785
 import uvicorn
 from starlette.types import ASGIApp
 
+from trailkeeper.outbound.safety import IPAddress
 from trailkeeper.service import Trailkeeper
 
 # One deployment key for the whole session: PostgreSQL tests share one database,
@@ -267,3 +270,19 @@ def delete_streams(service: Trailkeeper, *apis: Api) -> None:
         if tenant is not None:
             for record in service.store.list_streams(tenant.id):
                 service.store.delete_stream(tenant.id, record.id)
+
+
+def answering(*addresses: str) -> Answers:
+    return Answers([ipaddress.ip_address(a) for a in addresses])
+
+
+class Answers:
+    """A resolver whose answers a test can change, as DNS can."""
+
+    def __init__(self, addresses: Sequence[IPAddress]) -> None:
+        self.addresses = list(addresses)
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> Sequence[IPAddress]:
+        self.asked.append(host)
+        return self.addresses

@@ -5,16 +5,16 @@ redirects and proxies are never followed."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 
 from receiver import Answer, Receiver
+from support import answering
 from trailkeeper import __version__
 from trailkeeper.outbound.http import outbound_client
-from trailkeeper.outbound.safety import DestinationRefused, IPAddress, check_destination
+from trailkeeper.outbound.safety import DestinationRefused, check_destination
 from trailkeeper.settings import Settings
 
 
@@ -22,22 +22,6 @@ def settings_for(tmp_path: Path, *, allow_private: bool) -> Settings:
     return Settings(
         data_dir=tmp_path, allow_private_destinations=allow_private, outbound_timeout=5.0
     )
-
-
-def answering(*addresses: str) -> Answers:
-    return Answers([ipaddress.ip_address(a) for a in addresses])
-
-
-class Answers:
-    """A resolver whose answers a test can change, as DNS can."""
-
-    def __init__(self, addresses: Sequence[IPAddress]) -> None:
-        self.addresses = list(addresses)
-        self.asked: list[str] = []
-
-    def __call__(self, host: str, port: int) -> Sequence[IPAddress]:
-        self.asked.append(host)
-        return self.addresses
 
 
 def test_a_client_has_the_deployment_timeout_no_redirects_and_a_user_agent(

@@ -18,7 +18,6 @@ from enum import StrEnum
 from trailkeeper.storage.tenants import Tenant, TokenRecord
 
 __all__ = [
-    "AVAILABLE_SCOPES",
     "Principal",
     "Scope",
     "hash_token",
@@ -43,13 +42,9 @@ class Scope(StrEnum):
     ADMIN = "admin"
 
 
-AVAILABLE_SCOPES = tuple(Scope)
-"""Every scope of the contract: each one's feature exists (streams and retention included)."""
-
-
 def parse_scopes(values: list[str]) -> tuple[Scope, ...]:
     """Validate scope names; raise ``ValueError`` naming the allowed ones."""
-    allowed = {s.value: s for s in AVAILABLE_SCOPES}
+    allowed = {s.value: s for s in Scope}
     names = ", ".join(allowed)
     unknown = [v for v in values if v not in allowed]
     if unknown or not values:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trailkeeper.auth.tokens import AVAILABLE_SCOPES
+from trailkeeper.auth.tokens import Scope
 from trailkeeper.cli.options import (
     DatabaseUrl,
     DataDir,
@@ -27,7 +27,7 @@ tokens = typer.Typer(
     help="Create, list and revoke API tokens.", no_args_is_help=True, rich_markup_mode=None
 )
 Tenant = Annotated[str, typer.Option("--tenant", help="Tenant name")]
-SCOPES = ", ".join(s.value for s in AVAILABLE_SCOPES)
+SCOPES = ", ".join(s.value for s in Scope)
 
 
 def migrate(

@@ -11,7 +11,7 @@ from trailkeeper.api.deps import Service, TokenManager
 from trailkeeper.api.openapi import errors
 from trailkeeper.api.responses import JSON
 from trailkeeper.api.schemas import CreatedToken, TokenInfo, TokenPage
-from trailkeeper.auth.tokens import AVAILABLE_SCOPES
+from trailkeeper.auth.tokens import Scope
 
 __all__ = ["router"]
 
@@ -25,9 +25,7 @@ class NewToken(BaseModel):
     scopes: list[str] = Field(
         min_length=1,
         max_length=7,
-        json_schema_extra={
-            "items": {"type": "string", "enum": [s.value for s in AVAILABLE_SCOPES]}
-        },
+        json_schema_extra={"items": {"type": "string", "enum": [s.value for s in Scope]}},
     )
 
 

@@ -52,8 +52,6 @@ def object_key(prefix: str, batch: Batch, now: datetime) -> str:
 def make_client(
     config: S3Config, timeout: float, allow_private: bool, resolver: Resolver = resolve_host
 ) -> Any:
-    if config.endpoint_url is not None:
-        check_destination(config.endpoint_url, allow_private=allow_private, resolver=resolver)
     options = Config(
         signature_version="s3v4",
         connect_timeout=timeout,
