@@ -380,9 +380,9 @@ UPDATE erasures SET status = 'succeeded', worker = NULL, lease_until = NULL
 WHERE id = ? AND worker = ? AND status = 'erased';
 
 -- create_schema_migrations --
--- The table of migrations applied, before the first migration.
-CREATE TABLE IF NOT EXISTS schema_migrations
-(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+-- The table of migrations applied, before the first migration (on one line: SQLite
+-- keeps a table's text as written, and the schema snapshot compares it).
+CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
 
 -- applied_migrations --
 SELECT version FROM schema_migrations;
