@@ -78,7 +78,7 @@ def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
     """The oldest partitions, in order, up to the first that still holds something
     unarchived or held (never the current month's)."""
     current = f"events_p{datetime.now(UTC):%Y%m}"
-    tenants = _tenants(conn)
+    tenants = _archived_and_held(conn)
     out = []
     for name, _ in _attached(conn):
         if name >= current or not _expired(conn, name, tenants):
@@ -87,7 +87,8 @@ def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
     return out
 
 
-def _tenants(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+def _archived_and_held(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """(tenant, archived through, under legal hold) of every tenant."""
     return conn.execute(Q["archived_and_held"]).fetchall()
 
 
@@ -122,7 +123,7 @@ def _drop(conn: psycopg.Connection[Any], name: str, *, attached: bool) -> int:
             "FROM {} GROUP BY 1, 2, 3, 4, 5").format(table)):  # fmt: skip
             removed[tenant_id].add_groups([group])
         conn.execute(Q["lock_events"])
-        if attached and not _all_archived(removed, _tenants(conn)):
+        if attached and not _all_archived(removed, _archived_and_held(conn)):
             return 0
         run, run_many = runner(conn)
         for tenant_id, gone in removed.items():

@@ -5,8 +5,8 @@ makes ``seq`` gapless and commit order equal to ``seq`` order, so a poller that
 resumes after the last seq it saw never misses an event.
 
 This module holds the pool, migrations, partitions and the write path; the rest is one
-mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``, …), their
-fixed SQL named in ``queries.sql``."""
+mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``,
+``retention``, …). Their fixed SQL and this module's are named in ``queries.sql``."""
 
 from __future__ import annotations
 

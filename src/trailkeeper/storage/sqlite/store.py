@@ -1,8 +1,8 @@
 """SQLite implementation of the storage protocols.
 
 This module holds the connections, migrations, the clock and the write path; the rest is
-one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, …), their fixed SQL
-named in ``queries.sql`` beside PostgreSQL's."""
+one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, ``retention``, …).
+Their fixed SQL and this module's are named in ``queries.sql``, beside PostgreSQL's."""
 
 from __future__ import annotations
 
