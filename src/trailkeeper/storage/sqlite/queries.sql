@@ -432,3 +432,19 @@ WHERE tenant_id = ? AND level = ? AND idx >= ? AND idx < ?;
 -- max_seq --
 -- The largest seq a tenant's events hold (NULL without rows).
 SELECT max(seq) FROM events WHERE tenant_id = ?;
+
+-- create_rate_windows --
+-- The rate-limit counters' table, in their file of their own (ratecounters.py), which has
+-- no migrations (on one line: SQLite keeps a table's text as written).
+CREATE TABLE IF NOT EXISTS rate_windows (key TEXT NOT NULL, window_start INTEGER NOT NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window_start)) WITHOUT ROWID;
+
+-- sweep_rate_windows --
+-- A key's windows before the current one (key, window start): each count sweeps its own
+-- key's, where PostgreSQL's sweeps every key's at once.
+DELETE FROM rate_windows WHERE key = ? AND window_start < ?;
+
+-- hit --
+-- One more hit in a rate-limit window, and how many it now holds.
+INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1
+RETURNING hits;
