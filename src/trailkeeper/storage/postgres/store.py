@@ -70,8 +70,8 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 def _configure(conn: Connection) -> None:
     """Every pooled connection: no JIT compilation. trailkeeper's queries read a page, a
     proof's tiles or a stream of rows; a page merged from many actors' index scans can be
-    estimated costly enough to JIT, which then takes longer than the query (25 ms of a
-    65 ms page, measured at 1M events)."""
+    estimated costly enough to JIT, and compiling then takes longer than the query itself
+    (docs/benchmarks.md, "Measured reasons in the code")."""
     conn.execute("SET jit = off")
     conn.commit()
 
@@ -185,7 +185,7 @@ class PostgresStore(
                             copy.write_row(values)
                     actors, actions = dictionaries.of(plan.new)
                     # The dictionaries in one statement each, over arrays (executemany
-                    # costs ~20 µs of Python per row).
+                    # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
                     with conn.pipeline():
                         cur.execute(Q["add_actor_counts"], (tenant_id, *_columns(actors, 4)))
                         cur.execute(Q["add_action_counts"], (tenant_id, *_columns(actions, 2)))
