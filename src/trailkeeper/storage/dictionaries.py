@@ -14,13 +14,7 @@ from typing import Any
 from trailkeeper.events.record import Draft
 from trailkeeper.events.view import EventView
 
-__all__ = [
-    "DictionaryRows",
-    "action_rows",
-    "actor_rows",
-    "upsert_actions_sql",
-    "upsert_actors_sql",
-]
+__all__ = ["DictionaryRows", "action_rows", "actor_rows"]
 
 Rows = list[tuple[Any, ...]]
 
@@ -57,19 +51,3 @@ class DictionaryRows:
             return self.actors, self.actions
         views = [self.drafts[index].view for index, _, _ in new]
         return actor_rows(self.tenant_id, views), action_rows(self.tenant_id, views)
-
-
-def upsert_actors_sql(p: str) -> str:
-    return (
-        "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
-        f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (tenant_id, actor_id, name, email) "
-        "DO UPDATE SET events = actor_texts.events + excluded.events"
-    )
-
-
-def upsert_actions_sql(p: str) -> str:
-    return (
-        f"INSERT INTO action_counts (tenant_id, action, events) VALUES ({p}, {p}, {p}) "
-        "ON CONFLICT (tenant_id, action) "
-        "DO UPDATE SET events = action_counts.events + excluded.events"
-    )
