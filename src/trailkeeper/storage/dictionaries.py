@@ -11,13 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = [
-    "Rows",
-    "action_rows",
-    "actor_rows",
-    "upsert_actions_sql",
-    "upsert_actors_sql",
-]
+__all__ = ["Rows", "action_rows", "actor_rows"]
 
 Rows = list[tuple[Any, ...]]
 
@@ -36,19 +30,3 @@ def action_rows(tenant_id: int, actions: Iterable[str]) -> Rows:
     """``(tenant, action, events)`` per distinct action, sorted."""
     counts = Counter(actions)
     return [(tenant_id, action, n) for action, n in sorted(counts.items())]
-
-
-def upsert_actors_sql(p: str) -> str:
-    return (
-        "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
-        f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (tenant_id, actor_id, name, email) "
-        "DO UPDATE SET events = actor_texts.events + excluded.events"
-    )
-
-
-def upsert_actions_sql(p: str) -> str:
-    return (
-        f"INSERT INTO action_counts (tenant_id, action, events) VALUES ({p}, {p}, {p}) "
-        "ON CONFLICT (tenant_id, action) "
-        "DO UPDATE SET events = action_counts.events + excluded.events"
-    )

@@ -25,6 +25,7 @@ from psycopg.types.string import ByteaBinaryLoader
 
 from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.postgres.named import QUERIES as Q
 
 __all__ = ["PostgresRowReader", "PostgresRowSource"]
 
@@ -90,17 +91,11 @@ class PostgresRowReader:
 
     def tiles(self, tenant_id: int, level: int, first: int, end: int) -> dict[int, bytes]:
         """Stored tiles ``first <= idx < end`` of one tile level, by index."""
-        rows = self._conn.execute(
-            "SELECT idx, hashes FROM tree_tiles "
-            "WHERE tenant_id = %s AND level = %s AND idx >= %s AND idx < %s",
-            (tenant_id, level, first, end),
-        ).fetchall()
+        rows = self._conn.execute(Q["tile_run"], (tenant_id, level, first, end)).fetchall()
         return {int(idx): bytes(blob) for idx, blob in rows}
 
     def last_seq(self, tenant_id: int) -> int | None:
-        row = self._conn.execute(
-            "SELECT max(seq) FROM events WHERE tenant_id = %s", (tenant_id,)
-        ).fetchone()
+        row = self._conn.execute(Q["max_seq"], (tenant_id,)).fetchone()
         return None if row is None else row[0]
 
     def archive_rows(

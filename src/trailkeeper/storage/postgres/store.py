@@ -5,8 +5,8 @@ makes ``seq`` gapless and commit order equal to ``seq`` order, so a poller that
 resumes after the last seq it saw never misses an event.
 
 This module holds the pool, migrations, partitions and the write path; the rest is one
-mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``, …), their
-fixed SQL named in ``queries.sql``."""
+mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``,
+``retention``, …). Their fixed SQL and this module's are named in ``queries.sql``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from trailkeeper.events.view import EventView
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.postgres.admin import PostgresAdmin
 from trailkeeper.storage.postgres.exports import PostgresExports
+from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.postgres.pages import PostgresReads
 from trailkeeper.storage.postgres.retention import PostgresRetention
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
@@ -48,23 +49,6 @@ _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
 
 
-# The batch's dictionary rows in one statement each, as arrays (executemany costs
-# ~20 µs of Python per row): unnest keeps their order, which is sorted, so that
-# concurrent writers lock rows in the same order.
-_UPSERT_ACTORS = (
-    "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
-    "SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
-    "ON CONFLICT (tenant_id, actor_id, name, email) "
-    "DO UPDATE SET events = actor_texts.events + excluded.events"
-)
-_UPSERT_ACTIONS = (
-    "INSERT INTO action_counts (tenant_id, action, events) "
-    "SELECT %s, * FROM unnest(%s::text[], %s::bigint[]) "
-    "ON CONFLICT (tenant_id, action) "
-    "DO UPDATE SET events = action_counts.events + excluded.events"
-)
-
-
 _COPY_EVENTS = f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = [
     "int8" if column in ("tenant_id", "seq")
@@ -85,8 +69,8 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 def _configure(conn: Connection) -> None:
     """Every pooled connection: no JIT compilation. trailkeeper's queries read a page, a
     proof's tiles or a stream of rows; a page merged from many actors' index scans can be
-    estimated costly enough to JIT, which then takes longer than the query (25 ms of a
-    65 ms page, measured at 1M events)."""
+    estimated costly enough to JIT, and compiling then takes longer than the query itself
+    (docs/benchmarks.md, "Measured reasons in the code")."""
     conn.execute("SET jit = off")
     conn.commit()
 
@@ -128,37 +112,29 @@ class PostgresStore(
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            conn.execute(Q["lock_transaction"], (_MIGRATION_LOCK,))
+            conn.execute(Q["create_schema_migrations"])
+            applied = {r[0] for r in conn.execute(Q["applied_migrations"])}
             version = max(applied, default=0)
             for migration in load_migrations("trailkeeper.storage.postgres"):
                 if migration.version in applied:
                     continue
                 conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (migration.version, migration.name),
-                )
+                conn.execute(Q["record_migration"], (migration.version, migration.name))
                 version = migration.version
         self._ensure_partitions(datetime.now(UTC))
         return version
 
     def claim(self, name: str, value: bytes) -> bytes:
         with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO deployment VALUES (%s, %s) ON CONFLICT DO NOTHING", (name, value)
-            )
-            row = conn.execute("SELECT value FROM deployment WHERE name = %s", (name,)).fetchone()
+            conn.execute(Q["claim_deployment"], (name, value))
+            row = conn.execute(Q["deployment_value"], (name,)).fetchone()
         assert row is not None
         return bytes(row[0])
 
     def ping(self) -> None:
         with self.pool.connection(timeout=min(5.0, self.pool.timeout)) as conn:
-            conn.execute("SELECT 1")
+            conn.execute(Q["ping"])
 
     def close(self) -> None:
         self.pool.close()
@@ -172,7 +148,7 @@ class PostgresStore(
         if not missing:
             return
         with self._partition_lock, self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+            conn.execute(Q["lock_transaction"], (_PARTITION_LOCK,))
             for start in missing:
                 name = f"events_p{start:%Y%m}"
                 conn.execute(
@@ -196,14 +172,8 @@ class PostgresStore(
             # server runs the SELECT of ids after the lock is granted, with a snapshot of
             # its own (read committed), so it sees every batch committed before ours.
             with conn.pipeline():
-                locked = conn.execute(
-                    "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
-                )
-                stored = conn.execute(
-                    "SELECT id, seq, content_hash, leaf_hash FROM event_ids "
-                    "WHERE tenant_id = %s AND id = ANY(%s)",
-                    (tenant_id, ids),
-                )
+                locked = conn.execute(Q["lock_next_seq"], (tenant_id,))
+                stored = conn.execute(Q["stored_ids"], (tenant_id, ids))
             row = locked.fetchone()
             assert row is not None, "tenant vanished"
             existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
@@ -216,13 +186,12 @@ class PostgresStore(
                         for values in sequenced_rows(batch.rows, plan.new, received_at):
                             copy.write_row(values)
                     actors, actions = batch.dictionaries(plan.new)
+                    # The dictionaries in one statement each, over arrays (executemany
+                    # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
                     with conn.pipeline():
-                        cur.execute(_UPSERT_ACTORS, (tenant_id, *_columns(actors, 4)))
-                        cur.execute(_UPSERT_ACTIONS, (tenant_id, *_columns(actions, 2)))
-                        cur.execute(
-                            "UPDATE tenants SET next_seq = %s WHERE id = %s",
-                            (plan.next_seq, tenant_id),
-                        )
+                        cur.execute(Q["add_actor_counts"], (tenant_id, *_columns(actors, 4)))
+                        cur.execute(Q["add_action_counts"], (tenant_id, *_columns(actions, 2)))
+                        cur.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def append_many(

@@ -1,8 +1,8 @@
 """SQLite implementation of the storage protocols.
 
 This module holds the connections, migrations, the clock and the write path; the rest is
-one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, …), their fixed SQL
-named in ``queries.sql`` beside PostgreSQL's."""
+one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, ``retention``, …).
+Their fixed SQL and this module's are named in ``queries.sql``, beside PostgreSQL's."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, to_micros
 from trailkeeper.events.view import EventView
 from trailkeeper.private_files import private_file
-from trailkeeper.storage.dictionaries import upsert_actions_sql, upsert_actors_sql
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.protocols import Receipt
@@ -35,6 +34,7 @@ from trailkeeper.storage.sqlite.admin import SQLiteAdmin
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 from trailkeeper.storage.sqlite.ratecounters import RateCounters
 from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
@@ -122,11 +122,8 @@ class SQLiteStore(
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
         with self.conns.write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-            )
-            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            conn.execute(Q["create_schema_migrations"])
+            applied = {row[0] for row in conn.execute(Q["applied_migrations"])}
             version = max(applied, default=0)
             for migration in load_migrations("trailkeeper.storage.sqlite"):
                 if migration.version in applied:
@@ -134,7 +131,7 @@ class SQLiteStore(
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    Q["record_migration"],
                     (migration.version, migration.name, to_micros(datetime.now(UTC))),
                 )
                 version = migration.version
@@ -142,12 +139,12 @@ class SQLiteStore(
 
     def claim(self, name: str, value: bytes) -> bytes:
         with self.conns.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO deployment VALUES (?, ?)", (name, value))
-            row = conn.execute("SELECT value FROM deployment WHERE name = ?", (name,)).fetchone()
+            conn.execute(Q["claim_deployment"], (name, value))
+            row = conn.execute(Q["deployment_value"], (name,)).fetchone()
         return bytes(row[0])
 
     def ping(self) -> None:
-        self.conns.connection().execute("SELECT 1").fetchone()
+        self.conns.connection().execute(Q["ping"]).fetchone()
 
     def close(self) -> None:
         self._rates.close()
@@ -175,16 +172,16 @@ class SQLiteStore(
     def _append(self, conn: sqlite3.Connection, batch: ReadyBatch) -> list[Receipt]:
         """One batch, inside the group's transaction."""
         tenant_id = batch.tenant_id
-        row = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
+        row = conn.execute(Q["lock_next_seq"], (tenant_id,)).fetchone()
         received_at = datetime.now(UTC)
         existing = self._existing(conn, tenant_id, batch.ids)
         plan = sequence_batch(batch, existing, row[0], received_at)
         if plan.new:
             conn.executemany(_INSERT, sequenced_rows(batch.rows, plan.new, to_micros(received_at)))
             actors, actions = batch.dictionaries(plan.new)
-            conn.executemany(upsert_actors_sql("?"), actors)
-            conn.executemany(upsert_actions_sql("?"), actions)
-            conn.execute("UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id))
+            conn.executemany(Q["add_actor_counts"], actors)
+            conn.executemany(Q["add_action_counts"], actions)
+            conn.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def _existing(
