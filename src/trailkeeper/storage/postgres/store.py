@@ -21,7 +21,6 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.events.view import EventView
-from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.postgres.admin import PostgresAdmin
 from trailkeeper.storage.postgres.exports import PostgresExports
@@ -34,10 +33,10 @@ from trailkeeper.storage.postgres.streams import PostgresStreams
 from trailkeeper.storage.postgres.tenants import PostgresTenants
 from trailkeeper.storage.postgres.tree import PostgresTree
 from trailkeeper.storage.protocols import Receipt
+from trailkeeper.storage.ready import OccurredForm, ReadyBatch, ready_batch
 from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     READ_COLUMNS,
-    insert_row,
     scanned_view,
     sequenced_rows,
     view_from_row,
@@ -95,6 +94,7 @@ class PostgresStore(
     PostgresReads,
 ):
     backend = "postgresql"
+    occurred_form: OccurredForm = "datetime"
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
@@ -159,12 +159,14 @@ class PostgresStore(
 
     # events --------------------------------------------------------------
     def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
-        self._ensure_partitions(datetime.now(UTC))
         # Made before the tenant row is locked, so that it overlaps with another
         # batch's transaction.
-        rows = [insert_row(tenant_id, d, d.occurred_at) for d in drafts]
-        dictionaries = DictionaryRows(tenant_id, drafts)
-        ids = list({d.id for d in drafts})
+        return self._append(ready_batch(tenant_id, drafts, self.occurred_form))
+
+    def _append(self, batch: ReadyBatch) -> list[Receipt]:
+        self._ensure_partitions(datetime.now(UTC))
+        tenant_id = batch.tenant_id
+        ids = list(set(batch.ids))
         with self.pool.connection() as conn, conn.transaction():
             # One round trip for the lock and the ids already stored: in a pipeline the
             # server runs the SELECT of ids after the lock is granted, with a snapshot of
@@ -176,14 +178,14 @@ class PostgresStore(
             assert row is not None, "tenant vanished"
             existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
             received_at = datetime.now(UTC)
-            plan = sequence_batch(drafts, existing, row[0], received_at)
+            plan = sequence_batch(batch, existing, row[0], received_at)
             if plan.new:
                 with conn.cursor() as cur:
                     with cur.copy(_COPY_EVENTS) as copy:
                         copy.set_types(_COPY_TYPES)
-                        for values in sequenced_rows(rows, plan.new, received_at):
+                        for values in sequenced_rows(batch.rows, plan.new, received_at):
                             copy.write_row(values)
-                    actors, actions = dictionaries.of(plan.new)
+                    actors, actions = batch.dictionaries(plan.new)
                     # The dictionaries in one statement each, over arrays (executemany
                     # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
                     with conn.pipeline():
@@ -195,10 +197,14 @@ class PostgresStore(
     def append_many(
         self, batches: Sequence[tuple[int, Sequence[Draft]]]
     ) -> list[list[Receipt] | Exception]:
+        form = self.occurred_form
+        return self.append_ready([ready_batch(t, drafts, form) for t, drafts in batches])
+
+    def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
         results: list[list[Receipt] | Exception] = []
-        for tenant_id, drafts in batches:
+        for batch in batches:
             try:
-                results.append(self.append(tenant_id, drafts))
+                results.append(self._append(batch))
             except Exception as exc:  # that batch alone is refused
                 results.append(exc)
         return results

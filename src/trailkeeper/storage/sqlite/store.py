@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,14 @@ from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, to_micros
 from trailkeeper.events.view import EventView
 from trailkeeper.private_files import private_file
-from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.protocols import Receipt
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
+from trailkeeper.storage.ready import OccurredForm, ReadyBatch, ready_batch
 from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     READ_COLUMNS,
-    insert_row,
     scanned_view,
     sequenced_rows,
     view_from_row,
@@ -53,16 +51,6 @@ _INSERT = (
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 )
 _ID_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """A batch to append, with what could be made of it before the write lock."""
-
-    tenant_id: int
-    drafts: Sequence[Draft]
-    rows: list[list[Any]]
-    dictionaries: DictionaryRows
 
 
 def _timestamp(micros: int) -> str:
@@ -97,6 +85,7 @@ class SQLiteStore(
 ):
     backend = "sqlite"
     dialect = DIALECT
+    occurred_form: OccurredForm = "micros"
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.conns.connection().execute(sql, params).fetchall()
@@ -166,9 +155,7 @@ class SQLiteStore(
         # Everything that does not depend on the log's state is done before the write
         # lock, so that it overlaps with other batches' transactions; those that arrive
         # together are committed together (groupcommit.py).
-        rows = [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts]
-        batch = _Batch(tenant_id, drafts, rows, DictionaryRows(tenant_id, drafts))
-        return self._appends.submit(batch)
+        return self._appends.submit(ready_batch(tenant_id, drafts, self.occurred_form))
 
     def _ingest_waiting(self) -> bool:
         return self._appends.waiting()
@@ -176,35 +163,31 @@ class SQLiteStore(
     def append_many(
         self, batches: Sequence[tuple[int, Sequence[Draft]]]
     ) -> list[list[Receipt] | Exception]:
-        prepared = [
-            _Batch(
-                tenant_id,
-                drafts,
-                [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts],
-                DictionaryRows(tenant_id, drafts),
-            )
-            for tenant_id, drafts in batches
-        ]
-        return self._appends.run(prepared)
+        form = self.occurred_form
+        return self.append_ready([ready_batch(t, drafts, form) for t, drafts in batches])
 
-    def _append(self, conn: sqlite3.Connection, batch: _Batch) -> list[Receipt]:
+    def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
+        return self._appends.run(batches)
+
+    def _append(self, conn: sqlite3.Connection, batch: ReadyBatch) -> list[Receipt]:
         """One batch, inside the group's transaction."""
-        tenant_id, drafts = batch.tenant_id, batch.drafts
+        tenant_id = batch.tenant_id
         row = conn.execute(Q["lock_next_seq"], (tenant_id,)).fetchone()
         received_at = datetime.now(UTC)
-        plan = sequence_batch(drafts, self._existing(conn, tenant_id, drafts), row[0], received_at)
+        existing = self._existing(conn, tenant_id, batch.ids)
+        plan = sequence_batch(batch, existing, row[0], received_at)
         if plan.new:
             conn.executemany(_INSERT, sequenced_rows(batch.rows, plan.new, to_micros(received_at)))
-            actors, actions = batch.dictionaries.of(plan.new)
+            actors, actions = batch.dictionaries(plan.new)
             conn.executemany(Q["add_actor_counts"], actors)
             conn.executemany(Q["add_action_counts"], actions)
             conn.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def _existing(
-        self, conn: sqlite3.Connection, tenant_id: int, drafts: Sequence[Draft]
+        self, conn: sqlite3.Connection, tenant_id: int, event_ids: Sequence[str]
     ) -> dict[str, Existing]:
-        ids = list({d.id for d in drafts})
+        ids = list(set(event_ids))
         found: dict[str, Existing] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]
