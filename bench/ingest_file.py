@@ -47,11 +47,12 @@ def _write_file(path: Path, events: int, zipped: bool) -> int:
 
 
 def run_backend(backend: str, args: argparse.Namespace, source: Path, events: int) -> float:
+    workers = [] if args.workers is None else ["--workers", str(args.workers)]
     with _NoServer(backend, args.admin_url) as deployment:
         started = time.perf_counter()
         done = subprocess.run(
             [*_cli(), "ingest", "--tenant", "bench", str(source), "--json",
-             *deployment._location()],
+             *workers, *deployment._location()],
             env=deployment._env(),
             capture_output=True,
             check=False,
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--gzip", action="store_true", help="load a .jsonl.gz file")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument(
+        "--workers", type=int, help="passed to the command (default: the command's own)"
+    )
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}", flush=True)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)

@@ -111,7 +111,8 @@ def write_jsonl(path: Path, lines: list[bytes]) -> Path:
     return path
 
 
-def test_ingest_in_batches(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_ingest_in_batches(cli: Cli, tmp_path: Path, workers: str) -> None:
     good, invalid, broken = (tenant_name(cli, n) for n in ("good", "invalid", "broken"))
     service = cli.service()  # creates and migrates the database
     try:
@@ -131,9 +132,9 @@ def test_ingest_in_batches(cli: Cli, tmp_path: Path) -> None:
     broken_file = write_jsonl(tmp_path / "broken.jsonl", broken_lines)
 
     loaded, refused, unparsable = cli.run_all(
-        ["ingest", "--tenant", good, str(good_file), "--json"],
-        ["ingest", "--tenant", invalid, str(invalid_file)],
-        ["ingest", "--tenant", broken, str(broken_file)],
+        ["ingest", "--tenant", good, str(good_file), "--json", "--workers", workers],
+        ["ingest", "--tenant", invalid, str(invalid_file), "--workers", workers],
+        ["ingest", "--tenant", broken, str(broken_file), "--workers", workers],
     )
     assert loaded.json() == {"tenant": good, "events": 2500, "new": 2500, "already_present": 0}
 
@@ -164,6 +165,39 @@ def test_ingest_in_batches(cli: Cli, tmp_path: Path) -> None:
     for name in (invalid, broken):  # exactly the first batch, nothing of the second
         assert [e["seq"] for e in stored[name]] == list(range(1001)), name
         assert [e["id"] for e in stored[name][1:]] == [f"evt-{i}" for i in range(1000)], name
+
+
+def test_ingest_with_workers_stores_what_one_process_stores(cli: Cli, tmp_path: Path) -> None:
+    """The same gzip file (blank lines, an id twice, 3,300 events in four batches) loaded
+    by this process alone and with worker processes: the same report and the same stored
+    events, but for what differs by design (the salt, and so ``pii`` and ``leaf_hash``,
+    and ``received_at``); ``verify`` recomputes those of both tenants from their fields."""
+    alone, helped = tenant_name(cli, "alone"), tenant_name(cli, "helped")
+    cli.run_all(["tenants", "create", alone], ["tenants", "create", helped])
+    lines = [orjson.dumps(make_event(i, metadata={"n": i, "f": i / 7})) for i in range(3300)]
+    lines[100:100] = [b"", b"  "]
+    lines.append(lines[2000])
+    zipped = tmp_path / "events.jsonl.gz"
+    zipped.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
+    reports = cli.run_all(
+        ["ingest", "--tenant", alone, str(zipped), "--json", "--workers", "0"],
+        ["ingest", "--tenant", helped, str(zipped), "--json", "--workers", "2"],
+    )
+    for done, name in zip(reports, (alone, helped), strict=True):
+        assert done.json() == {"tenant": name, "events": 3301, "new": 3300, "already_present": 1}
+    service = cli.service()
+    try:
+        stored = [all_events(service, name) for name in (alone, helped)]
+    finally:
+        service.close()
+    by_design = ("received_at", "pii", "leaf_hash")
+    same = [[{k: v for k, v in e.items() if k not in by_design} for e in s[1:]] for s in stored]
+    assert len(same[0]) == 3300
+    assert same[0] == same[1]
+    verified = cli.run_all(
+        *(["verify", "--tenant", name, "--allow-unsealed"] for name in (alone, helped))
+    )
+    assert all(done.code == 0 for done in verified), verified
 
 
 def test_clear_errors_for_missing_files_and_tenants(tmp_path: Path) -> None:

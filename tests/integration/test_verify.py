@@ -29,6 +29,7 @@ from trailkeeper.settings import Settings
 from trailkeeper.storage.rows import INSERT_COLUMNS
 from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import VerificationReport, chunks, recompute_leaf, runner, verify_tenant
+from trailkeeper.workerpool import worker_pool
 
 EXE = Path(sys.executable).parent / "trailkeeper"
 SIGNED = 300
@@ -563,7 +564,7 @@ def test_worker_processes_name_the_first_bad_seq(
     for seq in bad:
         log.update(seq, source="api")
     expected = one_pass(log)
-    pool = chunks.verification_pool(2)
+    pool = worker_pool(2)
     try:
         found = chunked(log, monkeypatch, 4, workers=2, pool=pool)
     finally:

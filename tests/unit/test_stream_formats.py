@@ -4,12 +4,13 @@ with octet counting, Splunk HEC envelopes, Elasticsearch bulk answers."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trailkeeper.events.view import EventView
 from trailkeeper.streams.cef import cef_event, escape_extension, escape_header
 from trailkeeper.streams.destinations.base import Batch
 from trailkeeper.streams.destinations.elasticsearch import bulk_outcome
@@ -18,8 +19,8 @@ from trailkeeper.streams.formats import Item, format_events
 from trailkeeper.streams.ocsf import OCSF_VERSION, activity_of, ocsf_event
 
 
-def view(**fields: Any) -> dict[str, Any]:
-    event = {
+def view(**fields: Any) -> EventView:
+    event: EventView = {
         "id": "evt-1", "seq": 7, "action": "card.moved", "category": "card",
         "occurred_at": "2026-01-05T10:00:00.123000Z", "received_at": "2026-01-05T10:00:01.000000Z",
         "actor": {"id": "u_1", "type": "user", "name": "Ana", "email": "ana@example.com"},
@@ -27,7 +28,7 @@ def view(**fields: Any) -> dict[str, Any]:
         "ip": "203.0.113.9", "user_agent": "Mozilla/5.0", "changes": None, "run": None,
         "metadata": {"card_id": "991"}, "pii": "ab", "leaf_hash": "cd",
     }  # fmt: skip
-    return {**event, **fields}
+    return cast("EventView", {**event, **fields})
 
 
 @pytest.mark.parametrize(

@@ -3,17 +3,19 @@
 Batches are validated as they are read and stored ten at a time in one transaction (each
 batch still all or nothing, in a savepoint of its own on SQLite): one commit, and one
 fsync, per 10,000 events. A gzip file (by its magic bytes) is read as it inflates.
+For a large file, a worker process parses, validates and encodes the batches (rows ready
+to insert, ``service/bulkload.py``) while this one only sequences, inserts and commits
+them: the same batches, rows and messages as in one process, in file order.
 It reports how many events were new and how many were already in the log (an event whose
 ``id`` was stored before is not stored again), and, when it stops early, exactly what was
 stored before it stopped."""
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated, Any, cast
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -28,13 +30,13 @@ from trailkeeper.cli.options import (
     open_service,
     settings_from,
 )
-from trailkeeper.errors import InvalidRequest, TrailkeeperError
-from trailkeeper.events.batch import MAX_BATCH, drafts_from_events
-from trailkeeper.events.body import GZIP_MAGIC, parse_json
-from trailkeeper.events.record import Draft
+from trailkeeper.errors import TrailkeeperError
 from trailkeeper.service import Trailkeeper
+from trailkeeper.service.bulkload import BadBatch, BadLine, Chunk, chunks, prepared
 from trailkeeper.storage.protocols import Receipt
+from trailkeeper.storage.ready import ReadyBatch
 from trailkeeper.storage.tenants import Tenant
+from trailkeeper.workerpool import worker_pool
 
 __all__ = ["IngestCount", "ingest"]
 
@@ -59,13 +61,11 @@ class IngestCount:
     def add(self, receipts: list[Receipt], log_size_before: int, seen: set[int]) -> None:
         """A receipt with a seq below the log's size before the group of batches is an
         event stored earlier (its original receipt), and so is one whose seq an earlier
-        batch of the group got (the file holds the id twice); the others are new."""
-        for receipt in receipts:
-            if receipt.seq < log_size_before or receipt.seq in seen:
-                self.present += 1
-            else:
-                self.new += 1
-                seen.add(receipt.seq)
+        receipt of the group got (the file holds the id twice); the others are new."""
+        fresh = {r.seq for r in receipts if r.seq >= log_size_before} - seen
+        self.new += len(fresh)
+        self.present += len(receipts) - len(fresh)
+        seen |= fresh
 
     def as_dict(self, tenant: str) -> dict[str, Any]:
         return {
@@ -90,47 +90,56 @@ class IngestCount:
 
 GROUP_BATCHES = 10
 """Batches stored in one transaction."""
+DEFAULT_WORKERS = 1
+"""Worker processes by default: one beside this one keeps two cores busy (the writer's
+work per event is about the workers')."""
+AHEAD = 2 * GROUP_BATCHES
+"""Chunks the workers may prepare ahead of the one being stored: while a group is stored,
+the next one is made."""
+WORKER_NICE = 10
+"""The workers yield the CPU to this process, which stores what they make: with as many
+processes as cores, the writer, which sets the pace, is never the one left waiting for a
+core."""
+AUTO_BYTES = 4 * 2**20
+"""Smaller files load in this process: starting a worker costs more than it saves."""
 
 
-def _batches(path: Path, progress: Progress, task: Any) -> Iterator[list[tuple[int, Any]]]:
-    """(line number, event) per batch of up to 1,000 non-blank lines; the progress is
-    the share of the file read (of its compressed bytes, for a gzip file)."""
-    batch: list[tuple[int, Any]] = []
-    with path.open("rb") as raw:
-        zipped = raw.read(2) == GZIP_MAGIC
-        raw.seek(0)
-        handle = cast(IO[bytes], gzip.GzipFile(fileobj=raw) if zipped else raw)
-        for number, line in enumerate(handle, start=1):
-            if number % 1000 == 0:
-                progress.update(task, completed=raw.tell())
-            if not line.strip():
-                continue
-            try:
-                event = parse_json(line, "the line")
-            except InvalidRequest as exc:
-                raise _BadLine(number, exc.message) from None
-            batch.append((number, event))
-            if len(batch) == MAX_BATCH:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-    progress.update(task, completed=path.stat().st_size)
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Processes that parse and validate the file while this one stores it "
+        f"(default: {DEFAULT_WORKERS} for a file over {AUTO_BYTES // 2**20} MiB, else 0; "
+        "0 does everything in this process)",
+        show_default=False,
+    ),
+]
 
 
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     tenant: Annotated[str, typer.Option("--tenant", help="Tenant name")],
+    workers: WorkersOption = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     json: JsonOut = False,
 ) -> None:
     """Load events from a JSON Lines file (one event per line), same rules as the API."""
-    service = open_service(settings_from(data_dir=data_dir, database_url=database_url))
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    if workers is None:
+        workers = DEFAULT_WORKERS if file.stat().st_size > AUTO_BYTES else 0
+    # started before the store is opened: forked workers then share none of its state
+    pool = worker_pool(workers, nice=WORKER_NICE) if workers > 0 else None
     count = IngestCount()
     try:
-        target = service.tenancy.tenant(tenant)
-        _load(service, target, file, count, quiet=json)
+        service = open_service(settings)
+        try:
+            target = service.tenancy.tenant(tenant)
+            ahead = (pool, AHEAD) if pool else None
+            _load(service, target, file, count, ahead, quiet=json)
+        finally:
+            service.close()
     except _BadLine as exc:
         console.print(f"[red]line {exc.line}:[/] {escape(str(exc))}; {count.before_stop()}")
         raise typer.Exit(1) from None
@@ -138,7 +147,8 @@ def ingest(
         console.print(f"[red]error:[/] {escape(exc.message)}")
         raise typer.Exit(1) from None
     finally:
-        service.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if json:
         typer.echo(orjson.dumps(count.as_dict(tenant)).decode())
     else:
@@ -146,7 +156,13 @@ def ingest(
 
 
 def _load(
-    service: Trailkeeper, target: Tenant, file: Path, count: IngestCount, *, quiet: bool
+    service: Trailkeeper,
+    target: Tenant,
+    file: Path,
+    count: IngestCount,
+    pool: tuple[Executor, int] | None,
+    *,
+    quiet: bool,
 ) -> None:
     columns = (
         TextColumn("[bold]ingest"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
@@ -155,59 +171,62 @@ def _load(
     pending: list[_Pending] = []
     with Progress(*columns, console=console, disable=quiet) as progress:
         task = progress.add_task("ingest", total=file.stat().st_size, events=0)
+        source = chunks(file, lambda offset: progress.update(task, completed=offset))
+        outcomes = prepared(source, target.id, service.store.occurred_form, pool)
         try:
-            for batch in _batches(file, progress, task):
-                try:
-                    drafts = drafts_from_events([event for _, event in batch])
-                except TrailkeeperError as exc:
-                    _store(service, target, pending, count)  # the batches before it stand
-                    _report(exc, batch, count)
-                    raise typer.Exit(1) from None
-                pending.append((batch, drafts))
+            for chunk, outcome in outcomes:
+                if not isinstance(outcome, ReadyBatch):
+                    _store(service, pending, count)  # the batches before it stand
+                    _refuse(outcome, chunk, count)
+                pending.append((chunk, outcome))
                 if len(pending) == GROUP_BATCHES:
-                    _store(service, target, pending, count)
+                    _store(service, pending, count)
                     progress.update(task, events=count.events)
-        except _BadLine:
-            _store(service, target, pending, count)
-            raise
-        _store(service, target, pending, count)
+        finally:
+            outcomes.close()
+        _store(service, pending, count)
         progress.update(task, events=count.events)
 
 
-_Pending = tuple[list[tuple[int, Any]], list[Draft]]
+def _refuse(outcome: BadLine | BadBatch, chunk: Chunk, count: IngestCount) -> NoReturn:
+    if isinstance(outcome, BadLine):
+        raise _BadLine(outcome.line, outcome.message)
+    _report(outcome.message, outcome.details, chunk, count)
+    raise typer.Exit(1)
 
 
-def _store(
-    service: Trailkeeper, target: Tenant, pending: list[_Pending], count: IngestCount
-) -> None:
+_Pending = tuple[Chunk, ReadyBatch]
+
+
+def _store(service: Trailkeeper, pending: list[_Pending], count: IngestCount) -> None:
     """Store the pending batches in one transaction; stop at the first one refused (having
     counted every batch that was stored)."""
     if not pending:
         return
-    before = service.store.log_size(target.id)
-    results = service.store.append_many([(target.id, drafts) for _, drafts in pending])
+    before = service.store.log_size(pending[0][1].tenant_id)
+    results = service.store.append_ready([batch for _, batch in pending])
     seen: set[int] = set()
-    refused: tuple[Exception, list[tuple[int, Any]]] | None = None
-    for (batch, _), result in zip(pending, results, strict=True):
+    refused: tuple[Exception, Chunk] | None = None
+    for (chunk, _), result in zip(pending, results, strict=True):
         if isinstance(result, Exception):
-            refused = refused or (result, batch)
+            refused = refused or (result, chunk)
         else:
             count.add(result, before, seen)
     pending.clear()
     if refused is not None:
-        exc, batch = refused
+        exc, chunk = refused
         if not isinstance(exc, TrailkeeperError):
             raise exc
-        _report(exc, batch, count)
+        _report(exc.message, exc.details, chunk, count)
         raise typer.Exit(1) from None
 
 
-def _report(exc: TrailkeeperError, batch: list[tuple[int, Any]], count: IngestCount) -> None:
+def _report(message: str, details: list[dict[str, Any]], chunk: Chunk, count: IngestCount) -> None:
     """Name problems by file line, so they can be fixed in place."""
-    console.print(f"[red]error:[/] {escape(exc.message)}")
-    for detail in exc.details[:50]:
+    console.print(f"[red]error:[/] {escape(message)}")
+    for detail in details[:50]:
         index = detail.get("index")
-        where = f"line {batch[index][0]}" if isinstance(index, int) else "batch"
+        where = f"line {chunk.numbers[index]}" if isinstance(index, int) else "batch"
         field = detail.get("field") or "event"
         console.print(f"  {where}: {escape(str(field))}: {escape(str(detail.get('message')))}")
     console.print(f"This batch was not stored; {count.before_stop()}.")

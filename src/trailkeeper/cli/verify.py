@@ -34,7 +34,7 @@ from trailkeeper.integrity import IntegrityError, Verifier, parse_verifier_key
 from trailkeeper.service import Trailkeeper
 from trailkeeper.storage.tenants import Tenant
 from trailkeeper.verify import VerificationReport, verify_tenant
-from trailkeeper.verify.chunks import verification_pool
+from trailkeeper.workerpool import worker_pool
 
 __all__ = ["verify"]
 
@@ -97,7 +97,7 @@ def verify(
     settings = settings_from(data_dir=data_dir, database_url=database_url)
     processes = _default_workers() if workers is None else workers
     # started before the store is opened: forked workers then share none of its state
-    pool = verification_pool(processes) if processes > 0 else None
+    pool = worker_pool(processes) if processes > 0 else None
     try:
         service = open_service(settings)
         try:

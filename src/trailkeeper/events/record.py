@@ -32,6 +32,7 @@ __all__ = [
     "leaf_bytes",
     "leaf_hash",
     "pii_commitment",
+    "sequenced_leaf_hash",
 ]
 
 PII_FIELDS = ("actor.name", "actor.email", "ip", "user_agent")
@@ -98,6 +99,13 @@ def _leaf_parts(
     return head, middle + b'"seq":', b"," + tail
 
 
+def sequenced_leaf_hash(leaf: LeafParts, seq: int, received_at: bytes) -> bytes:
+    """The RFC 9162 leaf hash of an event's leaf pieces once it has its ``seq`` and
+    ``received_at`` (as its JSON string)."""
+    head, middle, tail = leaf
+    return hashlib.sha256(b"".join((head, received_at, middle, str(seq).encode(), tail))).digest()
+
+
 @dataclass(slots=True)
 class Draft:
     """A validated, normalized event waiting for its ``seq``.
@@ -121,9 +129,7 @@ class Draft:
 
         ``received_at`` comes as its JSON string (``orjson.dumps(format_timestamp(…))``):
         one batch shares it."""
-        head, middle, tail = self.leaf
-        joined = b"".join((head, received_at, middle, str(seq).encode(), tail))
-        return hashlib.sha256(joined).digest()
+        return sequenced_leaf_hash(self.leaf, seq, received_at)
 
     def sequenced(self, seq: int, received_at: str) -> EventView:
         """The full view once the log has given the event its place.

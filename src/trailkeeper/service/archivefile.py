@@ -10,12 +10,8 @@ run :func:`write_day`, so the file is the same either way."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
@@ -27,6 +23,7 @@ from trailkeeper.private_files import private_file
 from trailkeeper.service.prefetch import prefetched
 from trailkeeper.storage.exportrows import LEAF_HASH, SEQ, ExportRow
 from trailkeeper.storage.rows import RowSource
+from trailkeeper.workerpool import die_with_parent
 
 if TYPE_CHECKING:
     from trailkeeper.exports.files import FileSummary
@@ -36,7 +33,6 @@ __all__ = ["PROCESS_ROWS", "ArchiveWriters", "DayFile", "write_day"]
 ROWS = 5_000  # rows read at a time
 PROCESS_ROWS = 20_000
 """Days of at least this many events are written in a worker process."""
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +93,7 @@ class ArchiveWriters:
     ) -> Future[DayFile]:  # fmt: skip
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent
             )
         return self._pool.submit(write_day, source, prefetch, tenant_id, span, part)
 
@@ -105,11 +101,3 @@ class ArchiveWriters:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-
-
-def _die_with_parent() -> None:
-    """Linux: the worker gets SIGKILL when the process that started it dies (killed
-    with -9, its worker would otherwise finish the day's file for nobody)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -251,7 +251,7 @@ class ExportRunner:
         batches = self._store.export_rows(job.tenant_id, query, BUILD_ROWS)
         # SQLite's driver lets go of the GIL for every row it steps to: with the writer on
         # another thread, each row hands the GIL over and back, which cost more than the
-        # overlap gave (1M rows to Parquet: 4.4 s read inline, 5.6 s with the reader thread).
+        # overlap gave (docs/benchmarks.md, "Exports").
         inline = self._store.backend == "sqlite"
         with closing(batches if inline else prefetched(batches, self._reader)) as read:
             for rows in read:

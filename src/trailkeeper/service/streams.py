@@ -15,6 +15,7 @@ import uuid_utils
 from trailkeeper.deployment_key import DeploymentKey
 from trailkeeper.errors import InvalidRequest, NotFound
 from trailkeeper.events.timestamps import format_timestamp, parse_rfc3339
+from trailkeeper.events.view import EventView
 from trailkeeper.service.audit import record_admin_action
 from trailkeeper.settings import Settings
 from trailkeeper.storage.protocols import EventStore
@@ -184,7 +185,9 @@ class StreamService:
         return {"delivered": delivered, "error": None if delivered else outcome.message}
 
 
-def _test_event(record: StreamRecord, actor: Actor) -> dict[str, Any]:
+def _test_event(record: StreamRecord, actor: Actor) -> EventView:
+    """A made-up event, never in the log: it has no ``pii`` or ``leaf_hash`` (a view's
+    keys that only the log adds)."""
     now = format_timestamp(datetime.now(UTC))
     return {
         "id": f"test-{uuid_utils.uuid7().hex}",
@@ -193,7 +196,7 @@ def _test_event(record: StreamRecord, actor: Actor) -> dict[str, Any]:
         "category": "trailkeeper",
         "occurred_at": now,
         "received_at": now,
-        "actor": {"id": actor.get("id"), "type": actor.get("type", "service_account"),
+        "actor": {"id": actor["id"], "type": actor.get("type", "service_account"),
                   "name": actor.get("name"), "email": None},
         "resource": {"type": "stream", "id": record.id, "name": record.name},
         "source": "api",
@@ -202,6 +205,4 @@ def _test_event(record: StreamRecord, actor: Actor) -> dict[str, Any]:
         "changes": None,
         "run": None,
         "metadata": {"test": True},
-        "pii": None,
-        "leaf_hash": None,
     }  # fmt: skip

@@ -8,68 +8,25 @@ query planning in ``planning.py``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from trailkeeper.events.record import Draft
-from trailkeeper.events.view import EventView
-
-__all__ = [
-    "DictionaryRows",
-    "action_rows",
-    "actor_rows",
-    "upsert_actions_sql",
-    "upsert_actors_sql",
-]
+__all__ = ["Rows", "action_rows", "actor_rows"]
 
 Rows = list[tuple[Any, ...]]
 
 
-def actor_rows(tenant_id: int, views: Iterable[EventView]) -> list[tuple[Any, ...]]:
-    """``(tenant, actor id, name, email, events)`` per distinct triple, sorted so that
-    concurrent writers lock rows in the same order."""
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for view in views:
-        actor = view["actor"]
-        counts[(actor["id"], actor["name"] or "", actor["email"] or "")] += 1
+def actor_rows(tenant_id: int, actors: Iterable[tuple[str, Any, Any]]) -> Rows:
+    """``(tenant, actor id, name, email, events)`` per distinct ``(id, name, email)`` (a
+    missing name or email counts as ""), sorted so that concurrent writers lock rows in
+    the same order."""
+    counts: Counter[tuple[str, str, str]] = Counter(
+        (actor_id, name or "", email or "") for actor_id, name, email in actors
+    )
     return [(tenant_id, *triple, n) for triple, n in sorted(counts.items())]
 
 
-def action_rows(tenant_id: int, views: Iterable[EventView]) -> list[tuple[Any, ...]]:
-    counts = Counter(view["action"] for view in views)
+def action_rows(tenant_id: int, actions: Iterable[str]) -> Rows:
+    """``(tenant, action, events)`` per distinct action, sorted."""
+    counts = Counter(actions)
     return [(tenant_id, action, n) for action, n in sorted(counts.items())]
-
-
-class DictionaryRows:
-    """The dictionary rows of a batch, counted before its write transaction; again
-    inside it only when some events turn out to be retries and are not stored."""
-
-    def __init__(self, tenant_id: int, drafts: Sequence[Draft]) -> None:
-        self.tenant_id = tenant_id
-        self.drafts = drafts
-        views = [d.view for d in drafts]
-        self.actors = actor_rows(tenant_id, views)
-        self.actions = action_rows(tenant_id, views)
-
-    def of(self, new: Sequence[tuple[int, int, bytes]]) -> tuple[Rows, Rows]:
-        """(actor rows, action rows) of the events stored (``Sequenced.new``)."""
-        if len(new) == len(self.drafts):
-            return self.actors, self.actions
-        views = [self.drafts[index].view for index, _, _ in new]
-        return actor_rows(self.tenant_id, views), action_rows(self.tenant_id, views)
-
-
-def upsert_actors_sql(p: str) -> str:
-    return (
-        "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
-        f"VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (tenant_id, actor_id, name, email) "
-        "DO UPDATE SET events = actor_texts.events + excluded.events"
-    )
-
-
-def upsert_actions_sql(p: str) -> str:
-    return (
-        f"INSERT INTO action_counts (tenant_id, action, events) VALUES ({p}, {p}, {p}) "
-        "ON CONFLICT (tenant_id, action) "
-        "DO UPDATE SET events = action_counts.events + excluded.events"
-    )

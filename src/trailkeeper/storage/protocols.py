@@ -15,6 +15,7 @@ from trailkeeper.events.query import EventQuery
 from trailkeeper.events.record import Draft
 from trailkeeper.events.view import EventView
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.ready import OccurredForm, ReadyBatch
 from trailkeeper.storage.retention import RetentionStore
 from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.streamsql import StreamRecord, StreamStatus
@@ -53,6 +54,9 @@ class Receipt:
 
 
 class EventStore(Protocol):
+    occurred_form: OccurredForm
+    """What :meth:`append_ready`'s rows hold in ``occurred_at``."""
+
     def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
         """Sequence drafts atomically: gapless ``seq``, idempotent ``id``, durable on return.
 
@@ -64,6 +68,11 @@ class EventStore(Protocol):
         """:meth:`append` of each ``(tenant_id, drafts)``, in order, each all or nothing, as
         few commits as the backend allows (one on SQLite); each batch's receipts, or the
         exception that refused it (the others stand)."""
+
+    def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
+        """:meth:`append_many` of batches made ready beforehand (elsewhere, perhaps:
+        ``trailkeeper ingest``'s worker processes), with this backend's
+        ``occurred_at`` (see :func:`~trailkeeper.storage.ready.ready_batch`)."""
 
     def get_event(self, tenant_id: int, event_id: str) -> EventView | None: ...
 

@@ -1,23 +1,15 @@
-"""SQL both backends run when events leave (retention) or lose their personal data
-(erasure): the value dictionaries must follow, or a search would still find an
-erased name, and the planner would count events that are gone."""
+"""What both backends do when events leave (retention) or lose their personal data
+(erasure): the value dictionaries must follow, or a search would still find an erased
+name, and the planner would count events that are gone. The SQL is each backend's, named
+in its ``queries.sql`` (``subtract_actors`` … ``fold_actor_names``)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from trailkeeper.storage.dictionaries import upsert_actors_sql
-
-__all__ = ["ERASE_COLUMNS", "REMOVED_COLUMNS", "DictionaryRemoval", "Removed"]
-
-# What erasure sets to NULL (CONTRACT section 8): the personal data and its salt.
-ERASE_COLUMNS = (
-    "actor_name = NULL, actor_email = NULL, ip = NULL, user_agent = NULL, pii_salt = NULL"
-)
-# What a delete returns of each row (``DELETE … RETURNING``), for :meth:`Removed.add`.
-REMOVED_COLUMNS = "actor_id, actor_name, actor_email, action, seq"
+__all__ = ["DictionaryRemoval", "Removed"]
 
 Execute = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], None]
@@ -34,12 +26,13 @@ class Removed:
         self.last_seq = -1
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Count deleted rows of :data:`REMOVED_COLUMNS`."""
+        """Count deleted rows (``remove_events``' ``actor_id, actor_name, actor_email,
+        action, seq``)."""
         self.add_groups((*row, 1) for row in rows)
 
     def add_groups(self, groups: Iterable[Sequence[Any]]) -> None:
-        """Count an aggregate's rows: :data:`REMOVED_COLUMNS` with ``seq`` the group's
-        last, then how many events the group holds."""
+        """Count an aggregate's rows: :meth:`add`'s columns with ``seq`` the group's last,
+        then how many events the group holds."""
         actors, actions = self.actors, self.actions
         for actor_id, name, email, action, seq, n in groups:
             actors[(actor_id, name or "", email or "")] += n
@@ -53,12 +46,12 @@ class Removed:
 
 
 class DictionaryRemoval:
-    """The dictionary side of deleting and erasing, for placeholder ``p``. ``arrays``:
-    subtract with one statement per table over arrays (PostgreSQL's ``unnest``) instead
-    of a statement per entry."""
+    """The dictionary side of deleting and erasing, by a backend's named ``queries``.
+    ``arrays``: its subtracting queries take the entries as arrays, one statement per
+    table (PostgreSQL's ``unnest``), instead of a statement per entry."""
 
-    def __init__(self, p: str, *, arrays: bool = False) -> None:
-        self.p = p
+    def __init__(self, queries: Mapping[str, str], *, arrays: bool = False) -> None:
+        self.queries = queries
         self.arrays = arrays
 
     def subtract(
@@ -69,68 +62,33 @@ class DictionaryRemoval:
         if self.arrays:
             self._subtract_arrays(run, tenant_id, removed)
             return
-        p = self.p
-        actor_key = f"tenant_id = {p} AND actor_id = {p} AND name = {p} AND email = {p}"
+        q = self.queries
+        run_many(q["subtract_actors"], [(n, tenant_id, *key) for key, n in removed.actors.items()])
+        run_many(q["drop_spent_actors"], [(tenant_id, *key) for key in removed.actors])
         run_many(
-            f"UPDATE actor_texts SET events = events - {p} WHERE {actor_key}",
-            [(n, tenant_id, *key) for key, n in removed.actors.items()],
-        )
-        run_many(
-            f"DELETE FROM actor_texts WHERE {actor_key} AND events <= 0",
-            [(tenant_id, *key) for key in removed.actors],
-        )
-        run_many(
-            f"UPDATE action_counts SET events = events - {p} WHERE tenant_id = {p} "
-            f"AND action = {p}",
+            q["subtract_actions"],
             [(n, tenant_id, action) for action, n in removed.actions.items()],
         )
-        run_many(
-            f"DELETE FROM action_counts WHERE tenant_id = {p} AND action = {p} AND events <= 0",
-            [(tenant_id, action) for action in removed.actions],
-        )
+        run_many(q["drop_spent_actions"], [(tenant_id, action) for action in removed.actions])
 
     def _subtract_arrays(self, run: Execute, tenant_id: int, removed: Removed) -> None:
+        q = self.queries
         if removed.actors:
             ids, names, emails = ([key[i] for key in removed.actors] for i in range(3))
             counts = list(removed.actors.values())
-            match = (
-                "a.tenant_id = %s AND a.actor_id = d.actor_id AND a.name = d.name "
-                "AND a.email = d.email"
-            )
-            run(
-                "UPDATE actor_texts a SET events = a.events - d.n FROM unnest(%s::text[], "
-                "%s::text[], %s::text[], %s::int8[]) AS d (actor_id, name, email, n) "
-                f"WHERE {match}",
-                (ids, names, emails, counts, tenant_id),
-            )
-            run(
-                "DELETE FROM actor_texts a USING unnest(%s::text[], %s::text[], %s::text[]) "
-                f"AS d (actor_id, name, email) WHERE {match} AND a.events <= 0",
-                (ids, names, emails, tenant_id),
-            )
+            run(q["subtract_actors"], (ids, names, emails, counts, tenant_id))
+            run(q["drop_spent_actors"], (ids, names, emails, tenant_id))
         if removed.actions:
             actions, counts = list(removed.actions), list(removed.actions.values())
-            run(
-                "UPDATE action_counts c SET events = c.events - d.n "
-                "FROM unnest(%s::text[], %s::int8[]) AS d (action, n) "
-                "WHERE c.tenant_id = %s AND c.action = d.action",
-                (actions, counts, tenant_id),
-            )
-            run(
-                "DELETE FROM action_counts c USING unnest(%s::text[]) AS d (action) "
-                "WHERE c.tenant_id = %s AND c.action = d.action AND c.events <= 0",
-                (actions, tenant_id),
-            )
+            run(q["subtract_actions"], (actions, counts, tenant_id))
+            run(q["drop_spent_actions"], (actions, tenant_id))
 
     def scrub_actor(self, run: Execute, tenant_id: int, actor_id: str) -> None:
         """Fold the actor's (name, email) entries into its ('', '') entry: the counts
         stay, the erased texts leave the table and its trigram index."""
-        p = self.p
-        named = f"tenant_id = {p} AND actor_id = {p} AND (name <> '' OR email <> '')"
-        rows = run(f"SELECT coalesce(sum(events), 0) FROM actor_texts WHERE {named}",
-                   (tenant_id, actor_id))  # fmt: skip
-        total = int(rows[0][0])
+        q = self.queries
+        total = int(run(q["actor_named_events"], (tenant_id, actor_id))[0][0])
         if total == 0:
             return
-        run(f"DELETE FROM actor_texts WHERE {named}", (tenant_id, actor_id))
-        run(upsert_actors_sql(p), (tenant_id, actor_id, "", "", total))
+        run(q["drop_actor_names"], (tenant_id, actor_id))
+        run(q["fold_actor_names"], (tenant_id, actor_id, "", "", total))

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from trailkeeper import __version__
+from trailkeeper.events.view import EventView, ResourceView
 from trailkeeper.streams.ocsf import epoch_ms
 
 __all__ = ["cef_event", "escape_extension", "escape_header"]
@@ -47,10 +48,10 @@ def _address(ip: str | None) -> list[tuple[str, str | None]]:
     return [("c6a2", ip), ("c6a2Label", "Source IPv6 Address")]
 
 
-def cef_event(event: dict[str, Any]) -> str:
+def cef_event(event: EventView) -> str:
     """One CEF line for the event as the API returns it."""
     actor = event["actor"]
-    resource = event.get("resource") or {}
+    resource: ResourceView | dict[str, str] = event.get("resource") or {}
     pairs: list[tuple[str, str | None]] = [
         ("rt", str(epoch_ms(event["occurred_at"]))),
         ("externalId", event["id"]),

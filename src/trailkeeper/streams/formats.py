@@ -16,6 +16,7 @@ from typing import Any, Final
 import orjson
 
 from trailkeeper.events.timestamps import format_micros, parse_rfc3339, to_micros
+from trailkeeper.events.view import EventView
 from trailkeeper.exports.jsonlines import jsonl_rows
 from trailkeeper.storage.exportrows import OCCURRED_AT, SEQ, ExportRow
 from trailkeeper.streams.cef import cef_event
@@ -63,11 +64,11 @@ class Item:
         return orjson.dumps(self.body)
 
 
-def _native(event: dict[str, Any]) -> dict[str, Any]:
-    return event
+def _native(event: EventView) -> dict[str, Any]:
+    return dict(event)
 
 
-FORMATTERS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | str]] = {
+FORMATTERS: dict[str, Callable[[EventView], dict[str, Any] | str]] = {
     "native": _native,
     "ocsf": ocsf_event,
     "cef": cef_event,
@@ -93,7 +94,7 @@ def items_from_rows(fmt: str, rows: Sequence[ExportRow]) -> list[Item]:
     return items
 
 
-def format_events(fmt: str, events: list[dict[str, Any]]) -> list[Item]:
+def format_events(fmt: str, events: list[EventView]) -> list[Item]:
     """Items of events given as API views."""
     formatter = FORMATTERS[fmt]
     return [

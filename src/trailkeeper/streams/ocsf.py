@@ -11,6 +11,7 @@ from typing import Any
 
 from trailkeeper import __version__
 from trailkeeper.events.timestamps import parse_rfc3339, to_micros
+from trailkeeper.events.view import ActorView, EventView
 
 __all__ = ["OCSF_VERSION", "activity_of", "epoch_ms", "ocsf_event"]
 
@@ -152,7 +153,7 @@ def _pruned(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None and v != {} and v != []}
 
 
-def _actor(actor: dict[str, Any]) -> dict[str, Any]:
+def _actor(actor: ActorView) -> dict[str, Any]:
     kind = actor.get("type") or "user"
     user = {
         "uid": actor.get("id"),
@@ -164,14 +165,14 @@ def _actor(actor: dict[str, Any]) -> dict[str, Any]:
     return {"user": _pruned(user)}
 
 
-def _status(event: dict[str, Any]) -> tuple[int, str]:
+def _status(event: EventView) -> tuple[int, str]:
     run = event.get("run") or {}
     if str(run.get("status") or "").lower() in _FAILED:
         return 2, "Failure"
     return 1, "Success"
 
 
-def ocsf_event(event: dict[str, Any]) -> dict[str, Any]:
+def ocsf_event(event: EventView) -> dict[str, Any]:
     """The event (as the API returns it) as an OCSF API Activity event."""
     activity = activity_of(event["action"])
     status_id, status = _status(event)

@@ -21,16 +21,13 @@ over the log would make it: a chunk is merged only once every chunk before it ha
 
 from __future__ import annotations
 
-import sys
-import threading
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from hashlib import sha256
 from itertools import islice
-from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.util import Finalize
 from operator import itemgetter
 
@@ -49,7 +46,6 @@ __all__ = [
     "check_chunk",
     "chunk_outcomes",
     "plan_chunks",
-    "verification_pool",
 ]
 
 CHUNK_HEIGHT = 12
@@ -248,20 +244,3 @@ def chunk_outcomes(
     finally:
         for _, future in inflight:
             future.cancel()
-
-
-def verification_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for :func:`chunk_outcomes`, started now.
-
-    Forked when this process runs no other thread (so no lock can be copied half-held) on
-    Linux: the workers start at once with everything imported. Called before the store
-    is opened, the workers share nothing with it; each opens its own connections.
-    Otherwise spawned, which re-imports the program in each worker (about a second)."""
-    fork = (
-        sys.platform == "linux"
-        and threading.active_count() == 1
-        and "fork" in get_all_start_methods()
-    )
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork" if fork else "spawn"))
-    pool.submit(int).result()  # start the workers now, before any thread or connection
-    return pool

@@ -54,7 +54,7 @@ def verify_tenant(
     max_problems: int = MAX_PROBLEMS,
 ) -> VerificationReport:
     """Re-check one tenant's whole stored log: rows, tree and signed checkpoints; with a
-    ``pool`` of ``workers`` processes (:func:`~trailkeeper.verify.chunks.verification_pool`),
+    ``pool`` of ``workers`` processes (:func:`~trailkeeper.workerpool.worker_pool`),
     the chunks are read and checked there while this process merges their findings."""
     started = time.perf_counter()
     # what was signed and integrated is read before the rows, so every row it covers is

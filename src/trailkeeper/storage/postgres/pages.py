@@ -60,8 +60,8 @@ def _lateral_actions(resolved: Resolved, query: EventQuery) -> tuple[str, ...] |
     """The actions a page can be merged from, when ``action`` is the query's only filter
     (``card.*`` resolved to its exact actions). Planned as usual, a list of several actions
     is a filter whose share the planner has to guess: without fresh statistics it guessed
-    a few rows and read and sorted every event of the tenant (750 ms at 1M events for
-    ``user.login.*``); the merge reads at most actions x limit rows from the
+    a few rows and read and sorted every event of the tenant (measured in
+    docs/benchmarks.md, "Web UI"); the merge reads at most actions x limit rows from the
     ``(tenant, action, seq)`` index, whatever the statistics say. With other filters the
     planner keeps its choice (their own index may be the selective one)."""
     if resolved.actions is None or not 0 < len(resolved.actions) <= LATERAL_ACTIONS:
@@ -103,9 +103,8 @@ class PostgresReads(SqlReads):
         transaction: each scan must read its ``(tenant, key, seq)`` index in seq order and
         stop after ``limit`` rows. With the page's other filters beside the key (``q``'s
         name/email triples) and no fresh statistics, the planner guessed a row or two per
-        key and chose a bitmap scan of every event of the key and a sort (960 ms at 1M
-        events for ``q=automation``, 10 actors of ~19,000 events each; 2.7 ms in index
-        order)."""
+        key and chose a bitmap scan of every event of the key and a sort, hundreds of times
+        slower than index order (figures: docs/benchmarks.md, "Web UI")."""
         with self.pool.connection() as conn:
             conn.execute(b"SET LOCAL enable_bitmapscan = off")
             return conn.execute(sql.encode(), params).fetchall()

@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.removal import DictionaryRemoval, Removed
 
 __all__ = ["drop_expired_partitions"]
@@ -33,7 +34,7 @@ log = logging.getLogger("trailkeeper.retention")
 
 _NAME = re.compile(r"^events_p(\d{4})(\d{2})$")
 _LOCK = 7_261_009  # one process drops partitions at a time
-_DICTIONARIES = DictionaryRemoval("%s", arrays=True)
+_DICTIONARIES = DictionaryRemoval(Q, arrays=True)
 LOCK_TIMEOUT = "2s"  # how long a drop waits for the readers and writers of events
 
 
@@ -41,7 +42,7 @@ def drop_expired_partitions(pool: ConnectionPool) -> int:
     """Drop every droppable partition; the number of events they held."""
     conninfo = str(pool.conninfo)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,)).fetchone()
+        got = conn.execute(Q["try_lock"], (_LOCK,)).fetchone()
         if not got or not got[0]:
             return 0
         removed = 0
@@ -53,15 +54,12 @@ def drop_expired_partitions(pool: ConnectionPool) -> int:
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             log.info("partitions: events stayed busy for %s; the next run drops them", LOCK_TIMEOUT)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+            conn.execute(Q["unlock"], (_LOCK,))
         return removed
 
 
 def _attached(conn: psycopg.Connection[Any]) -> list[tuple[str, bool]]:
-    rows = conn.execute(
-        "SELECT c.relname, i.inhdetachpending FROM pg_inherits i "
-        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass"
-    ).fetchall()
+    rows = conn.execute(Q["event_months"]).fetchall()
     return sorted((r[0], r[1]) for r in rows if _NAME.match(r[0]))
 
 
@@ -72,12 +70,7 @@ def _detached(conn: psycopg.Connection[Any]) -> list[str]:
     for name in pending:
         conn.execute(sql.SQL("ALTER TABLE events DETACH PARTITION {} FINALIZE").format(
             sql.Identifier(name)))  # fmt: skip
-    rows = conn.execute(
-        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND c.relname ~ %s "
-        "AND c.relnamespace = 'public'::regnamespace "
-        "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)",
-        (_NAME.pattern,),
-    ).fetchall()
+    rows = conn.execute(Q["detached_months"], (_NAME.pattern,)).fetchall()
     return sorted(r[0] for r in rows)
 
 
@@ -85,7 +78,7 @@ def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
     """The oldest partitions, in order, up to the first that still holds something
     unarchived or held (never the current month's)."""
     current = f"events_p{datetime.now(UTC):%Y%m}"
-    tenants = _tenants(conn)
+    tenants = _archived_and_held(conn)
     out = []
     for name, _ in _attached(conn):
         if name >= current or not _expired(conn, name, tenants):
@@ -94,12 +87,9 @@ def _droppable(conn: psycopg.Connection[Any]) -> list[str]:
     return out
 
 
-def _tenants(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-    return conn.execute(
-        "SELECT t.id, coalesce(s.archived_through, -1), coalesce(p.legal_hold, false) "
-        "FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
-        "LEFT JOIN retention_policies p ON p.tenant_id = t.id"
-    ).fetchall()
+def _archived_and_held(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """(tenant, archived through, under legal hold) of every tenant."""
+    return conn.execute(Q["archived_and_held"]).fetchall()
 
 
 def _expired(conn: psycopg.Connection[Any], name: str, tenants: list[tuple[Any, ...]]) -> bool:
@@ -132,17 +122,14 @@ def _drop(conn: psycopg.Connection[Any], name: str, *, attached: bool) -> int:
             "SELECT tenant_id, actor_id, actor_name, actor_email, action, max(seq), count(*) "
             "FROM {} GROUP BY 1, 2, 3, 4, 5").format(table)):  # fmt: skip
             removed[tenant_id].add_groups([group])
-        conn.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
-        if attached and not _all_archived(removed, _tenants(conn)):
+        conn.execute(Q["lock_events"])
+        if attached and not _all_archived(removed, _archived_and_held(conn)):
             return 0
         run, run_many = runner(conn)
         for tenant_id, gone in removed.items():
             _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
         conn.execute(
-            "UPDATE retention_state s SET removed_through = greatest(s.removed_through, m.last) "
-            "FROM unnest(%s::int8[], %s::int8[]) AS m (tenant_id, last) "
-            "WHERE s.tenant_id = m.tenant_id",
-            (list(removed), [gone.last_seq for gone in removed.values()]),
+            Q["months_removed"], (list(removed), [gone.last_seq for gone in removed.values()])
         )
         conn.execute(sql.SQL("DROP TABLE {}").format(table))
     total = sum(gone.events for gone in removed.values())

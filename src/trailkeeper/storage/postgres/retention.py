@@ -15,23 +15,15 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from trailkeeper.storage.exportrows import ExportRow
+from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.postgres.partitions import drop_expired_partitions
-from trailkeeper.storage.removal import (
-    ERASE_COLUMNS,
-    REMOVED_COLUMNS,
-    DictionaryRemoval,
-    Removed,
-)
+from trailkeeper.storage.removal import DictionaryRemoval, Removed
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
 from trailkeeper.storage.rows import RowSource
 
 __all__ = ["PostgresRetention"]
 
-_DICTIONARIES = DictionaryRemoval("%s", arrays=True)
-_ERASURE = (
-    "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
-    "events_erased, after_seq, started_at, completed_at"
-)
+_DICTIONARIES = DictionaryRemoval(Q, arrays=True)
 
 
 def _lease(seconds: float) -> datetime:
@@ -67,56 +59,34 @@ class PostgresRetention:
     # policies ---------------------------------------------------------------
     def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT days, archive, legal_hold FROM retention_policies WHERE tenant_id = %s",
-                (tenant_id,),
-            ).fetchone()
+            row = conn.execute(Q["retention_policy"], (tenant_id,)).fetchone()
         return None if row is None else PolicyRecord(*row)
 
     def put_retention_policy(self, tenant_id: int, policy: PolicyRecord) -> None:
         with self.pool.connection() as conn:
             conn.execute(
-                "INSERT INTO retention_policies (tenant_id, days, archive, legal_hold) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id) DO UPDATE SET "
-                "days = excluded.days, archive = excluded.archive, "
-                "legal_hold = excluded.legal_hold, updated_at = now()",
+                Q["put_retention_policy"],
                 (tenant_id, policy.days, policy.archive, policy.legal_hold),
             )
 
     # runs ---------------------------------------------------------------------
     def retention_state(self, tenant_id: int) -> RetentionState:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT archived_through, removed_through, last_run_at, last_error, "
-                "next_run_at FROM retention_state WHERE tenant_id = %s",
-                (tenant_id,),
-            ).fetchone()
+            row = conn.execute(Q["retention_state"], (tenant_id,)).fetchone()
         if row is None:
             return RetentionState()
         return RetentionState(*row)
 
     def retention_due(self, now: datetime, everyone: bool) -> list[int]:
         with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT t.id FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
-                "LEFT JOIN retention_policies p ON p.tenant_id = t.id "
-                "WHERE coalesce(s.next_run_at, '-infinity') <= %s "
-                "AND coalesce(s.lease_until, '-infinity') < now() "
-                "AND (p.days IS NOT NULL OR (p.tenant_id IS NULL AND %s)) ORDER BY t.id",
-                (now, everyone),
-            ).fetchall()
+            rows = conn.execute(Q["retention_due"], (now, everyone)).fetchall()
         return [int(r[0]) for r in rows]
 
     def claim_retention(self, tenant_id: int, worker: str, lease_seconds: float) -> bool:
         with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO retention_state (tenant_id) VALUES (%s) ON CONFLICT DO NOTHING",
-                (tenant_id,),
-            )
+            conn.execute(Q["start_retention_state"], (tenant_id,))
             cursor = conn.execute(
-                "UPDATE retention_state SET worker = %s, lease_until = %s WHERE tenant_id = %s "
-                "AND (lease_until IS NULL OR lease_until < now() OR worker = %s)",
-                (worker, _lease(lease_seconds), tenant_id, worker),
+                Q["claim_retention"], (worker, _lease(lease_seconds), tenant_id, worker)
             )
         return cursor.rowcount == 1
 
@@ -124,20 +94,11 @@ class PostgresRetention:
         self, tenant_id: int, worker: str, error: str | None, next_run_at: datetime
     ) -> None:
         with self.pool.connection() as conn:
-            conn.execute(
-                "UPDATE retention_state SET last_run_at = now(), last_error = %s, "
-                "next_run_at = %s, worker = NULL, lease_until = NULL "
-                "WHERE tenant_id = %s AND worker = %s",
-                (error, next_run_at, tenant_id, worker),
-            )
+            conn.execute(Q["finish_retention"], (error, next_run_at, tenant_id, worker))
 
     def received_at(self, tenant_id: int, seq: int) -> int | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT (extract(epoch FROM received_at) * 1000000)::int8 FROM events "
-                "WHERE tenant_id = %s AND seq = %s",
-                (tenant_id, seq),
-            ).fetchone()
+            row = conn.execute(Q["received_at_micros"], (tenant_id, seq)).fetchone()
         return None if row is None else int(row[0])
 
     def archive_rows(
@@ -154,9 +115,7 @@ class PostgresRetention:
     ) -> bool:
         with self.pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE retention_state SET archived_through = greatest(archived_through, %s), "
-                "lease_until = %s WHERE tenant_id = %s AND worker = %s",
-                (through, _lease(lease_seconds), tenant_id, worker),
+                Q["mark_archived"], (through, _lease(lease_seconds), tenant_id, worker)
             )
         return cursor.rowcount == 1
 
@@ -168,12 +127,7 @@ class PostgresRetention:
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, false) "
-                "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
-                "WHERE s.tenant_id = %s AND s.worker = %s FOR UPDATE OF s",
-                (tenant_id, worker),
-            ).fetchone()
+            row = conn.execute(Q["removal_progress"], (tenant_id, worker)).fetchone()
             if row is None or row[2]:
                 return 0  # the lease was lost, or a legal hold arrived meanwhile
             archived, removed, _ = row
@@ -181,68 +135,38 @@ class PostgresRetention:
             if last < first:
                 return 0
             gone = Removed()
-            gone.add(conn.execute(
-                "DELETE FROM events WHERE tenant_id = %s AND seq >= %s AND seq <= %s "
-                f"RETURNING {REMOVED_COLUMNS}",
-                (tenant_id, first, last),
-            ).fetchall())  # fmt: skip
+            gone.add(conn.execute(Q["remove_events"], (tenant_id, first, last)).fetchall())
             run, run_many = runner(conn)
             _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
-            conn.execute(
-                "UPDATE retention_state SET removed_through = %s, lease_until = %s "
-                "WHERE tenant_id = %s",
-                (last, _lease(lease_seconds), tenant_id),
-            )
+            conn.execute(Q["mark_removed"], (last, _lease(lease_seconds), tenant_id))
         return int(last - first + 1)
 
     # erasures -------------------------------------------------------------------
     def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*), sum(events) FROM actor_texts "
-                "WHERE tenant_id = %s AND actor_id = %s",
-                (tenant_id, actor_id),
-            ).fetchone()
+            row = conn.execute(Q["actor_event_count"], (tenant_id, actor_id)).fetchone()
         assert row is not None
         return None if row[0] == 0 else int(row[1])
 
     def create_erasure(self, record: ErasureRecord) -> ErasureRecord:
         with self.pool.connection() as conn:
             conn.execute(
-                "INSERT INTO erasures (id, tenant_id, actor_id, token_id, token_name, status, "
-                "requested_at, events_total) VALUES (%s, %s, %s, %s, %s, 'queued', %s, %s) "
-                "ON CONFLICT (tenant_id, actor_id) WHERE status IN ('queued', 'running', 'erased') "
-                "DO NOTHING",
+                Q["queue_erasure"],
                 (record.id, record.tenant_id, record.actor_id, record.token_id,
                  record.token_name, record.requested_at, record.events_total),
             )  # fmt: skip
-            row = conn.execute(
-                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = %s AND actor_id = %s "
-                "AND status IN ('queued', 'running', 'erased')",
-                (record.tenant_id, record.actor_id),
-            ).fetchone()
+            row = conn.execute(Q["open_erasure"], (record.tenant_id, record.actor_id)).fetchone()
         assert row is not None
         return _erasure(row)
 
     def get_erasure(self, tenant_id: int, erasure_id: str) -> ErasureRecord | None:
         with self.pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = %s AND id = %s",
-                (tenant_id, erasure_id),
-            ).fetchone()
+            row = conn.execute(Q["get_erasure"], (tenant_id, erasure_id)).fetchone()
         return None if row is None else _erasure(row)
 
     def claim_erasure(self, worker: str, lease_seconds: float) -> ErasureRecord | None:
         with self.pool.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "UPDATE erasures SET worker = %s, lease_until = %s, "
-                "status = CASE status WHEN 'erased' THEN status ELSE 'running' END, "
-                "started_at = coalesce(started_at, now()) WHERE id = (SELECT id FROM erasures "
-                "WHERE status = 'queued' "
-                "OR (status IN ('running', 'erased') AND lease_until < now()) "
-                f"ORDER BY requested_at FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING {_ERASURE}",
-                (worker, _lease(lease_seconds)),
-            ).fetchone()
+            row = conn.execute(Q["claim_erasure"], (worker, _lease(lease_seconds))).fetchone()
         return None if row is None else _erasure(row)
 
     def erase_batch(
@@ -250,34 +174,26 @@ class PostgresRetention:
     ) -> ErasureRecord | None:
         with self.pool.connection() as conn, conn.transaction():
             row = conn.execute(
-                "UPDATE erasures SET lease_until = %s WHERE id = %s AND worker = %s "
-                "AND status = 'running' RETURNING tenant_id, actor_id, after_seq",
-                (_lease(lease_seconds), erasure_id, worker),
+                Q["renew_erasure_lease"], (_lease(lease_seconds), erasure_id, worker)
             ).fetchone()
             if row is None:
                 return None
             tenant_id, actor_id, after = row
             seqs = conn.execute(
-                "SELECT seq FROM events WHERE tenant_id = %s AND actor_id = %s AND seq > %s "
-                "ORDER BY seq LIMIT %s",
-                (tenant_id, actor_id, after, limit),
+                Q["actor_seqs_after"], (tenant_id, actor_id, after, limit)
             ).fetchall()
             done = len(seqs) < limit
             if done:  # hold the tenant's writers off while the dictionaries are scrubbed
-                conn.execute("SELECT 1 FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,))
+                conn.execute(Q["lock_tenant"], (tenant_id,))
             upper = None if done else seqs[-1][0]
             erased = conn.execute(
-                f"UPDATE events SET {ERASE_COLUMNS} WHERE tenant_id = %s AND actor_id = %s "
-                "AND seq > %s AND (%s::int8 IS NULL OR seq <= %s) RETURNING seq",
-                (tenant_id, actor_id, after, upper, upper),
+                Q["erase_events"], (tenant_id, actor_id, after, upper, upper)
             ).fetchall()
             after = max([after, *(r[0] for r in erased)])
             if done:
                 _DICTIONARIES.scrub_actor(runner(conn)[0], tenant_id, actor_id)
             updated = conn.execute(
-                "UPDATE erasures SET after_seq = %s, events_erased = events_erased + %s, "
-                "status = %s, completed_at = CASE WHEN %s THEN now() END WHERE id = %s "
-                f"RETURNING {_ERASURE}",
+                Q["erasure_progress"],
                 (after, len(erased), "erased" if done else "running", done, erasure_id),
             ).fetchone()
         assert updated is not None
@@ -285,9 +201,5 @@ class PostgresRetention:
 
     def finish_erasure(self, erasure_id: str, worker: str) -> bool:
         with self.pool.connection() as conn:
-            cursor = conn.execute(
-                "UPDATE erasures SET status = 'succeeded', worker = NULL, lease_until = NULL "
-                "WHERE id = %s AND worker = %s AND status = 'erased'",
-                (erasure_id, worker),
-            )
+            cursor = conn.execute(Q["finish_erasure"], (erasure_id, worker))
         return cursor.rowcount == 1

@@ -5,8 +5,8 @@ makes ``seq`` gapless and commit order equal to ``seq`` order, so a poller that
 resumes after the last seq it saw never misses an event.
 
 This module holds the pool, migrations, partitions and the write path; the rest is one
-mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``, …), their
-fixed SQL named in ``queries.sql``."""
+mixin per concern (``tree``, ``tenants``, ``pages``, ``exports``, ``streams``,
+``retention``, …). Their fixed SQL and this module's are named in ``queries.sql``."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_timestamp
 from trailkeeper.events.view import EventView
-from trailkeeper.storage.dictionaries import DictionaryRows
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.postgres.admin import PostgresAdmin
 from trailkeeper.storage.postgres.exports import PostgresExports
+from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.postgres.pages import PostgresReads
 from trailkeeper.storage.postgres.retention import PostgresRetention
 from trailkeeper.storage.postgres.rowscan import PostgresRowSource
@@ -33,10 +33,10 @@ from trailkeeper.storage.postgres.streams import PostgresStreams
 from trailkeeper.storage.postgres.tenants import PostgresTenants
 from trailkeeper.storage.postgres.tree import PostgresTree
 from trailkeeper.storage.protocols import Receipt
+from trailkeeper.storage.ready import OccurredForm, ReadyBatch, ready_batch
 from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     READ_COLUMNS,
-    insert_row,
     scanned_view,
     sequenced_rows,
     view_from_row,
@@ -47,23 +47,6 @@ __all__ = ["PostgresStore"]
 
 _MIGRATION_LOCK = 7_261_001
 _PARTITION_LOCK = 7_261_002
-
-
-# The batch's dictionary rows in one statement each, as arrays (executemany costs
-# ~20 µs of Python per row): unnest keeps their order, which is sorted, so that
-# concurrent writers lock rows in the same order.
-_UPSERT_ACTORS = (
-    "INSERT INTO actor_texts (tenant_id, actor_id, name, email, events) "
-    "SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
-    "ON CONFLICT (tenant_id, actor_id, name, email) "
-    "DO UPDATE SET events = actor_texts.events + excluded.events"
-)
-_UPSERT_ACTIONS = (
-    "INSERT INTO action_counts (tenant_id, action, events) "
-    "SELECT %s, * FROM unnest(%s::text[], %s::bigint[]) "
-    "ON CONFLICT (tenant_id, action) "
-    "DO UPDATE SET events = action_counts.events + excluded.events"
-)
 
 
 _COPY_EVENTS = f"COPY events ({', '.join(INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
@@ -86,8 +69,8 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 def _configure(conn: Connection) -> None:
     """Every pooled connection: no JIT compilation. trailkeeper's queries read a page, a
     proof's tiles or a stream of rows; a page merged from many actors' index scans can be
-    estimated costly enough to JIT, which then takes longer than the query (25 ms of a
-    65 ms page, measured at 1M events)."""
+    estimated costly enough to JIT, and compiling then takes longer than the query itself
+    (docs/benchmarks.md, "Measured reasons in the code")."""
     conn.execute("SET jit = off")
     conn.commit()
 
@@ -111,6 +94,7 @@ class PostgresStore(
     PostgresReads,
 ):
     backend = "postgresql"
+    occurred_form: OccurredForm = "datetime"
 
     def __init__(self, url: str, pool_size: int = 8, timeout: float = 30) -> None:
         self.pool = ConnectionPool(
@@ -128,37 +112,29 @@ class PostgresStore(
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
         with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            applied = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            conn.execute(Q["lock_transaction"], (_MIGRATION_LOCK,))
+            conn.execute(Q["create_schema_migrations"])
+            applied = {r[0] for r in conn.execute(Q["applied_migrations"])}
             version = max(applied, default=0)
             for migration in load_migrations("trailkeeper.storage.postgres"):
                 if migration.version in applied:
                     continue
                 conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (migration.version, migration.name),
-                )
+                conn.execute(Q["record_migration"], (migration.version, migration.name))
                 version = migration.version
         self._ensure_partitions(datetime.now(UTC))
         return version
 
     def claim(self, name: str, value: bytes) -> bytes:
         with self.pool.connection() as conn:
-            conn.execute(
-                "INSERT INTO deployment VALUES (%s, %s) ON CONFLICT DO NOTHING", (name, value)
-            )
-            row = conn.execute("SELECT value FROM deployment WHERE name = %s", (name,)).fetchone()
+            conn.execute(Q["claim_deployment"], (name, value))
+            row = conn.execute(Q["deployment_value"], (name,)).fetchone()
         assert row is not None
         return bytes(row[0])
 
     def ping(self) -> None:
         with self.pool.connection(timeout=min(5.0, self.pool.timeout)) as conn:
-            conn.execute("SELECT 1")
+            conn.execute(Q["ping"])
 
     def close(self) -> None:
         self.pool.close()
@@ -172,7 +148,7 @@ class PostgresStore(
         if not missing:
             return
         with self._partition_lock, self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+            conn.execute(Q["lock_transaction"], (_PARTITION_LOCK,))
             for start in missing:
                 name = f"events_p{start:%Y%m}"
                 conn.execute(
@@ -183,53 +159,52 @@ class PostgresStore(
 
     # events --------------------------------------------------------------
     def append(self, tenant_id: int, drafts: Sequence[Draft]) -> list[Receipt]:
-        self._ensure_partitions(datetime.now(UTC))
         # Made before the tenant row is locked, so that it overlaps with another
         # batch's transaction.
-        rows = [insert_row(tenant_id, d, d.occurred_at) for d in drafts]
-        dictionaries = DictionaryRows(tenant_id, drafts)
-        ids = list({d.id for d in drafts})
+        return self._append(ready_batch(tenant_id, drafts, self.occurred_form))
+
+    def _append(self, batch: ReadyBatch) -> list[Receipt]:
+        self._ensure_partitions(datetime.now(UTC))
+        tenant_id = batch.tenant_id
+        ids = list(set(batch.ids))
         with self.pool.connection() as conn, conn.transaction():
             # One round trip for the lock and the ids already stored: in a pipeline the
             # server runs the SELECT of ids after the lock is granted, with a snapshot of
             # its own (read committed), so it sees every batch committed before ours.
             with conn.pipeline():
-                locked = conn.execute(
-                    "SELECT next_seq FROM tenants WHERE id = %s FOR UPDATE", (tenant_id,)
-                )
-                stored = conn.execute(
-                    "SELECT id, seq, content_hash, leaf_hash FROM event_ids "
-                    "WHERE tenant_id = %s AND id = ANY(%s)",
-                    (tenant_id, ids),
-                )
+                locked = conn.execute(Q["lock_next_seq"], (tenant_id,))
+                stored = conn.execute(Q["stored_ids"], (tenant_id, ids))
             row = locked.fetchone()
             assert row is not None, "tenant vanished"
             existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
             received_at = datetime.now(UTC)
-            plan = sequence_batch(drafts, existing, row[0], received_at)
+            plan = sequence_batch(batch, existing, row[0], received_at)
             if plan.new:
                 with conn.cursor() as cur:
                     with cur.copy(_COPY_EVENTS) as copy:
                         copy.set_types(_COPY_TYPES)
-                        for values in sequenced_rows(rows, plan.new, received_at):
+                        for values in sequenced_rows(batch.rows, plan.new, received_at):
                             copy.write_row(values)
-                    actors, actions = dictionaries.of(plan.new)
+                    actors, actions = batch.dictionaries(plan.new)
+                    # The dictionaries in one statement each, over arrays (executemany
+                    # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
                     with conn.pipeline():
-                        cur.execute(_UPSERT_ACTORS, (tenant_id, *_columns(actors, 4)))
-                        cur.execute(_UPSERT_ACTIONS, (tenant_id, *_columns(actions, 2)))
-                        cur.execute(
-                            "UPDATE tenants SET next_seq = %s WHERE id = %s",
-                            (plan.next_seq, tenant_id),
-                        )
+                        cur.execute(Q["add_actor_counts"], (tenant_id, *_columns(actors, 4)))
+                        cur.execute(Q["add_action_counts"], (tenant_id, *_columns(actions, 2)))
+                        cur.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def append_many(
         self, batches: Sequence[tuple[int, Sequence[Draft]]]
     ) -> list[list[Receipt] | Exception]:
+        form = self.occurred_form
+        return self.append_ready([ready_batch(t, drafts, form) for t, drafts in batches])
+
+    def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
         results: list[list[Receipt] | Exception] = []
-        for tenant_id, drafts in batches:
+        for batch in batches:
             try:
-                results.append(self.append(tenant_id, drafts))
+                results.append(self._append(batch))
             except Exception as exc:  # that batch alone is refused
                 results.append(exc)
         return results

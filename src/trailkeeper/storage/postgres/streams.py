@@ -40,9 +40,10 @@ class PostgresStreams(SqlStreams):
         Left to itself, the planner sorts every event after the cursor to keep the first
         thousand whenever its statistics are stale (a month's new partition, a log that
         grew since the last ``ANALYZE``): it guessed ~100 rows where 100,000 were, and
-        each batch cost a scan and a sort of the whole backlog (90-140 ms at 50,000
-        events, growing with it) where the index walk costs 2-4 ms. Exports pin the same
-        plan (``postgres/exports.py``). Binary rows: bytea as bytes, not hex text."""
+        each batch cost a scan and a sort of the whole backlog, growing with it, where the
+        index walk reads a batch's rows only (docs/benchmarks.md, "Measured reasons in the
+        code"). Exports pin the same plan (``postgres/exports.py``). Binary rows: bytea as
+        bytes, not hex text."""
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SET LOCAL enable_sort = off")
             rows = conn.cursor(binary=True).execute(sql.encode(), params).fetchall()

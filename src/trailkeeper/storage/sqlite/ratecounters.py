@@ -15,13 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["RateCounters"]
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS rate_windows (key TEXT NOT NULL, window_start INTEGER NOT "
-    "NULL, hits INTEGER NOT NULL, PRIMARY KEY (key, window_start)) WITHOUT ROWID"
-)
 
 
 class RateCounters:
@@ -42,22 +38,14 @@ class RateCounters:
         if not self._ready:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))  # private, as the db
             with self.conns.write(durable=False) as conn:
-                conn.execute(_SCHEMA)
+                conn.execute(Q["create_rate_windows"])
             self._ready = True
         counts: list[int] = []
         with self.conns.write(durable=False) as conn:
             for key in dict.fromkeys(keys):
-                conn.execute(
-                    "DELETE FROM rate_windows WHERE key = ? AND window_start < ?",
-                    (key, window_start),
-                )
+                conn.execute(Q["sweep_rate_windows"], (key, window_start))
             for key in keys:
-                row = conn.execute(
-                    "INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1) "
-                    "ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 "
-                    "RETURNING hits",
-                    (key, window_start),
-                ).fetchone()
+                row = conn.execute(Q["hit"], (key, window_start)).fetchone()
                 counts.append(int(row[0]))
         return counts
 

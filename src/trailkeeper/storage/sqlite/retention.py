@@ -15,22 +15,18 @@ from typing import Any
 
 from trailkeeper.events.timestamps import from_micros, to_micros
 from trailkeeper.storage.exportrows import ExportRow
-from trailkeeper.storage.removal import (
-    ERASE_COLUMNS,
-    REMOVED_COLUMNS,
-    DictionaryRemoval,
-    Removed,
-)
+from trailkeeper.storage.removal import DictionaryRemoval, Removed
 from trailkeeper.storage.retention import ErasureRecord, PolicyRecord, RetentionState
 from trailkeeper.storage.rows import RowSource
 from trailkeeper.storage.sqlite.connections import (
     WAL_AUTOCHECKPOINT_PAGES,
     SQLiteConnections,
 )
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteRetention"]
 
-_DICTIONARIES = DictionaryRemoval("?")
+_DICTIONARIES = DictionaryRemoval(Q)
 _CHUNK_SECONDS = 0.002
 """What one ``DELETE`` statement should take: ingest that comes meanwhile waits that long
 (and for the commit). Chunks are sized from the time the last ones took per row."""
@@ -39,10 +35,6 @@ _TRANSACTION_SECONDS = 0.01
 _MIN_BATCH = 16
 _YIELD_AT_MOST = 0.05  # seconds a delete waits for queued ingest batches
 _YIELD_STEP = 0.0005
-_ERASURE = (
-    "id, tenant_id, actor_id, token_id, token_name, status, requested_at, events_total, "
-    "events_erased, after_seq, started_at, completed_at"
-)
 
 
 def _now() -> int:
@@ -84,57 +76,34 @@ class SQLiteRetention:
 
     # policies ---------------------------------------------------------------
     def retention_policy(self, tenant_id: int) -> PolicyRecord | None:
-        row = (
-            self.conns.connection()
-            .execute(
-                "SELECT days, archive, legal_hold FROM retention_policies WHERE tenant_id = ?",
-                (tenant_id,),
-            )
-            .fetchone()
-        )
+        row = self.conns.connection().execute(Q["retention_policy"], (tenant_id,)).fetchone()
         return None if row is None else PolicyRecord(row[0], bool(row[1]), bool(row[2]))
 
     def put_retention_policy(self, tenant_id: int, policy: PolicyRecord) -> None:
         with self.conns.write() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO retention_policies VALUES (?, ?, ?, ?, ?)",
+                Q["put_retention_policy"],
                 (tenant_id, policy.days, policy.archive, policy.legal_hold, _now()),
             )
 
     # runs ---------------------------------------------------------------------
     def retention_state(self, tenant_id: int) -> RetentionState:
-        row = (
-            self.conns.connection()
-            .execute(
-                "SELECT archived_through, removed_through, last_run_at, last_error, next_run_at "
-                "FROM retention_state WHERE tenant_id = ?",
-                (tenant_id,),
-            )
-            .fetchone()
-        )
+        row = self.conns.connection().execute(Q["retention_state"], (tenant_id,)).fetchone()
         if row is None:
             return RetentionState()
         return RetentionState(row[0], row[1], _moment(row[2]), row[3], _moment(row[4]))
 
     def retention_due(self, now: datetime, everyone: bool) -> list[int]:
         at = to_micros(now)
-        rows = self.conns.connection().execute(
-            "SELECT t.id FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id "
-            "LEFT JOIN retention_policies p ON p.tenant_id = t.id "
-            "WHERE coalesce(s.next_run_at, 0) <= ? AND coalesce(s.lease_until, 0) < ? "
-            "AND (p.days IS NOT NULL OR (p.tenant_id IS NULL AND ?)) ORDER BY t.id",
-            (at, at, everyone),
-        )
+        rows = self.conns.connection().execute(Q["retention_due"], (at, at, everyone))
         return [int(r[0]) for r in rows]
 
     def claim_retention(self, tenant_id: int, worker: str, lease_seconds: float) -> bool:
         now = _now()
         with self.conns.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO retention_state (tenant_id) VALUES (?)",
-                         (tenant_id,))  # fmt: skip
+            conn.execute(Q["start_retention_state"], (tenant_id,))
             cursor = conn.execute(
-                "UPDATE retention_state SET worker = ?, lease_until = ? WHERE tenant_id = ? "
-                "AND (lease_until IS NULL OR lease_until < ? OR worker = ?)",
+                Q["claim_retention"],
                 (worker, now + int(lease_seconds * 1e6), tenant_id, now, worker),
             )
         return cursor.rowcount == 1
@@ -144,19 +113,12 @@ class SQLiteRetention:
     ) -> None:
         with self.conns.write() as conn:
             conn.execute(
-                "UPDATE retention_state SET last_run_at = ?, last_error = ?, next_run_at = ?, "
-                "worker = NULL, lease_until = NULL WHERE tenant_id = ? AND worker = ?",
+                Q["finish_retention"],
                 (_now(), error, to_micros(next_run_at), tenant_id, worker),
             )
 
     def received_at(self, tenant_id: int, seq: int) -> int | None:
-        row = (
-            self.conns.connection()
-            .execute(
-                "SELECT received_at FROM events WHERE tenant_id = ? AND seq = ?", (tenant_id, seq)
-            )
-            .fetchone()
-        )
+        row = self.conns.connection().execute(Q["received_at_micros"], (tenant_id, seq)).fetchone()
         return None if row is None else int(row[0])
 
     def archive_rows(
@@ -173,8 +135,7 @@ class SQLiteRetention:
     ) -> bool:
         with self.conns.write() as conn:
             cursor = conn.execute(
-                "UPDATE retention_state SET archived_through = max(archived_through, ?), "
-                "lease_until = ? WHERE tenant_id = ? AND worker = ?",
+                Q["mark_archived"],
                 (through, _now() + int(lease_seconds * 1e6), tenant_id, worker),
             )
         return cursor.rowcount == 1
@@ -188,12 +149,7 @@ class SQLiteRetention:
         # that says they are gone come back together, and the next run deletes them.
         chunk = min(limit, max(_MIN_BATCH, int(_CHUNK_SECONDS / self._delete_cost)))
         with self._no_autocheckpoint(), self.conns.write(durable=False) as conn:
-            row = conn.execute(
-                "SELECT s.archived_through, s.removed_through, coalesce(p.legal_hold, 0) "
-                "FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id) "
-                "WHERE s.tenant_id = ? AND s.worker = ?",
-                (tenant_id, worker),
-            ).fetchone()
+            row = conn.execute(Q["removal_progress"], (tenant_id, worker)).fetchone()
             if row is None or row[2]:
                 return 0  # the lease was lost, or a legal hold arrived meanwhile
             archived, removed, _ = row
@@ -207,8 +163,7 @@ class SQLiteRetention:
             run, run_many = _runner(conn)
             _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
-                "UPDATE retention_state SET removed_through = ?, lease_until = ? "
-                "WHERE tenant_id = ?",
+                Q["mark_removed"],
                 (last, _now() + int(lease_seconds * 1e6), tenant_id),
             )
         assert gone.events <= last - first + 1
@@ -237,11 +192,7 @@ class SQLiteRetention:
         last, spent = first - 1, 0.0
         while last < end:
             upto = min(end, last + chunk)
-            gone.add(conn.execute(
-                f"DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ? "
-                f"RETURNING {REMOVED_COLUMNS}",
-                (tenant_id, last + 1, upto),
-            ).fetchall())  # fmt: skip
+            gone.add(conn.execute(Q["remove_events"], (tenant_id, last + 1, upto)).fetchall())
             last = upto
             spent = time.perf_counter() - started
             if self._ingest_waiting() or spent >= _TRANSACTION_SECONDS:
@@ -267,63 +218,32 @@ class SQLiteRetention:
 
     # erasures -------------------------------------------------------------------
     def actor_event_count(self, tenant_id: int, actor_id: str) -> int | None:
-        row = (
-            self.conns.connection()
-            .execute(
-                "SELECT count(*), sum(events) FROM actor_texts "
-                "WHERE tenant_id = ? AND actor_id = ?",
-                (tenant_id, actor_id),
-            )
-            .fetchone()
-        )
+        conn = self.conns.connection()
+        row = conn.execute(Q["actor_event_count"], (tenant_id, actor_id)).fetchone()
         return None if row[0] == 0 else int(row[1])
 
     def create_erasure(self, record: ErasureRecord) -> ErasureRecord:
         with self.conns.write() as conn:
             conn.execute(
-                "INSERT INTO erasures (id, tenant_id, actor_id, token_id, token_name, status, "
-                "requested_at, events_total) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) "
-                "ON CONFLICT (tenant_id, actor_id) WHERE status IN ('queued', 'running', 'erased') "
-                "DO NOTHING",
+                Q["queue_erasure"],
                 (record.id, record.tenant_id, record.actor_id, record.token_id,
                  record.token_name, to_micros(record.requested_at), record.events_total),
             )  # fmt: skip
-            row = conn.execute(
-                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = ? AND actor_id = ? "
-                "AND status IN ('queued', 'running', 'erased')",
-                (record.tenant_id, record.actor_id),
-            ).fetchone()
+            row = conn.execute(Q["open_erasure"], (record.tenant_id, record.actor_id)).fetchone()
         return _erasure(row)
 
     def get_erasure(self, tenant_id: int, erasure_id: str) -> ErasureRecord | None:
-        row = (
-            self.conns.connection()
-            .execute(
-                f"SELECT {_ERASURE} FROM erasures WHERE tenant_id = ? AND id = ?",
-                (tenant_id, erasure_id),
-            )
-            .fetchone()
-        )
+        row = self.conns.connection().execute(Q["get_erasure"], (tenant_id, erasure_id)).fetchone()
         return None if row is None else _erasure(row)
 
     def claim_erasure(self, worker: str, lease_seconds: float) -> ErasureRecord | None:
         now = _now()
-        waiting = (
-            self.conns.connection()
-            .execute(
-                "SELECT 1 FROM erasures WHERE status IN ('queued', 'running', 'erased') LIMIT 1"
-            )
-            .fetchone()
-        )
+        waiting = self.conns.connection().execute(Q["erasure_waiting"]).fetchone()
         if waiting is None:  # the usual case, answered without taking the writer's lock
             return None
         with self.conns.write() as conn:
             row = conn.execute(
-                f"UPDATE erasures SET worker = ?, lease_until = ?, "
-                "status = CASE status WHEN 'erased' THEN status ELSE 'running' END, "
-                "started_at = coalesce(started_at, ?) WHERE id = (SELECT id FROM erasures "
-                "WHERE status = 'queued' OR (status IN ('running', 'erased') AND lease_until < ?) "
-                f"ORDER BY requested_at LIMIT 1) RETURNING {_ERASURE}",
+                Q["claim_erasure"],
                 (worker, now + int(lease_seconds * 1e6), now, now),
             ).fetchone()
         return None if row is None else _erasure(row)
@@ -334,35 +254,27 @@ class SQLiteRetention:
         now = _now()
         with self.conns.write() as conn:
             row = conn.execute(
-                "UPDATE erasures SET lease_until = ? WHERE id = ? AND worker = ? "
-                "AND status = 'running' RETURNING tenant_id, actor_id, after_seq",
+                Q["renew_erasure_lease"],
                 (now + int(lease_seconds * 1e6), erasure_id, worker),
             ).fetchone()
             if row is None:
                 return None
             tenant_id, actor_id, after = row
             seqs = conn.execute(
-                "SELECT seq FROM events WHERE tenant_id = ? AND actor_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (tenant_id, actor_id, after, limit),
+                Q["actor_seqs_after"], (tenant_id, actor_id, after, limit)
             ).fetchall()
             erased = 0
             if seqs:
                 after = seqs[-1][0]
                 erased = conn.execute(
-                    f"UPDATE events SET {ERASE_COLUMNS} WHERE tenant_id = ? AND actor_id = ? "
-                    "AND seq > ? AND seq <= ?",
-                    (tenant_id, actor_id, row[2], after),
+                    Q["erase_events"], (tenant_id, actor_id, row[2], after)
                 ).rowcount
             done = len(seqs) < limit
             if done:
                 _DICTIONARIES.scrub_actor(_runner(conn)[0], tenant_id, actor_id)
-                # merge the trigram index's segments: deleted texts leave it for good
-                conn.execute("INSERT INTO actor_texts_fts (actor_texts_fts) VALUES ('optimize')")
+                conn.execute(Q["optimize_actor_search"])
             updated = conn.execute(
-                "UPDATE erasures SET after_seq = ?, events_erased = events_erased + ?, "
-                "status = ?, completed_at = ? WHERE id = ? "
-                f"RETURNING {_ERASURE}",
+                Q["erasure_progress"],
                 (after, erased, "erased" if done else "running", now if done else None,
                  erasure_id),
             ).fetchone()  # fmt: skip
@@ -370,9 +282,5 @@ class SQLiteRetention:
 
     def finish_erasure(self, erasure_id: str, worker: str) -> bool:
         with self.conns.write() as conn:
-            cursor = conn.execute(
-                "UPDATE erasures SET status = 'succeeded', worker = NULL, lease_until = NULL "
-                "WHERE id = ? AND worker = ? AND status = 'erased'",
-                (erasure_id, worker),
-            )
+            cursor = conn.execute(Q["finish_erasure"], (erasure_id, worker))
         return cursor.rowcount == 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.storage.exportrows import ExportRow, export_select
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteRowReader", "SQLiteRowSource"]
 
@@ -53,18 +54,12 @@ class SQLiteRowReader:
 
     def tiles(self, tenant_id: int, level: int, first: int, end: int) -> dict[int, bytes]:
         """Stored tiles ``first <= idx < end`` of one tile level, by index."""
-        rows = self._conn.execute(
-            "SELECT idx, hashes FROM tree_tiles "
-            "WHERE tenant_id = ? AND level = ? AND idx >= ? AND idx < ?",
-            (tenant_id, level, first, end),
-        )
+        rows = self._conn.execute(Q["tile_run"], (tenant_id, level, first, end))
         return {int(idx): bytes(blob) for idx, blob in rows}
 
     def last_seq(self, tenant_id: int) -> int | None:
         """The largest integer seq stored (None without rows, or if it is no integer)."""
-        row = self._conn.execute(
-            "SELECT max(seq) FROM events WHERE tenant_id = ?", (tenant_id,)
-        ).fetchone()
+        row = self._conn.execute(Q["max_seq"], (tenant_id,)).fetchone()
         return row[0] if type(row[0]) is int else None
 
     def archive_rows(

@@ -1,14 +1,13 @@
 """SQLite implementation of the storage protocols.
 
 This module holds the connections, migrations, the clock and the write path; the rest is
-one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, …), their fixed SQL
-named in ``queries.sql`` beside PostgreSQL's."""
+one mixin per concern (``tree``, ``tenants``, ``exports``, ``streams``, ``retention``, …).
+Their fixed SQL and this module's are named in ``queries.sql``, beside PostgreSQL's."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,14 @@ from trailkeeper.events.record import Draft
 from trailkeeper.events.timestamps import format_micros, to_micros
 from trailkeeper.events.view import EventView
 from trailkeeper.private_files import private_file
-from trailkeeper.storage.dictionaries import (
-    DictionaryRows,
-    upsert_actions_sql,
-    upsert_actors_sql,
-)
 from trailkeeper.storage.filters import Dialect, like_pattern
 from trailkeeper.storage.migrations import load_migrations
 from trailkeeper.storage.protocols import Receipt
 from trailkeeper.storage.reads import SELECT_EVENT, SqlReads
+from trailkeeper.storage.ready import OccurredForm, ReadyBatch, ready_batch
 from trailkeeper.storage.rows import (
     INSERT_COLUMNS,
     READ_COLUMNS,
-    insert_row,
     scanned_view,
     sequenced_rows,
     view_from_row,
@@ -40,6 +34,7 @@ from trailkeeper.storage.sqlite.admin import SQLiteAdmin
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
+from trailkeeper.storage.sqlite.named import QUERIES as Q
 from trailkeeper.storage.sqlite.ratecounters import RateCounters
 from trailkeeper.storage.sqlite.retention import SQLiteRetention
 from trailkeeper.storage.sqlite.rowscan import SQLiteRowSource
@@ -56,16 +51,6 @@ _INSERT = (
     f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
 )
 _ID_CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """A batch to append, with what could be made of it before the write lock."""
-
-    tenant_id: int
-    drafts: Sequence[Draft]
-    rows: list[list[Any]]
-    dictionaries: DictionaryRows
 
 
 def _timestamp(micros: int) -> str:
@@ -100,6 +85,7 @@ class SQLiteStore(
 ):
     backend = "sqlite"
     dialect = DIALECT
+    occurred_form: OccurredForm = "micros"
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.conns.connection().execute(sql, params).fetchall()
@@ -136,11 +122,8 @@ class SQLiteStore(
     # lifecycle -----------------------------------------------------------
     def migrate(self) -> int:
         with self.conns.write() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-            )
-            applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            conn.execute(Q["create_schema_migrations"])
+            applied = {row[0] for row in conn.execute(Q["applied_migrations"])}
             version = max(applied, default=0)
             for migration in load_migrations("trailkeeper.storage.sqlite"):
                 if migration.version in applied:
@@ -148,7 +131,7 @@ class SQLiteStore(
                 for statement in _statements(migration.sql):
                     conn.execute(statement)
                 conn.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    Q["record_migration"],
                     (migration.version, migration.name, to_micros(datetime.now(UTC))),
                 )
                 version = migration.version
@@ -156,12 +139,12 @@ class SQLiteStore(
 
     def claim(self, name: str, value: bytes) -> bytes:
         with self.conns.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO deployment VALUES (?, ?)", (name, value))
-            row = conn.execute("SELECT value FROM deployment WHERE name = ?", (name,)).fetchone()
+            conn.execute(Q["claim_deployment"], (name, value))
+            row = conn.execute(Q["deployment_value"], (name,)).fetchone()
         return bytes(row[0])
 
     def ping(self) -> None:
-        self.conns.connection().execute("SELECT 1").fetchone()
+        self.conns.connection().execute(Q["ping"]).fetchone()
 
     def close(self) -> None:
         self._rates.close()
@@ -172,9 +155,7 @@ class SQLiteStore(
         # Everything that does not depend on the log's state is done before the write
         # lock, so that it overlaps with other batches' transactions; those that arrive
         # together are committed together (groupcommit.py).
-        rows = [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts]
-        batch = _Batch(tenant_id, drafts, rows, DictionaryRows(tenant_id, drafts))
-        return self._appends.submit(batch)
+        return self._appends.submit(ready_batch(tenant_id, drafts, self.occurred_form))
 
     def _ingest_waiting(self) -> bool:
         return self._appends.waiting()
@@ -182,35 +163,31 @@ class SQLiteStore(
     def append_many(
         self, batches: Sequence[tuple[int, Sequence[Draft]]]
     ) -> list[list[Receipt] | Exception]:
-        prepared = [
-            _Batch(
-                tenant_id,
-                drafts,
-                [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts],
-                DictionaryRows(tenant_id, drafts),
-            )
-            for tenant_id, drafts in batches
-        ]
-        return self._appends.run(prepared)
+        form = self.occurred_form
+        return self.append_ready([ready_batch(t, drafts, form) for t, drafts in batches])
 
-    def _append(self, conn: sqlite3.Connection, batch: _Batch) -> list[Receipt]:
+    def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
+        return self._appends.run(batches)
+
+    def _append(self, conn: sqlite3.Connection, batch: ReadyBatch) -> list[Receipt]:
         """One batch, inside the group's transaction."""
-        tenant_id, drafts = batch.tenant_id, batch.drafts
-        row = conn.execute("SELECT next_seq FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
+        tenant_id = batch.tenant_id
+        row = conn.execute(Q["lock_next_seq"], (tenant_id,)).fetchone()
         received_at = datetime.now(UTC)
-        plan = sequence_batch(drafts, self._existing(conn, tenant_id, drafts), row[0], received_at)
+        existing = self._existing(conn, tenant_id, batch.ids)
+        plan = sequence_batch(batch, existing, row[0], received_at)
         if plan.new:
             conn.executemany(_INSERT, sequenced_rows(batch.rows, plan.new, to_micros(received_at)))
-            actors, actions = batch.dictionaries.of(plan.new)
-            conn.executemany(upsert_actors_sql("?"), actors)
-            conn.executemany(upsert_actions_sql("?"), actions)
-            conn.execute("UPDATE tenants SET next_seq = ? WHERE id = ?", (plan.next_seq, tenant_id))
+            actors, actions = batch.dictionaries(plan.new)
+            conn.executemany(Q["add_actor_counts"], actors)
+            conn.executemany(Q["add_action_counts"], actions)
+            conn.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def _existing(
-        self, conn: sqlite3.Connection, tenant_id: int, drafts: Sequence[Draft]
+        self, conn: sqlite3.Connection, tenant_id: int, event_ids: Sequence[str]
     ) -> dict[str, Existing]:
-        ids = list({d.id for d in drafts})
+        ids = list(set(event_ids))
         found: dict[str, Existing] = {}
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start : start + _ID_CHUNK]

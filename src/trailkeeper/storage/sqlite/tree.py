@@ -68,7 +68,7 @@ class SQLiteTree:
     ) -> dict[tuple[int, int], bytes]:
         found: dict[tuple[int, int], bytes] = {}
         for level, index in sorted(set(keys)):  # one primary-key lookup each
-            row = conn.execute(Q["tile"], (tenant_id, level, index)).fetchone()
+            row = conn.execute(Q["tiles"], (tenant_id, level, index)).fetchone()
             if row is not None:
                 found[(level, index)] = bytes(row[0])
         return found
