@@ -204,3 +204,28 @@ def _delete_row(settings: Settings, tenant_id: int, seq: int) -> None:
     else:
         with psycopg.connect(settings.database_url) as conn:
             conn.execute("DELETE FROM events WHERE tenant_id = %s AND seq = %s", (tenant_id, seq))
+
+
+def test_postgresql_archives_a_day_along_the_primary_key(
+    api: Api, service: Trailkeeper, settings: Settings
+) -> None:
+    """A day is a small part of its month's partition: left to itself the planner scanned
+    the whole partition, in parallel, and sorted it (on disk, for a real month) — for
+    every day. The archive's read walks the primary key in seq order instead."""
+    if settings.database_url is None:
+        pytest.skip("a PostgreSQL plan")
+    from trailkeeper.storage.postgres.rowscan import ARCHIVE_PLAN, archive_sql
+
+    for start in range(0, 3_000, 1_000):
+        api.ingest(*(make_event(i) for i in range(start, start + 1_000)))
+    tenant = service.tenancy.tenant(api.tenant)
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute("ANALYZE events")
+        conn.execute(ARCHIVE_PLAN)
+        plan = "\n".join(row[0] for row in conn.execute(
+            b"EXPLAIN " + archive_sql(as_is=True), (tenant.id, 1_000, 1_999)))  # fmt: skip
+    assert "Index Scan using" in plan, plan
+    assert "_pkey" in plan, plan
+    assert not [word for word in ("Sort", "Seq Scan", "Gather") if word in plan], plan
+    rows = service.store.archive_rows(tenant.id, 1_000, 1_999, 300)
+    assert [row[1] for batch in rows for row in batch] == list(range(1_000, 2_000))

@@ -9,6 +9,7 @@ from trailkeeper.api import graphql
 from trailkeeper.api.admission import InFlight
 from trailkeeper.api.docs import install_docs
 from trailkeeper.api.errors import install_error_handlers
+from trailkeeper.api.ingestpath import INGEST_PATH, IngestShortcut
 from trailkeeper.api.ingestq import IngestQueue
 from trailkeeper.api.middleware import BodyLimit, ResponseHeaders
 from trailkeeper.api.openapi import install_openapi
@@ -82,6 +83,12 @@ def create_app(service: Trailkeeper) -> FastAPI:
         app.include_router(router)
     api_routes = [*app.routes, *(route for router in routers for route in router.routes)]
     app.router.routes.append(ui_mount(service, api_routes))  # the UI at /, after the API
+    ingest = next(
+        route
+        for route in events.router.routes
+        if getattr(route, "path", None) == INGEST_PATH and "POST" in getattr(route, "methods", ())
+    )
+    app.add_middleware(IngestShortcut, api=app, route=ingest)  # inside the two below
     app.add_middleware(BodyLimit, limit=service.settings.max_body_bytes)
     app.add_middleware(ResponseHeaders, metrics=metrics)
     return app

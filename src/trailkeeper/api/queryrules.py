@@ -46,8 +46,9 @@ def declared_query(dependant: Dependant) -> dict[str, bool]:
     return names
 
 
-def strict_query(request: Request) -> None:
-    """Refuse unknown and repeated single-valued query parameters with a 400."""
+async def strict_query(request: Request) -> None:
+    """Refuse unknown and repeated single-valued query parameters with a 400 (``async``:
+    it only reads the request, so it runs on the event loop, not in a worker thread)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or not request.query_params or getattr(route, "path", "") in _OWN_RULES:

@@ -8,17 +8,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from trailkeeper.api.admission import InFlight
 from trailkeeper.api.deps import Bearer, Filters, Reader, Service
-from trailkeeper.api.encoding import inflate
-from trailkeeper.api.ingestq import IngestQueue
+from trailkeeper.api.ingestpath import ingest_outcome, receipts_response
 from trailkeeper.api.openapi import INGEST_BODY, errors
 from trailkeeper.api.responses import JSON
 from trailkeeper.api.schemas import EventPage, EventWithProof, FacetPage, Receipts, RunEvents
-from trailkeeper.auth.tokens import Scope
-from trailkeeper.errors import Forbidden, InvalidRequest, TrailkeeperError
-from trailkeeper.events.batch import drafts_from_body
-from trailkeeper.events.record import Draft
+from trailkeeper.errors import InvalidRequest
 from trailkeeper.formats import FORMATS
 from trailkeeper.service import Trailkeeper
 
@@ -75,44 +70,13 @@ async def ingest(request: Request, _: Bearer) -> JSON:
     principal = service.tenancy.remembered(header)
     if principal is None:  # the first request with this token: read it (blocking)
         principal = await run_in_threadpool(service.tenancy.authenticate, header)
-    drafts: list[Draft] | None = None
-    error: Exception | None = None
-    queue: IngestQueue = request.app.state.ingest_queue
-    if not principal.allows(Scope.EVENTS_WRITE):
-        error = Forbidden(f"This token lacks the '{Scope.EVENTS_WRITE.value}' scope")
-        rate, outcome = await queue.submit(principal, None, error)
-    else:
-        inflight: InFlight = request.app.state.ingest_inflight
-        with inflight.admit(len(body)):
-            encoding = request.headers.get("content-encoding")
-            try:
-                if encoding is None and len(body) <= INLINE_BYTES:
-                    drafts = drafts_from_body(body)  # small: cheaper here than a thread hop
-                else:
-                    drafts = await run_in_threadpool(_drafts, service, body, encoding)
-            except TrailkeeperError as exc:
-                error = exc
-            rate, outcome = await queue.submit(principal, drafts, error)
+    encoding = request.headers.get("content-encoding")
+    rate, outcome = await ingest_outcome(request.app, principal, body, encoding)
     if rate is not None:
         request.state.rate = rate
     if isinstance(outcome, Exception):
         raise outcome
-    request.app.state.metrics.events_ingested.inc(len(outcome))
-    return JSON(
-        {"events": [{"id": r.id, "seq": r.seq, "leaf_hash": r.leaf_hash} for r in outcome]},
-        status_code=201,
-    )
-
-
-INLINE_BYTES = 16 * 1024
-"""Bodies up to this size are validated on the event loop (~50 µs an event); larger ones,
-and compressed ones, in a worker thread so that the loop keeps answering meanwhile."""
-
-
-def _drafts(service: Trailkeeper, body: bytes, encoding: str | None) -> list[Draft]:
-    if encoding is not None:
-        body = inflate(body, encoding, service.settings.max_body_bytes)
-    return drafts_from_body(body)
+    return receipts_response(request.app.state.metrics, outcome)
 
 
 @router.get(

@@ -27,12 +27,29 @@ from trailkeeper.events.leaves import ROW_COLUMNS
 from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.postgres.named import QUERIES as Q
 
-__all__ = ["PostgresRowReader", "PostgresRowSource"]
+__all__ = ["ARCHIVE_PLAN", "PostgresRowReader", "PostgresRowSource", "archive_sql"]
 
 _SELECT = ", ".join(ROW_COLUMNS)
 _PG_EPOCH_MICROS = 946_684_800_000_000
 """2000-01-01T00:00:00Z, PostgreSQL's timestamp zero, in microseconds since 1970."""
 _STREAM_ROWS = 4096
+ARCHIVE_PLAN = (
+    b"SELECT set_config('enable_sort', 'off', true), "
+    b"set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)"
+)
+"""Run first in the archive's transaction: the seq range is walked along the primary key.
+Left to itself, the planner scanned the whole month's partition for each day (a tenth of
+it) with two parallel workers, sorted the rows on disk and compiled the query
+(``docs/benchmarks.md``): a day took five times as long, with both cores taken."""
+
+
+def archive_sql(*, as_is: bool) -> bytes:
+    """The archive's query (tenant, first and last seq); ``as_is``: texts as they are
+    (see :func:`~trailkeeper.storage.exportrows.export_select`)."""
+    return (
+        f"SELECT {export_select('postgresql', text_as_is=as_is)} FROM events "
+        "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq"
+    ).encode()
 
 
 class _Micros(Loader):
@@ -103,12 +120,9 @@ class PostgresRowReader:
     ) -> Generator[list[ExportRow]]:
         """One query, streamed in chunks in the binary format, as exports read
         (``exports.py``): the server sends the next rows while these are written."""
-        as_is = self._conn.info.encoding == "utf-8"  # text's bytes are then UTF-8
-        sql = (
-            f"SELECT {export_select('postgresql', text_as_is=as_is)} FROM events "
-            "WHERE tenant_id = %s AND seq >= %s AND seq <= %s ORDER BY seq"
-        ).encode()
+        sql = archive_sql(as_is=self._conn.info.encoding == "utf-8")  # text's bytes: UTF-8
         with self._conn.transaction(), self._conn.cursor(binary=True) as cur:
+            cur.execute(ARCHIVE_PLAN)
             cur.adapters.register_loader("text", ByteaBinaryLoader)  # bytes, made in C
             rows = cast("Generator[ExportRow]", cur.stream(sql, (tenant_id, first, last),
                                                            size=batch_rows))  # fmt: skip
