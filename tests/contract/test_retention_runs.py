@@ -229,3 +229,30 @@ def test_postgresql_archives_a_day_along_the_primary_key(
     assert not [word for word in ("Sort", "Seq Scan", "Gather") if word in plan], plan
     rows = service.store.archive_rows(tenant.id, 1_000, 1_999, 300)
     assert [row[1] for batch in rows for row in batch] == list(range(1_000, 2_000))
+
+
+def test_postgresql_counts_a_month_in_memory_on_one_core(
+    api: Api, service: Trailkeeper, settings: Settings
+) -> None:
+    """Before a month's partition is dropped its rows are counted out of the dictionaries.
+    For a real month (a million rows) the planner chose parallel workers, sorts on disk and
+    JIT; the session below makes this small month look like one, and the count still runs
+    as one hash aggregate in one process."""
+    if settings.database_url is None:
+        pytest.skip("a PostgreSQL plan")
+    from trailkeeper.storage.postgres.partitions import COUNT_PLAN, month_count
+
+    api.ingest(*(make_event(i) for i in range(500)))
+    month = f"events_p{datetime.now(UTC):%Y%m}"
+    with psycopg.connect(settings.database_url) as conn:
+        conn.execute("ANALYZE events")
+        for setting in ("parallel_setup_cost = 0", "parallel_tuple_cost = 0", "jit_above_cost = 0",
+                        "min_parallel_table_scan_size = 0", "work_mem = '64kB'"):  # fmt: skip
+            conn.execute(f"SET {setting}")
+        explain = b"EXPLAIN " + month_count(month).as_bytes(conn)
+        left_alone = "\n".join(row[0] for row in conn.execute(explain))
+        conn.execute(COUNT_PLAN)
+        plan = "\n".join(row[0] for row in conn.execute(explain))
+    assert "Gather" in left_alone, left_alone  # what the session makes of it unplanned
+    assert "HashAggregate" in plan, plan
+    assert not [word for word in ("Gather", "Sort", "JIT") if word in plan], plan

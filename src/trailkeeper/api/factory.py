@@ -14,6 +14,7 @@ import threading
 from fastapi import FastAPI
 
 from trailkeeper.api.app import create_app
+from trailkeeper.heap import settle_heap
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
 
@@ -27,7 +28,9 @@ def app_from_environment() -> FastAPI:
     parent = os.environ.get(PARENT_VARIABLE)
     if parent is not None:
         die_with_parent(int(parent))
-    return create_app(Trailkeeper.open(Settings()))
+    app = create_app(Trailkeeper.open(Settings()))
+    settle_heap()
+    return app
 
 
 def die_with_parent(parent: int, poll_seconds: float = 0.5, grace_seconds: float = 20) -> None:

@@ -31,6 +31,7 @@ from trailkeeper.cli.options import (
     settings_from,
 )
 from trailkeeper.errors import TrailkeeperError
+from trailkeeper.heap import settle_heap
 from trailkeeper.service import Trailkeeper
 from trailkeeper.service.bulkload import BadBatch, BadLine, Chunk, chunks, prepared
 from trailkeeper.storage.protocols import Receipt
@@ -129,6 +130,7 @@ def ingest(
     settings = settings_from(data_dir=data_dir, database_url=database_url)
     if workers is None:
         workers = DEFAULT_WORKERS if file.stat().st_size > AUTO_BYTES else 0
+    settle_heap()  # before the fork: the workers inherit it
     # started before the store is opened: forked workers then share none of its state
     pool = worker_pool(workers, nice=WORKER_NICE) if workers > 0 else None
     count = IngestCount()

@@ -131,9 +131,12 @@ def _uvicorn(service: Trailkeeper, settings: Settings, processes: int) -> None:
 
     from trailkeeper.api import create_app
     from trailkeeper.api.factory import PARENT_VARIABLE
+    from trailkeeper.heap import settle_heap
 
     if processes == 1:
-        uvicorn.run(create_app(service), host=settings.host, port=settings.port, log_level="info")
+        app = create_app(service)
+        settle_heap()
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
         return
     os.environ.update(settings.to_environment())
     os.environ[PARENT_VARIABLE] = str(os.getpid())  # children die with this one

@@ -28,7 +28,7 @@ from psycopg_pool import ConnectionPool
 from trailkeeper.storage.postgres.named import QUERIES as Q
 from trailkeeper.storage.removal import DictionaryRemoval, Removed
 
-__all__ = ["drop_expired_partitions"]
+__all__ = ["COUNT_PLAN", "drop_expired_partitions", "month_count"]
 
 log = logging.getLogger("trailkeeper.retention")
 
@@ -36,6 +36,22 @@ _NAME = re.compile(r"^events_p(\d{4})(\d{2})$")
 _LOCK = 7_261_009  # one process drops partitions at a time
 _DICTIONARIES = DictionaryRemoval(Q, arrays=True)
 LOCK_TIMEOUT = "2s"  # how long a drop waits for the readers and writers of events
+COUNT_PLAN = (
+    "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off; "
+    "SET LOCAL work_mem = '64MB'"
+)
+"""The month's count (many rows, few groups) as one hash aggregate in memory, on one
+core. Left to itself the planner ran it in parallel workers, each sorting its part on disk,
+and compiled it (figures in ``docs/benchmarks.md``, "Measured reasons in the code")."""
+
+
+def month_count(name: str) -> sql.Composed:
+    """What a month's rows add to the dictionaries' counts, by tenant (run after
+    :data:`COUNT_PLAN`)."""
+    return sql.SQL(
+        "SELECT tenant_id, actor_id, actor_name, actor_email, action, max(seq), count(*) "
+        "FROM {} GROUP BY 1, 2, 3, 4, 5"
+    ).format(sql.Identifier(name))
 
 
 def drop_expired_partitions(pool: ConnectionPool) -> int:
@@ -116,11 +132,10 @@ def _drop(conn: psycopg.Connection[Any], name: str, *, attached: bool) -> int:
     table = sql.Identifier(name)
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+        conn.execute(COUNT_PLAN)
         conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(table))
         removed: dict[int, Removed] = defaultdict(Removed)
-        for tenant_id, *group in conn.execute(sql.SQL(
-            "SELECT tenant_id, actor_id, actor_name, actor_email, action, max(seq), count(*) "
-            "FROM {} GROUP BY 1, 2, 3, 4, 5").format(table)):  # fmt: skip
+        for tenant_id, *group in conn.execute(month_count(name)):
             removed[tenant_id].add_groups([group])
         conn.execute(Q["lock_events"])
         if attached and not _all_archived(removed, _archived_and_held(conn)):

@@ -39,8 +39,8 @@ ARCHIVE_PLAN = (
 )
 """Run first in the archive's transaction: the seq range is walked along the primary key.
 Left to itself, the planner scanned the whole month's partition for each day (a tenth of
-it) with two parallel workers, sorted the rows on disk and compiled the query
-(``docs/benchmarks.md``): a day took five times as long, with both cores taken."""
+it) with parallel workers, sorted the rows on disk and compiled the query (figures in
+``docs/benchmarks.md``, "Measured reasons in the code")."""
 
 
 def archive_sql(*, as_is: bool) -> bytes:
