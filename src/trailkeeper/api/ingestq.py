@@ -45,6 +45,9 @@ MAX_REQUESTS = 256
 MAX_EVENTS = 8_000
 """…and at most about this many events (a group stops after the batch that reaches it)."""
 
+DRAIN_SECONDS = 0.005
+"""At most this long the writer waits for the event loop to submit what it is reading."""
+
 Outcome = tuple[RateState | None, list[Receipt] | Exception]
 """The request's rate-limit state (for the response headers) and its receipts, or the
 exception that refuses it."""
@@ -63,6 +66,21 @@ def _settle(pairs: list[tuple[asyncio.Future[Outcome], Outcome]]) -> None:
     for future, outcome in pairs:
         if not future.done():  # a request whose client left is cancelled
             future.set_result(outcome)
+
+
+def _drained(loop: asyncio.AbstractEventLoop) -> None:
+    """Wait (at most :data:`DRAIN_SECONDS`) until ``loop`` has run what it had ready.
+
+    Requests that arrive together are read in one pass of the event loop, and each
+    request is submitted as soon as it is parsed: without this wait the writer took the
+    first one alone and the others in the next group, two commits (and two fsyncs)
+    where one would do. A callback queued now runs after every request already ready."""
+    done = threading.Event()
+    try:
+        loop.call_soon_threadsafe(done.set)
+    except RuntimeError:  # a closed loop: the server stops
+        return
+    done.wait(DRAIN_SECONDS)
 
 
 class IngestQueue:
@@ -92,6 +110,9 @@ class IngestQueue:
         with self._ready:
             while not self._jobs:
                 self._ready.wait()
+            loop = self._jobs[0].loop
+        _drained(loop)
+        with self._ready:
             taken, events = 0, 0
             for job in self._jobs:
                 taken += 1

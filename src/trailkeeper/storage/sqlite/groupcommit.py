@@ -46,10 +46,17 @@ class GroupCommit(Generic[T, R]):
     """Runs ``apply(conn, request)`` for each submitted request, several per transaction."""
 
     def __init__(
-        self, conns: SQLiteConnections, apply: Callable[[sqlite3.Connection, T], R]
+        self,
+        conns: SQLiteConnections,
+        apply: Callable[[sqlite3.Connection, T], R],
+        apply_group: Callable[[sqlite3.Connection, list[T]], list[R | Exception]] | None = None,
     ) -> None:
         self.conns = conns
         self.apply = apply
+        self.apply_group = apply_group
+        """Writes a whole group at once, each request's result or the exception that
+        refuses it alone; on a database error the group is written the reference way."""
+        self.declined = 0  # groups written the reference way after apply_group failed
         self._queue: list[_Pending[T, R]] = []
         self._queue_lock = threading.Lock()
         self._callers = 0  # in run() and not yet through
@@ -109,6 +116,8 @@ class GroupCommit(Generic[T, R]):
         conn = self.conns.connection()
         try:
             with self.conns.transaction(conn):
+                if self._write_together(conn, group):
+                    return
                 for pending in group:
                     conn.execute("SAVEPOINT batch")
                     try:
@@ -125,3 +134,23 @@ class GroupCommit(Generic[T, R]):
         finally:
             for pending in group:
                 pending.done = True
+
+    def _write_together(self, conn: sqlite3.Connection, group: list[_Pending[T, R]]) -> bool:
+        """``apply_group`` inside a savepoint; ``False`` (nothing written) if it failed."""
+        if self.apply_group is None:
+            return False
+        conn.execute("SAVEPOINT together")
+        try:
+            results = self.apply_group(conn, [pending.request for pending in group])
+        except Exception:
+            self.declined += 1
+            conn.execute("ROLLBACK TO together")
+            conn.execute("RELEASE together")
+            return False
+        conn.execute("RELEASE together")
+        for pending, result in zip(group, results, strict=True):
+            if isinstance(result, Exception):
+                pending.error = result
+            else:
+                pending.result = result
+        return True

@@ -33,6 +33,7 @@ from trailkeeper.storage.sequencing import Existing, sequence_batch
 from trailkeeper.storage.sqlite.admin import SQLiteAdmin
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.exports import SQLiteExports
+from trailkeeper.storage.sqlite.groupappend import append_group
 from trailkeeper.storage.sqlite.groupcommit import GroupCommit
 from trailkeeper.storage.sqlite.named import QUERIES as Q
 from trailkeeper.storage.sqlite.ratecounters import RateCounters
@@ -112,7 +113,7 @@ class SQLiteStore(
     def __init__(self, path: Path) -> None:
         private_file(path)  # 0600 before SQLite opens it: its WAL and SHM files follow
         self.conns = SQLiteConnections(path)
-        self._appends = GroupCommit(self.conns, self._append)
+        self._appends = GroupCommit(self.conns, self._append, self._append_group)
         self._rates = RateCounters(path)
 
     def _now_micros(self) -> int:
@@ -183,6 +184,12 @@ class SQLiteStore(
             conn.executemany(Q["add_action_counts"], actions)
             conn.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
+
+    def _append_group(
+        self, conn: sqlite3.Connection, batches: list[ReadyBatch]
+    ) -> list[list[Receipt] | Exception]:
+        """The group's batches with a few statements per tenant (groupappend.py)."""
+        return append_group(conn, batches, _INSERT, self._existing)
 
     def _existing(
         self, conn: sqlite3.Connection, tenant_id: int, event_ids: Sequence[str]
