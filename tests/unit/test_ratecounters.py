@@ -48,3 +48,17 @@ def test_hit_many_counts_each_key_in_turn_like_hit(tmp_path: Path) -> None:
         assert store.hit_many(["a"], 120, 60) == [1]  # a new window starts again
     finally:
         store.close()
+
+
+def test_expired_windows_are_swept_once_the_window_moves_on(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db.sqlite3")
+    try:
+        assert store.hit_many(["a", "a", "b"], 60, 60) == [1, 2, 1]
+        assert store.hit_many(["a"], 60, 60) == [3]  # same window: nothing to sweep
+        assert store.hit_many(["a"], 120, 60) == [1]
+        rows = store._rates.conns.connection().execute(
+            "SELECT key, window_start, hits FROM rate_windows ORDER BY key, window_start"
+        )
+        assert rows.fetchall() == [("a", 120, 1), ("b", 60, 1)]  # b is swept at its next count
+    finally:
+        store.close()

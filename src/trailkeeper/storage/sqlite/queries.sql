@@ -444,7 +444,8 @@ CREATE TABLE IF NOT EXISTS rate_windows (key TEXT NOT NULL, window_start INTEGER
 DELETE FROM rate_windows WHERE key = ? AND window_start < ?;
 
 -- hit --
--- One more hit in a rate-limit window, and how many it now holds.
-INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, 1)
-ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1
+-- More hits in a rate-limit window (key, window start, how many), and how many it now
+-- holds: a group's requests of one key counted at once, where PostgreSQL's adds one.
+INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, ?)
+ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + excluded.hits
 RETURNING hits;

@@ -11,6 +11,7 @@ counts, as a restart would."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from trailkeeper.storage.sqlite.connections import SQLiteConnections
 from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["RateCounters"]
+
+SWEPT_KEYS = 10_000
+"""Keys whose expired windows this process remembers deleting (then it starts over)."""
 
 
 class RateCounters:
@@ -27,6 +31,7 @@ class RateCounters:
         self.path = database.with_name(database.name + "-rates")
         self.conns = SQLiteConnections(self.path)  # connects lazily, per thread
         self._ready = False
+        self._swept: dict[str, int] = {}  # key → the window whose older rows are gone
 
     def hit(self, key: str, window_start: int) -> int:
         """Count one request of ``key`` in the window; the window's count so far."""
@@ -34,19 +39,28 @@ class RateCounters:
 
     def hit_many(self, keys: Sequence[str], window_start: int) -> list[int]:
         """:meth:`hit` for each key in turn, in one transaction (the ingest queue counts a
-        group of requests at once)."""
+        group of requests at once): one upsert per distinct key, and the expired windows
+        of a key deleted once per window by this process."""
         if not self._ready:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))  # private, as the db
             with self.conns.write(durable=False) as conn:
                 conn.execute(Q["create_rate_windows"])
             self._ready = True
-        counts: list[int] = []
+        wanted = Counter(keys)
+        before: dict[str, int] = {}
         with self.conns.write(durable=False) as conn:
-            for key in dict.fromkeys(keys):
-                conn.execute(Q["sweep_rate_windows"], (key, window_start))
-            for key in keys:
-                row = conn.execute(Q["hit"], (key, window_start)).fetchone()
-                counts.append(int(row[0]))
+            for key, hits in wanted.items():
+                if self._swept.get(key) != window_start:  # once per key and window
+                    conn.execute(Q["sweep_rate_windows"], (key, window_start))
+                row = conn.execute(Q["hit"], (key, window_start, hits)).fetchone()
+                before[key] = int(row[0]) - hits
+        if len(self._swept) > SWEPT_KEYS:
+            self._swept.clear()
+        self._swept.update(dict.fromkeys(wanted, window_start))
+        counts: list[int] = []
+        for key in keys:  # each request's count, in turn, as if counted one by one
+            before[key] += 1
+            counts.append(before[key])
         return counts
 
     def close(self) -> None:
