@@ -67,13 +67,12 @@ def _sequence(
     dictionary counts and the next ``seq``; each batch's result goes to ``results``."""
     next_seq = int(conn.execute(Q["lock_next_seq"], (tenant_id,)).fetchone()[0])
     known = existing(conn, tenant_id, [i for index in indices for i in batches[index].ids])
-    received_at = datetime.now(UTC)
-    received = to_micros(received_at)
     rows: list[list[Any]] = []
     actors: Counter[tuple[Any, ...]] = Counter()
     actions: Counter[tuple[Any, ...]] = Counter()
     for index in indices:
         batch = batches[index]
+        received_at = datetime.now(UTC)  # each batch its own, as in its own savepoint
         try:
             found = {i: known[i] for i in batch.ids if i in known}  # as its own look-up
             plan = sequence_batch(batch, found, next_seq, received_at)
@@ -84,7 +83,7 @@ def _sequence(
         if not plan.new:
             continue
         next_seq = plan.next_seq
-        rows += sequenced_rows(batch.rows, plan.new, received)
+        rows += sequenced_rows(batch.rows, plan.new, to_micros(received_at))
         for position, seq, leaf in plan.new:  # later batches find them, as in the table
             known[batch.ids[position]] = Existing(seq, batch.content_hashes[position], leaf)
         batch_actors, batch_actions = batch.dictionaries(plan.new)
