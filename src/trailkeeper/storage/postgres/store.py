@@ -165,33 +165,37 @@ class PostgresStore(
 
     def _append(self, batch: ReadyBatch) -> list[Receipt]:
         self._ensure_partitions(datetime.now(UTC))
+        with self.pool.connection() as conn, conn.transaction():
+            return self._append_in(conn, batch)
+
+    def _append_in(self, conn: Connection[Any], batch: ReadyBatch) -> list[Receipt]:
+        """One batch inside the caller's transaction (its partitions made)."""
         tenant_id = batch.tenant_id
         ids = list(set(batch.ids))
-        with self.pool.connection() as conn, conn.transaction():
-            # One round trip for the lock and the ids already stored: in a pipeline the
-            # server runs the SELECT of ids after the lock is granted, with a snapshot of
-            # its own (read committed), so it sees every batch committed before ours.
-            with conn.pipeline():
-                locked = conn.execute(Q["lock_next_seq"], (tenant_id,))
-                stored = conn.execute(Q["stored_ids"], (tenant_id, ids))
-            row = locked.fetchone()
-            assert row is not None, "tenant vanished"
-            existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
-            received_at = datetime.now(UTC)
-            plan = sequence_batch(batch, existing, row[0], received_at)
-            if plan.new:
-                with conn.cursor() as cur:
-                    with cur.copy(_COPY_EVENTS) as copy:
-                        copy.set_types(_COPY_TYPES)
-                        for values in sequenced_rows(batch.rows, plan.new, received_at):
-                            copy.write_row(values)
-                    actors, actions = batch.dictionaries(plan.new)
-                    # The dictionaries in one statement each, over arrays (executemany
-                    # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
-                    with conn.pipeline():
-                        cur.execute(Q["add_actor_counts"], (tenant_id, *_columns(actors, 4)))
-                        cur.execute(Q["add_action_counts"], (tenant_id, *_columns(actions, 2)))
-                        cur.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
+        # One round trip for the lock and the ids already stored: in a pipeline the
+        # server runs the SELECT of ids after the lock is granted, with a snapshot of
+        # its own (read committed), so it sees every batch committed before ours.
+        with conn.pipeline():
+            locked = conn.execute(Q["lock_next_seq"], (tenant_id,))
+            stored = conn.execute(Q["stored_ids"], (tenant_id, ids))
+        row = locked.fetchone()
+        assert row is not None, "tenant vanished"
+        existing = {r[0]: Existing(r[1], bytes(r[2]), bytes(r[3])) for r in stored}
+        received_at = datetime.now(UTC)
+        plan = sequence_batch(batch, existing, row[0], received_at)
+        if plan.new:
+            with conn.cursor() as cur:
+                with cur.copy(_COPY_EVENTS) as copy:
+                    copy.set_types(_COPY_TYPES)
+                    for values in sequenced_rows(batch.rows, plan.new, received_at):
+                        copy.write_row(values)
+                actors, actions = batch.dictionaries(plan.new)
+                # The dictionaries in one statement each, over arrays (executemany
+                # runs Python per row: docs/benchmarks.md, "Measured reasons in the code").
+                with conn.pipeline():
+                    cur.execute(Q["add_actor_counts"], (tenant_id, *_columns(actors, 4)))
+                    cur.execute(Q["add_action_counts"], (tenant_id, *_columns(actions, 2)))
+                    cur.execute(Q["set_next_seq"], (plan.next_seq, tenant_id))
         return plan.receipts
 
     def append_many(
@@ -201,12 +205,21 @@ class PostgresStore(
         return self.append_ready([ready_batch(t, drafts, form) for t, drafts in batches])
 
     def append_ready(self, batches: Sequence[ReadyBatch]) -> list[list[Receipt] | Exception]:
-        results: list[list[Receipt] | Exception] = []
-        for batch in batches:
-            try:
-                results.append(self._append(batch))
-            except Exception as exc:  # that batch alone is refused
-                results.append(exc)
+        """The batches in one transaction (one commit), each in a savepoint of its own so
+        that a refused batch is rolled back alone; tenants are locked in id order, as
+        every group locks them, so that two groups never wait for each other in a ring."""
+        results: list[list[Receipt] | Exception] = [[] for _ in batches]
+        if not batches:
+            return results
+        self._ensure_partitions(datetime.now(UTC))
+        order = sorted(range(len(batches)), key=lambda i: batches[i].tenant_id)
+        with self.pool.connection() as conn, conn.transaction():
+            for index in order:
+                try:
+                    with conn.transaction():
+                        results[index] = self._append_in(conn, batches[index])
+                except Exception as exc:  # that batch alone is refused
+                    results[index] = exc
         return results
 
     def get_event(self, tenant_id: int, event_id: str) -> EventView | None:
