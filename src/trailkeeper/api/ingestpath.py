@@ -2,9 +2,10 @@
 short way in for the requests that need nothing else of the framework.
 
 A single-event request's own work (check the token's scope, validate one event, hand it to
-the ingest queue) is ~50 µs of the event loop; the framework's routing, exception wrapping,
-dependency solving and response building around it cost about three times that, on the one
-thread that also parses every request and answers every response. :class:`IngestShortcut`
+the ingest queue) is small; the framework's routing, exception wrapping, dependency
+solving and response building around it cost about three times as much, on the one thread
+that also parses every request and answers every response (docs/benchmarks.md, "Measured
+reasons in the code"). :class:`IngestShortcut`
 sits in front of the router and answers ``POST /v1/events`` itself when the request has
 nothing that needs the framework: no query string (the app-wide query rule), no
 ``Content-Encoding`` (inflated in a worker thread), a declared length of at most
@@ -41,7 +42,7 @@ __all__ = ["INGEST_PATH", "INLINE_BYTES", "IngestShortcut", "ingest_outcome", "r
 
 INGEST_PATH = "/v1/events"
 INLINE_BYTES = 16 * 1024
-"""Bodies up to this size are validated on the event loop (~50 µs an event); larger ones,
+"""Bodies up to this size are validated on the event loop (cheaper than a thread hop); larger ones,
 and compressed ones, in a worker thread so that the loop keeps answering meanwhile."""
 
 

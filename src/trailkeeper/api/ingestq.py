@@ -1,12 +1,12 @@
 """The ingest queue: one writer thread per API process that checks, counts and stores the
 requests that arrive together, in one transaction.
 
-A single-event request used to cost ~1.5 ms of CPU in the server, most of it not the
-database's: each request went to a pool thread that read its token and tenant, counted
-it in its own rate-limit transaction and then contended with seven other threads for the
-GIL and the write lock. Now the event loop parses and validates a small body itself and
-hands the drafts here; the writer thread takes every request queued meanwhile and, for
-the whole group:
+A single-event request used to cost several times its database work in the server's CPU
+(docs/benchmarks.md, "Measured reasons in the code"): each request went to a pool thread
+that read its token and tenant, counted it in its own rate-limit transaction and then
+contended with seven other threads for the GIL and the write lock. Now the event loop
+parses and validates a small body itself and hands the drafts here; the writer thread
+takes every request queued meanwhile and, for the whole group:
 
 1. asks the store which of the group's tokens are live (one query; a token revoked since
    the event loop remembered it gets the 401 it always got, before anything is counted);

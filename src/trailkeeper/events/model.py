@@ -167,9 +167,9 @@ def canonical_ip(value: str | None) -> str | None:
 
 @lru_cache(maxsize=4096)
 def _parsed_ip(value: str) -> str:
-    """The canonical text of an address that is not already canonical IPv4: ~10 µs for an
-    IPv6 address, and a producer's traffic repeats its users' addresses (refusals, raised,
-    are not kept)."""
+    """The canonical text of an address that is not already canonical IPv4: costly for an
+    IPv6 address (``ipaddress`` parses it), and a producer's traffic repeats its users'
+    addresses (refusals, raised, are not kept)."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
