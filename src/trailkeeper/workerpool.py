@@ -9,10 +9,16 @@ import os
 import signal
 import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
+from typing import TypeVar
 
-__all__ = ["die_with_parent", "worker_pool"]
+__all__ = ["die_with_parent", "in_order", "worker_pool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,3 +59,25 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def in_order(
+    executor: Executor, work: Callable[[T], R], items: Iterable[T], ahead: int
+) -> Generator[tuple[T, R]]:
+    """Each item with ``work(item)``, in the items' order, computed in ``executor`` with at
+    most ``ahead`` items in flight or done beyond the one the caller waits for (enough that
+    no worker idles, few enough to bound memory). Closing the generator early cancels what
+    has not started."""
+    inflight: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            inflight.append((item, executor.submit(work, item)))
+            if len(inflight) > ahead:
+                done, future = inflight.popleft()
+                yield done, future.result()
+        while inflight:
+            done, future = inflight.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in inflight:
+            future.cancel()

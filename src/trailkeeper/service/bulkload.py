@@ -12,10 +12,10 @@ per event either way)."""
 from __future__ import annotations
 
 import gzip
-from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -23,6 +23,7 @@ from trailkeeper.errors import InvalidRequest, TrailkeeperError
 from trailkeeper.events.batch import MAX_BATCH, drafts_from_events
 from trailkeeper.events.body import GZIP_MAGIC, parse_json
 from trailkeeper.storage.ready import OccurredForm, ReadyBatch, ready_batch
+from trailkeeper.workerpool import in_order
 
 __all__ = ["BadBatch", "BadLine", "Chunk", "Outcome", "chunks", "prepare", "prepared"]
 
@@ -112,17 +113,4 @@ def prepared(
             yield chunk, prepare(tenant_id, form, chunk)
         return
     executor, ahead = pool
-    window = ahead + 1
-    inflight: deque[tuple[Chunk, Future[Outcome]]] = deque()
-    try:
-        for chunk in source:
-            inflight.append((chunk, executor.submit(prepare, tenant_id, form, chunk)))
-            if len(inflight) >= window:
-                done, future = inflight.popleft()
-                yield done, future.result()
-        while inflight:
-            done, future = inflight.popleft()
-            yield done, future.result()
-    finally:
-        for _, future in inflight:
-            future.cancel()
+    yield from in_order(executor, partial(prepare, tenant_id, form), source, ahead)

@@ -22,10 +22,10 @@ over the log would make it: a chunk is merged only once every chunk before it ha
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from hashlib import sha256
 from itertools import islice
 from multiprocessing.util import Finalize
@@ -35,6 +35,7 @@ from trailkeeper.events.leaves import ROW_COLUMNS, encode_rows
 from trailkeeper.integrity.subtrees import cover, perfect_layers
 from trailkeeper.integrity.tiles import TILE_HEIGHT, TILE_WIDTH
 from trailkeeper.storage.rows import RowReader, RowSource
+from trailkeeper.workerpool import in_order
 
 __all__ = [
     "CHUNK_HEIGHT",
@@ -231,16 +232,4 @@ def chunk_outcomes(
         for task in tasks:
             yield task, check_chunk(reader, task)
         return
-    inflight: deque[tuple[ChunkTask, Future[Outcome]]] = deque()
-    try:
-        for task in tasks:
-            inflight.append((task, pool.submit(_check_in_worker, source, task)))
-            if len(inflight) > depth:
-                done, future = inflight.popleft()
-                yield done, future.result()
-        while inflight:
-            done, future = inflight.popleft()
-            yield done, future.result()
-    finally:
-        for _, future in inflight:
-            future.cancel()
+    yield from in_order(pool, partial(_check_in_worker, source), tasks, depth)
