@@ -169,6 +169,10 @@ def run_backend(
         f"/event (≤ {1e6 / max(server_us, 1e-9):,.0f}/s per core); cores used: server "
         f"{used.server:.2f}, bench {used.bench:.2f}, other processes {used.other:.2f}"
     )
+    if args.processes > 1:  # the clients' connections land on processes at random
+        ingest_note += "; server cores by process " + " + ".join(
+            f"{c:.2f}" for c in used.by_process
+        )
     if ingest.errors or ingest.events != corpus.events:
         ingest_note += f"; {len(ingest.errors)} failed batches, {ingest.events:,} stored"
     figures.append(
