@@ -49,8 +49,9 @@ def ingest_http(
     connection; a batch that fails is retried (bounded) and then counted as an error.
 
     The connections are opened one after another before the clock starts. Opened in one
-    burst, they all went to one process of ``serve --processes N`` in most runs: its event
-    loop, woken first, accepts every connection waiting (docs/benchmarks.md, "Processes")."""
+    burst, they all went to one process of ``serve --processes N`` (its event loop, woken
+    first, accepts every connection waiting); one by one, each goes to whichever process
+    accepts it first (docs/benchmarks.md, "Ingest over HTTP")."""
     lock = threading.Lock()
     cursor = iter(range(len(corpus.bodies)))
     result = IngestResult(0, 0, 0.0, clients)
