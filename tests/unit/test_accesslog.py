@@ -51,8 +51,29 @@ def _both(args: tuple[Any, ...], *, use_colors: bool = False) -> tuple[str, str]
 
 _piece = st.one_of(
     st.sampled_from(
-        ["?", "&", ";", "=", "@", "#", '"', " ", "://", "%22", "/", "q", "token", "signature",
-         "actor", "X-Amz-Signature", "ip", "https", "user:pw", "é", "\t"]
+        [
+            "?",
+            "&",
+            ";",
+            "=",
+            "@",
+            "#",
+            '"',
+            " ",
+            "://",
+            "%22",
+            "/",
+            "q",
+            "token",
+            "signature",
+            "actor",
+            "X-Amz-Signature",
+            "ip",
+            "https",
+            "user:pw",
+            "é",
+            "\t",
+        ]
     ),  # fmt: skip
     st.text(max_size=4),
 )

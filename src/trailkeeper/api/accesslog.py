@@ -4,7 +4,7 @@ uvicorn logs every response through ``logging`` (the ``uvicorn.access`` logger):
 is made (and redacted, ``logredact``), handed to the handler, copied by uvicorn's formatter,
 formatted and written, for one short line; on single-event requests that was a fifth of the
 event loop's time (docs/benchmarks.md, "Measured reasons in the code"). :class:`AccessLog`
-stands in for that logger in the server's HTTP protocol (:class:`AccessLoggedHttp`): while
+stands in for that logger in the server's HTTP protocol (``api/httpserver.py``): while
 the logger is set up as uvicorn sets it up (one stream handler, uvicorn's access format
 without colours, no filters) and ``logredact`` makes the records, it writes the same line,
 redacted the same way, to the handler's stream itself; any other set-up (colours on a
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import http
 import logging
-from typing import Any, cast
+from typing import Any
 
 from uvicorn.logging import AccessFormatter
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from trailkeeper import logredact
 
-__all__ = ["ACCESS_FORMAT", "ACCESS_MESSAGE", "AccessLog", "AccessLoggedHttp"]
+__all__ = ["ACCESS_FORMAT", "ACCESS_MESSAGE", "AccessLog"]
 
 ACCESS_FORMAT = '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'
 """uvicorn's format for access lines (its ``LOGGING_CONFIG``)."""
@@ -106,11 +105,3 @@ def _line(msg: str, args: tuple[Any, ...]) -> str | None:
     prefix = level + ":" + " " * (8 - len(level))
     request_line = f"{redact(method)} {redact(path)} HTTP/{redact(version)}"
     return f'{prefix} {redact(client)} - "{request_line}" {_STATUS[status]}'
-
-
-class AccessLoggedHttp(HttpToolsProtocol):
-    """uvicorn's ``httptools`` protocol with :class:`AccessLog` as its access logger."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.access_logger = cast("logging.Logger", AccessLog(self.access_logger))

@@ -130,8 +130,8 @@ def _uvicorn(service: Trailkeeper, settings: Settings, processes: int) -> None:
     import uvicorn  # imported here: the other commands should start fast
 
     from trailkeeper.api import create_app
-    from trailkeeper.api.accesslog import AccessLoggedHttp
     from trailkeeper.api.factory import PARENT_VARIABLE
+    from trailkeeper.api.httpserver import TrailkeeperHttp
     from trailkeeper.heap import settle_heap
 
     if processes == 1:
@@ -142,7 +142,7 @@ def _uvicorn(service: Trailkeeper, settings: Settings, processes: int) -> None:
             host=settings.host,
             port=settings.port,
             log_level="info",
-            http=AccessLoggedHttp,  # uvicorn's, with a cheaper access log (same lines)
+            http=TrailkeeperHttp,  # uvicorn's, with cheaper access lines and writes
         )
         return
     os.environ.update(settings.to_environment())
@@ -157,7 +157,7 @@ def _uvicorn(service: Trailkeeper, settings: Settings, processes: int) -> None:
         host=settings.host,
         port=settings.port,
         log_level="info",
-        http=AccessLoggedHttp,
+        http=TrailkeeperHttp,
     )
 
 
