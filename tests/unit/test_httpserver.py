@@ -63,7 +63,8 @@ def _server(protocol: type[HttpToolsProtocol]) -> Iterator[int]:
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        assert time.monotonic() < deadline, "server did not start"
+        assert thread.is_alive(), "server did not start"
         time.sleep(0.01)
     try:
         yield server.servers[0].sockets[0].getsockname()[1]
