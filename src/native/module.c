@@ -4,6 +4,7 @@
 #include "jsonlines.h"
 #include "layout.h"
 #include "leaves.h"
+#include "timestamps.h"
 
 static PyMethodDef methods[] = {
     {"encode_rows", (PyCFunction)(void (*)(void))tk_encode_rows, METH_FASTCALL,
@@ -12,6 +13,8 @@ static PyMethodDef methods[] = {
      "draft_leaf(salt, sha256, action, ...) -> (pii, (head, middle, tail)) | None"},
     {"jsonl_block", (PyCFunction)tk_jsonl_block, METH_O,
      "jsonl_block(rows) -> bytes | None: export rows as JSON lines"},
+    {"rfc3339_utc", (PyCFunction)tk_rfc3339_utc, METH_O,
+     "rfc3339_utc(text) -> (datetime, text) | None: a date-time with a UTC offset"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -22,6 +25,9 @@ static struct PyModuleDef module = {
 /* LAYOUT: the row layout and C interface this build was made for (trailkeeper.rowlayout);
  * trailkeeper.speedups uses the module only when it is the running code's. */
 PyMODINIT_FUNC PyInit__native(void) {
+    if (tk_timestamps_init() < 0) {
+        return NULL;
+    }
     PyObject *made = PyModule_Create(&module);
     if (made != NULL && PyModule_AddIntConstant(made, "LAYOUT", TK_LAYOUT) < 0) {
         Py_DECREF(made);
