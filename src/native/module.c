@@ -1,5 +1,6 @@
 /* trailkeeper._native: hot loops in C, each beside the Python code it must equal
  * (Hypothesis proves they agree; trailkeeper runs without this module too). */
+#include "bytecounts.h"
 #include "drafts.h"
 #include "jsonlines.h"
 #include "layout.h"
@@ -13,6 +14,8 @@ static PyMethodDef methods[] = {
      "draft_leaf(salt, sha256, action, ...) -> (pii, (head, middle, tail)) | None"},
     {"jsonl_block", (PyCFunction)tk_jsonl_block, METH_O,
      "jsonl_block(rows) -> bytes | None: export rows as JSON lines"},
+    {"byte_counts", (PyCFunction)tk_byte_counts, METH_O,
+     "byte_counts(text) -> (punctuation, colons, has_escape): a JSON text's bytes, counted"},
     {"rfc3339_utc", (PyCFunction)tk_rfc3339_utc, METH_O,
      "rfc3339_utc(text) -> (datetime, text) | None: a date-time with a UTC offset"},
     {NULL, NULL, 0, NULL},

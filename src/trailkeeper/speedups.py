@@ -16,7 +16,7 @@ from typing import Any
 from trailkeeper.rowlayout import LAYOUT
 
 __all__ = [
-    "LOADED", "STALE", "draft_leaf", "encode_rows", "jsonl_block", "rfc3339_utc",
+    "LOADED", "STALE", "byte_counts", "draft_leaf", "encode_rows", "jsonl_block", "rfc3339_utc",
 ]  # fmt: skip
 
 STALE = False
@@ -29,6 +29,8 @@ jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 """``jsonl_block(rows)``: see :mod:`trailkeeper.exports.jsonlines`."""
 draft_leaf: Callable[..., tuple[str, tuple[bytes, bytes, bytes]] | None] | None = None
 """``draft_leaf(salt, sha256, action, …)``: see :mod:`trailkeeper.events.record`."""
+byte_counts: Callable[[bytes], tuple[int, int, bool]] | None = None
+"""``byte_counts(text)``: see :mod:`trailkeeper.events.body`."""
 rfc3339_utc: Callable[[str], tuple[datetime, str] | None] | None = None
 """``rfc3339_utc(text)``: see :mod:`trailkeeper.events.timestamps`."""
 
@@ -48,6 +50,7 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0" and (_module := _built()) is
         jsonl_block = _module.jsonl_block
         draft_leaf = _module.draft_leaf
         rfc3339_utc = _module.rfc3339_utc
+        byte_counts = _module.byte_counts
     else:  # built for another row layout or C interface: the Python loops run
         STALE = True
 
