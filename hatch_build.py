@@ -21,7 +21,10 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCES = ("module.c", "jsonbuf.c", "canonical.c", "leaves.c", "jsonlines.c", "drafts.c")
+SOURCES = (
+    "module.c", "jsonbuf.c", "canonical.c", "leaves.c", "jsonlines.c", "drafts.c", "timestamps.c",
+    "bytecounts.c",
+)  # fmt: skip
 NATIVE = Path("src/native")
 
 

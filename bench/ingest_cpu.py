@@ -6,6 +6,10 @@ load. This measures what one ingest costs this process instead: ``drafts_from_bo
 thread, process CPU time (user + system, so SQLite's own work and its fsync calls count;
 a PostgreSQL server's work does not), each batch of the bench corpus in turn into a fresh
 store. ``--rounds`` repeats the whole run and keeps the best figure of each step.
+
+Once the corpus is made, the heap is settled as ``serve`` settles it after startup
+(:func:`trailkeeper.heap.settle_heap`), so the collector walks what a server's would;
+``--unsettled`` leaves it as it was (the figures before 2026-12-07 night).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import psycopg
 from bench.data import make_corpus
 from bench.server import _with_database
 from trailkeeper.events.batch import drafts_from_body
+from trailkeeper.heap import settle_heap
 from trailkeeper.storage.postgres import PostgresStore
 from trailkeeper.storage.sqlite import SQLiteStore
 
@@ -68,8 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument(
+        "--unsettled", action="store_true", help="leave the heap unfrozen (as before 12-07)"
+    )
     args = parser.parse_args(argv)
     corpus = make_corpus(args.events)
+    if not args.unsettled:
+        settle_heap()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     for backend in backends:
         rounds = [

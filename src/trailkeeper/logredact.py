@@ -13,7 +13,7 @@ import re
 import traceback
 from typing import Any
 
-__all__ = ["REDACTED", "install", "redact"]
+__all__ = ["REDACTED", "install", "makes_records", "redact"]
 
 REDACTED = "[redacted]"
 # Query parameters whose values are secrets or personal data, in request paths.
@@ -73,4 +73,13 @@ def install() -> None:
         return record
 
     factory.trailkeeper_redacts = True  # type: ignore[attr-defined]
+    factory.trailkeeper_wraps = current  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+
+
+def makes_records() -> bool:
+    """Whether every record is made by ``install``'s factory over the standard one: then a
+    record's text is :func:`redact` of each of its arguments, as a writer that bypasses
+    records (``api/accesslog.py``) must write it."""
+    factory = logging.getLogRecordFactory()
+    return getattr(factory, "trailkeeper_wraps", None) is logging.LogRecord

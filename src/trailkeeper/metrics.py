@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 __all__ = ["KNOWN_METHODS", "Metrics"]
@@ -26,12 +28,18 @@ class Metrics:
             "Events accepted by ingest requests (idempotent retries included)",
             registry=self.registry,
         )
+        # Each label set's histogram, found once: ``labels()`` checks and locks on each call.
+        self._observers: dict[tuple[str, str, str], Any] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """``route`` must be a route template (or ``unmatched``), never a raw path."""
         label = method if method in KNOWN_METHODS else OTHER
         code = str(status) if 100 <= status <= 599 else OTHER
-        self.requests.labels(label, route, code).observe(seconds)
+        key = (label, route, code)
+        observer = self._observers.get(key)
+        if observer is None:
+            observer = self._observers[key] = self.requests.labels(*key)
+        observer.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -24,7 +24,7 @@ ROW_COLUMNS = (*EVENT_COLUMNS, "pii_salt")
 EXPORT_ROW_COLUMNS = (*ROW_COLUMNS, "run_id")
 """What an export reads: the row, then the stored ``run_id`` (CSV and Parquet carry it)."""
 
-NATIVE_ABI = 3
+NATIVE_ABI = 5
 """Raised whenever a C function's arguments or answers change shape."""
 
 

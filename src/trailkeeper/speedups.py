@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from trailkeeper.rowlayout import LAYOUT
 
-__all__ = ["LOADED", "STALE", "draft_leaf", "encode_rows", "jsonl_block"]
+__all__ = [
+    "LOADED", "STALE", "byte_counts", "draft_leaf", "encode_rows", "jsonl_block", "rfc3339_utc",
+]  # fmt: skip
 
 STALE = False
 """Whether a built C module was left unused because it was built for other code
@@ -26,6 +29,10 @@ jsonl_block: Callable[[Sequence[Any]], bytes | None] | None = None
 """``jsonl_block(rows)``: see :mod:`trailkeeper.exports.jsonlines`."""
 draft_leaf: Callable[..., tuple[str, tuple[bytes, bytes, bytes]] | None] | None = None
 """``draft_leaf(salt, sha256, action, …)``: see :mod:`trailkeeper.events.record`."""
+byte_counts: Callable[[bytes], tuple[int, int, bool]] | None = None
+"""``byte_counts(text)``: see :mod:`trailkeeper.events.body`."""
+rfc3339_utc: Callable[[str], tuple[datetime, str] | None] | None = None
+"""``rfc3339_utc(text)``: see :mod:`trailkeeper.events.timestamps`."""
 
 
 def _built() -> Any:
@@ -42,6 +49,8 @@ if os.environ.get("TRAILKEEPER_NATIVE", "1") != "0" and (_module := _built()) is
         encode_rows = _module.encode_rows
         jsonl_block = _module.jsonl_block
         draft_leaf = _module.draft_leaf
+        rfc3339_utc = _module.rfc3339_utc
+        byte_counts = _module.byte_counts
     else:  # built for another row layout or C interface: the Python loops run
         STALE = True
 

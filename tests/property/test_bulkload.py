@@ -40,7 +40,7 @@ from trailkeeper.service.bulkload import (
 )
 from trailkeeper.storage.dictionaries import action_rows, actor_rows
 from trailkeeper.storage.ready import OccurredForm, ReadyBatch
-from trailkeeper.storage.rows import INSERT_COLUMNS, insert_row
+from trailkeeper.storage.rows import INSERT_COLUMNS, insert_rows
 from trailkeeper.storage.sequencing import all_new, each_in_turn
 from trailkeeper.workerpool import worker_pool
 
@@ -155,7 +155,7 @@ def reference(chunk: Chunk, form: OccurredForm) -> Outcome:
         [d.id for d in drafts],
         [d.content_hash for d in drafts],
         [d.leaf for d in drafts],
-        [insert_row(TENANT, d, occurred(d.occurred_at)) for d in drafts],
+        insert_rows(TENANT, drafts, [occurred(d.occurred_at) for d in drafts]),
         actor_rows(TENANT, ((a["id"], a["name"], a["email"]) for a in actors)),
         action_rows(TENANT, (d.view["action"] for d in drafts)),
     )

@@ -12,7 +12,9 @@ STALE_BUILD = """
 import sys, types
 stale = types.ModuleType("trailkeeper._native")
 stale.LAYOUT = {layout}
-stale.encode_rows = stale.jsonl_block = stale.draft_leaf = lambda *args: ["native"]
+stale.encode_rows = stale.jsonl_block = stale.draft_leaf = stale.rfc3339_utc = stale.byte_counts = (
+    lambda *args: ["native"]
+)
 sys.modules["trailkeeper._native"] = stale
 from trailkeeper import speedups
 from trailkeeper.events.leaves import encode_rows

@@ -46,7 +46,7 @@ Source = Literal["web", "api", "mcp", "cli", "system", "automation"]
 Text = Annotated[str, Meta(max_length=1024)]
 
 
-class _Strict(Struct, forbid_unknown_fields=True, kw_only=True):
+class _Strict(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
     pass
 
 
@@ -97,7 +97,7 @@ class EventIn(_Strict, kw_only=True):
     metadata: dict[str, Any] | None = None
 
 
-class ValidEvent(Struct):
+class ValidEvent(Struct, gc=False):
     """A valid event, with ``occurred_at`` parsed (UTC, and as the API writes it) and
     ``ip`` in canonical text."""
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from trailkeeper.events.record import Draft, LeafParts
 from trailkeeper.events.timestamps import to_micros
 from trailkeeper.storage.dictionaries import Rows, action_rows, actor_rows
-from trailkeeper.storage.rows import INSERT_COLUMNS, insert_row
+from trailkeeper.storage.rows import INSERT_COLUMNS, insert_rows
 
 __all__ = ["OccurredForm", "ReadyBatch", "ready_batch"]
 
@@ -65,9 +65,9 @@ datetime itself (PostgreSQL's ``timestamptz``)."""
 def ready_batch(tenant_id: int, drafts: Sequence[Draft], form: OccurredForm) -> ReadyBatch:
     """The batch of ``drafts``, ``occurred_at`` in the backend's ``form``."""
     if form == "micros":
-        rows = [insert_row(tenant_id, d, to_micros(d.occurred_at)) for d in drafts]
+        rows = insert_rows(tenant_id, drafts, [to_micros(d.occurred_at) for d in drafts])
     else:
-        rows = [insert_row(tenant_id, d, d.occurred_at) for d in drafts]
+        rows = insert_rows(tenant_id, drafts, [d.occurred_at for d in drafts])
     actors, actions = _dictionaries(tenant_id, rows)
     return ReadyBatch(
         tenant_id,

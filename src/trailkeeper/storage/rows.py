@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -19,7 +19,7 @@ __all__ = [
     "READ_COLUMNS",
     "RowReader",
     "RowSource",
-    "insert_row",
+    "insert_rows",
     "scanned_view",
     "sequenced_rows",
     "view_from_row",
@@ -33,10 +33,6 @@ INSERT_COLUMNS = (
 
 def _json_or_none(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
-
-
-def _dump_or_none(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 READ_COLUMNS = (*EVENT_COLUMNS, "pii_salt IS NULL AS pii_erased")
@@ -126,41 +122,53 @@ def scanned_view(row: Sequence[Any]) -> tuple[EventView, bytes | None]:
     return view_from_row(row[:-1], format_micros), None if salt is None else bytes.fromhex(salt)
 
 
-def insert_row(tenant_id: int, draft: Draft, occurred_at: Any) -> list[Any]:
-    """The values for ``INSERT_COLUMNS`` of one event, made before the write
-    transaction; ``seq``, ``received_at`` and ``leaf_hash`` are None until
-    :func:`sequenced_rows` fills them in."""
-    view = draft.view
-    actor = view["actor"]
-    resource: Mapping[str, Any] = view["resource"] or {}
-    run = view["run"]
-    return [
-        tenant_id,
-        view["id"],
-        None,
-        view["action"],
-        view["category"],
-        occurred_at,
-        None,
-        actor["id"],
-        actor["type"],
-        actor["name"],
-        actor["email"],
-        resource.get("type"),
-        resource.get("id"),
-        resource.get("name"),
-        view["source"],
-        view["ip"],
-        view["user_agent"],
-        _dump_or_none(view["changes"]),
-        _dump_or_none(run),
-        _dump_or_none(view["metadata"]),
-        view["pii"],
-        None,
-        None if run is None else run["id"],
-        draft.pii_salt,
-        draft.content_hash,
-    ]
+def insert_rows(
+    tenant_id: int, drafts: Sequence[Draft], occurred: Sequence[Any]
+) -> list[list[Any]]:
+    """The values for ``INSERT_COLUMNS`` of each draft (``occurred``: its ``occurred_at`` in
+    the backend's form), made before the write transaction; ``seq``, ``received_at`` and
+    ``leaf_hash`` are None until :func:`sequenced_rows` fills them in.
+
+    One loop for the batch with its lookups bound once: a function call per event and
+    three per JSON column cost about a third of the rows' time."""
+    dumps = orjson.dumps
+    rows: list[list[Any]] = []
+    append = rows.append
+    for draft, occurred_at in zip(drafts, occurred, strict=True):
+        view = draft.view
+        actor = view["actor"]
+        resource = view["resource"]
+        changes, run, metadata = view["changes"], view["run"], view["metadata"]
+        append(
+            [
+                tenant_id,
+                view["id"],
+                None,
+                view["action"],
+                view["category"],
+                occurred_at,
+                None,
+                actor["id"],
+                actor["type"],
+                actor["name"],
+                actor["email"],
+                None if resource is None else resource["type"],
+                None if resource is None else resource["id"],
+                None if resource is None else resource["name"],
+                view["source"],
+                view["ip"],
+                view["user_agent"],
+                None if changes is None else dumps(changes).decode(),
+                None if run is None else dumps(run).decode(),
+                None if metadata is None else dumps(metadata).decode(),
+                view["pii"],
+                None,
+                None if run is None else run["id"],
+                draft.pii_salt,
+                draft.content_hash,
+            ]
+        )
+    return rows
 
 
 _SEQ = INSERT_COLUMNS.index("seq")
