@@ -148,7 +148,8 @@ def run_backend(
                 rss.sample()
                 console.print(
                     f"paging: {paging.events:,} events in {paging.seconds:.1f} s; "
-                    f"max RSS {rss.max_rss / MiB:.0f} MB"
+                    f"max RSS {rss.max_rss / MiB:.0f} MB summed, largest process "
+                    f"{rss.max_process / MiB:.0f} MB, PSS summed {rss.max_pss / MiB:.0f} MB"
                 )
         finally:
             raw.close()
@@ -168,6 +169,10 @@ def run_backend(
         f"/event (≤ {1e6 / max(server_us, 1e-9):,.0f}/s per core); cores used: server "
         f"{used.server:.2f}, bench {used.bench:.2f}, other processes {used.other:.2f}"
     )
+    if args.processes > 1:  # the clients' connections land on processes at random
+        ingest_note += "; server cores by process " + " + ".join(
+            f"{c:.2f}" for c in used.by_process
+        )
     if ingest.errors or ingest.events != corpus.events:
         ingest_note += f"; {len(ingest.errors)} failed batches, {ingest.events:,} stored"
     figures.append(
@@ -217,7 +222,14 @@ def run_backend(
             "max/idle",
             f"< {RSS_LIMIT_MB} MB",
             max_rss < RSS_LIMIT_MB,
-            "by phase: " + ", ".join(f"{k} {v:.0f}" for k, v in phases.items()),
+            "by phase: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in phases.items())
+            + (
+                f"; {args.processes + 1} processes: largest {rss.max_process / MiB:.0f} MB, "
+                f"PSS summed {rss.max_pss / MiB:.0f} MB"
+                if args.processes > 1
+                else ""
+            ),
         )
     )
     paging_ok = paging.events == paging.expected and not paging.errors
@@ -254,6 +266,10 @@ def run_backend(
             "idle": round(idle / MiB, 1),
             "max_by_phase": phases,
             "max_main_process": round(rss.max_own / MiB, 1),
+            "max_single_process": round(rss.max_process / MiB, 1),
+            "max_pss_summed_by_phase": {
+                k: round(v / MiB, 1) for k, v in rss.max_pss_by_phase.items()
+            },
             "samples": rss.samples,
         },
         "paging": {

@@ -28,6 +28,9 @@ class CpuUse:
     machine: float
     server: float
     bench: float
+    by_process: tuple[float, ...] = ()
+    """The server's cores by process, the ``serve`` process first (with ``--processes N``,
+    its N API children after it: a child that got no client connection shows ~0)."""
 
     @property
     def other(self) -> float:
@@ -40,6 +43,7 @@ class CpuUse:
             "server_cores": round(self.server, 2),
             "bench_cores": round(self.bench, 2),
             "other_cores": round(self.other, 2),
+            "server_cores_by_process": [round(c, 2) for c in self.by_process],
         }
 
 
@@ -59,9 +63,9 @@ def _process_ticks(pid: int) -> int:
     return sum(int(f) for f in fields[11:15])
 
 
-def _tree_ticks(pid: int) -> int:
-    """CPU ticks of ``pid`` and its live descendants (``serve --processes N`` workers)."""
-    return _process_ticks(pid) + sum(_process_ticks(child) for child in descendants(pid))
+def _tree_ticks(pid: int) -> dict[int, int]:
+    """CPU ticks of ``pid`` and of each live descendant (``serve --processes N`` workers)."""
+    return {p: _process_ticks(p) for p in (pid, *descendants(pid))}
 
 
 def _own_seconds() -> float:
@@ -82,9 +86,12 @@ class CpuMeter:
             yield
         finally:
             seconds = max(1e-9, time.monotonic() - wall)
+            after = _tree_ticks(self.server_pid)
+            used = [(ticks - server.get(pid, 0)) / _TICK / seconds for pid, ticks in after.items()]
             self.phases[name] = CpuUse(
                 seconds,
                 (_machine_ticks() - machine) / _TICK / seconds,
-                (_tree_ticks(self.server_pid) - server) / _TICK / seconds,
+                sum(used),
                 (_own_seconds() - bench) / seconds,
+                tuple(used),
             )

@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import httpx
 from rich.progress import Progress
 
 from bench.data import Corpus
@@ -45,14 +46,23 @@ def ingest_http(
     deployment: Deployment, corpus: Corpus, clients: int, progress: Progress | None = None
 ) -> IngestResult:
     """Send every body of ``corpus`` with ``clients`` threads, each with its own keep-alive
-    connection; a batch that fails is retried (bounded) and then counted as an error."""
+    connection; a batch that fails is retried (bounded) and then counted as an error.
+
+    The connections are opened one after another before the clock starts. Opened in one
+    burst, they all went to one process of ``serve --processes N`` (its event loop, woken
+    first, accepts every connection waiting); one by one, each goes to whichever process
+    accepts it first (docs/benchmarks.md, "Ingest over HTTP")."""
     lock = threading.Lock()
     cursor = iter(range(len(corpus.bodies)))
     result = IngestResult(0, 0, 0.0, clients)
     task = progress.add_task("ingest over HTTP", total=corpus.events) if progress else None
 
-    def worker() -> None:
-        with deployment.client() as client:
+    opened = [deployment.client() for _ in range(clients)]
+    for client in opened:
+        client.get("/readyz").raise_for_status()
+
+    def worker(client: httpx.Client) -> None:
+        try:
             while True:
                 with lock:
                     index = next(cursor, None)
@@ -77,8 +87,13 @@ def ingest_http(
                     if attempt == MAX_ATTEMPTS - 1:
                         with lock:
                             result.errors.append(f"{response.status_code} {response.text[:200]}")
+        finally:
+            client.close()
 
-    threads = [threading.Thread(target=worker, name=f"ingest-{n}") for n in range(clients)]
+    threads = [
+        threading.Thread(target=worker, args=(client,), name=f"ingest-{n}")
+        for n, client in enumerate(opened)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

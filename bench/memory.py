@@ -1,7 +1,11 @@
 """Resident memory of the server (its process and any children), sampled every 0.2 s.
 
 Reads ``/proc/PID/status`` (``VmRSS``), so psutil is not needed. The maximum is kept per phase
-(``idle``, ``ingest``, ``reads``, ``paging``)."""
+(``idle``, ``ingest``, ``reads``, ``paging``). With ``serve --processes N`` there are N + 1
+processes (the parent, which runs the background workers, and N API children): the sum of their
+RSS counts the pages they share since the fork once per process, so the sampler also keeps the
+largest single process and the summed PSS (``/proc/PID/smaps_rollup``: a shared page counted
+once, split between its sharers), which is what the processes take from the machine together."""
 
 from __future__ import annotations
 
@@ -19,6 +23,16 @@ def _vm_rss(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return 0
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) * 1024
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return 0
@@ -66,6 +80,8 @@ class RssSampler:
         self.phase = "idle"
         self.max_by_phase: dict[str, int] = {}
         self.max_own = 0  # the main process alone
+        self.max_process = 0  # the largest single process (the parent or one API child)
+        self.max_pss_by_phase: dict[str, int] = {}
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -86,12 +102,19 @@ class RssSampler:
 
     def sample(self) -> int:
         """Sample now; returns the RSS of the server's process tree (all its processes)."""
-        own, tree = rss_bytes(self.pid)
-        if own:
-            self.samples += 1
-            phase = self.phase
-            self.max_by_phase[phase] = max(self.max_by_phase.get(phase, 0), tree)
-            self.max_own = max(self.max_own, own)
+        own = _vm_rss(self.pid)
+        if not own:
+            return 0
+        children = descendants(self.pid)
+        sizes = [own, *(_vm_rss(child) for child in children)]
+        pss = _pss(self.pid) + sum(_pss(child) for child in children)
+        tree = sum(sizes)
+        self.samples += 1
+        phase = self.phase
+        self.max_by_phase[phase] = max(self.max_by_phase.get(phase, 0), tree)
+        self.max_pss_by_phase[phase] = max(self.max_pss_by_phase.get(phase, 0), pss)
+        self.max_own = max(self.max_own, own)
+        self.max_process = max(self.max_process, *sizes)
         return tree
 
     def _run(self) -> None:
@@ -101,3 +124,7 @@ class RssSampler:
     @property
     def max_rss(self) -> int:
         return max(self.max_by_phase.values(), default=0)
+
+    @property
+    def max_pss(self) -> int:
+        return max(self.max_pss_by_phase.values(), default=0)

@@ -4,6 +4,10 @@ Starts a server like the benchmark does, records it with ``py-spy record --forma
 ingests, then while it answers list requests, and prints the functions with the largest inclusive
 and self share of samples. Collapsed stacks (for flamegraph tools or speedscope) are written to
 ``bench/results/profile-<backend>-<phase>.txt``. Needs ``pip install py-spy`` in the venv.
+
+With ``--processes N`` the server runs ``serve --processes N`` and py-spy follows its children
+(``--subprocesses``); with ``--idle`` the samples of threads that wait (a writer waiting for
+SQLite's lock held by another process, an fsync) are kept too, so waits show beside work.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -46,11 +50,14 @@ def _py_spy() -> str:
     return which
 
 
-def record(pid: int, out: Path, work: Callable[[], object], rate: int = 200) -> None:
-    """Run ``work()`` while py-spy samples ``pid`` (all threads, idle frames excluded)."""
+def record(
+    pid: int, out: Path, work: Callable[[], object], rate: int = 200, *, flags: Sequence[str] = ()
+) -> None:
+    """Run ``work()`` while py-spy samples ``pid`` (all threads, idle frames excluded unless
+    ``flags`` has ``--idle``; its children too with ``--subprocesses``)."""
     spy = subprocess.Popen(
         [_py_spy(), "record", "--pid", str(pid), "--format", "raw", "--rate", str(rate),
-         "--output", str(out), "--threads"],
+         "--output", str(out), "--threads", *flags],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -89,7 +96,9 @@ def summarize(collapsed: Path) -> tuple[int, Counter[str], Counter[str]]:
             continue
         count = int(count_text)
         frames = [
-            _frame_name(f) for f in stack.split(";") if " (" in f and not f.startswith("thread (")
+            _frame_name(f)
+            for f in stack.split(";")
+            if " (" in f and not f.startswith(("thread (", "process "))
         ]
         if not frames or frames[-1].split(" (")[0] in IDLE:
             continue
@@ -133,15 +142,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="profile single-event requests (bench.single's client) instead, 8 clients",
     )
+    parser.add_argument("--processes", type=int, default=1, help="serve --processes N")
+    parser.add_argument("--idle", action="store_true", help="keep waiting threads' samples")
     args = parser.parse_args(argv)
+    flags = ["--subprocesses"] if args.processes > 1 else []
+    flags += ["--idle"] if args.idle else []
     console = Console(width=None if sys.stdout.isatty() else 170)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.single:
-        return _single(args, console)
+        return _single(args, console, flags)
     corpus = make_corpus(args.events)
-    with Deployment(args.backend, args.admin_url) as deployment:
+    with Deployment(args.backend, args.admin_url, processes=args.processes) as deployment:
         ingest_out = RESULTS / f"profile-{args.backend}-ingest.txt"
-        record(deployment.pid, ingest_out, lambda: ingest_http(deployment, corpus, args.clients))
+        record(
+            deployment.pid,
+            ingest_out,
+            lambda: ingest_http(deployment, corpus, args.clients),
+            flags=flags,
+        )
         raw = open_raw(
             args.backend,
             data_dir=deployment.data_dir,
@@ -154,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 deployment.pid,
                 reads_out,
                 lambda: measure_list(deployment, raw, corpus.values, args.requests),
+                flags=flags,
             )
         finally:
             raw.close()
@@ -163,16 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _single(args: argparse.Namespace, console: Console) -> int:
+def _single(args: argparse.Namespace, console: Console, flags: Sequence[str]) -> int:
     """Single-event requests from ``max(8, clients)`` connections (bench.single's client)."""
     from bench.single import send_singles
 
     clients = max(8, args.clients)
     corpus = make_corpus(args.events, 1)
     out = RESULTS / f"profile-{args.backend}-single.txt"
-    with Deployment(args.backend, args.admin_url) as deployment:
+    with Deployment(args.backend, args.admin_url, processes=args.processes) as deployment:
         send_singles(deployment, corpus.bodies[: clients * 20], clients)  # warm up
-        record(deployment.pid, out, lambda: send_singles(deployment, corpus.bodies, clients))
+        record(
+            deployment.pid,
+            out,
+            lambda: send_singles(deployment, corpus.bodies, clients),
+            flags=flags,
+        )
     show(console, f"{args.backend}: single-event requests, {clients} clients", out)
     console.print(f"collapsed stacks: {out}")
     return 0

@@ -96,11 +96,20 @@ def send_singles(deployment: Deployment, bodies: list[bytes], clients: int) -> S
     result = SingleResult()
     requests = [_request(deployment.port, deployment.token, b) for b in bodies]
 
-    def worker() -> None:
+    # one after another, not in a burst: a burst lands on one of serve --processes N's
+    # processes (bench/ingest.py)
+    sockets = []
+    for _ in range(clients):
+        sock = socket.create_connection((HOST, deployment.port))
+        sock.sendall(f"GET /readyz HTTP/1.1\r\nHost: {HOST}:{deployment.port}\r\n\r\n".encode())
+        _response(sock, bytearray())  # accepted (by some process) before the next one opens
+        sockets.append(sock)
+
+    def worker(sock: socket.socket) -> None:
         latencies: list[float] = []
         stored = 0
         pending = bytearray()
-        with socket.create_connection((HOST, deployment.port)) as sock:
+        with sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             while True:
                 with lock:
@@ -121,7 +130,10 @@ def send_singles(deployment: Deployment, bodies: list[bytes], clients: int) -> S
             result.events += stored
             result.latencies.extend(latencies)
 
-    threads = [threading.Thread(target=worker, name=f"single-{n}") for n in range(clients)]
+    threads = [
+        threading.Thread(target=worker, args=(sock,), name=f"single-{n}")
+        for n, sock in enumerate(sockets)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -171,6 +183,10 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
         f"{server_us:.0f} µs/request; cores: server {use.server:.2f}, bench {use.bench:.2f}, "
         f"other {use.other:.2f}; raw single-row commits {raw_rate:,.0f}/s"
     )
+    by_process = ""
+    if args.processes > 1:  # which processes got the connections
+        by_process = "; server cores by process " + " + ".join(f"{c:.2f}" for c in use.by_process)
+        console.print(by_process[2:])
     for error in result.errors[:3]:
         console.print(f"[red]error:[/] {error}")
     ok = result.rate >= TARGET_RATE and p95 <= TARGET_P95_MS and not result.errors
@@ -187,7 +203,7 @@ def run_backend(backend: str, args: argparse.Namespace, console: Console) -> lis
             ok,
             f"p50 {p50:.1f} / p95 {p95:.1f} / p99 {p99:.1f} ms; server CPU {server_us:.0f} "
             f"µs/request; cores: server {use.server:.2f}, bench {use.bench:.2f}, "
-            f"other {use.other:.2f}",
+            f"other {use.other:.2f}{by_process}",
         )
     ]
 

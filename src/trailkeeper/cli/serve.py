@@ -51,7 +51,9 @@ def serve(
     processes: Annotated[
         int,
         typer.Option(
-            help="API processes; more use more cores (the SQLite writer is shared)", min=1, max=64
+            help="API processes: PostgreSQL, one per core; SQLite, keep 1 (one writer for all)",
+            min=1,
+            max=64,
         ),
     ] = 1,
     no_workers: Annotated[
