@@ -133,16 +133,18 @@ def test_writes_of_one_pass_go_out_together() -> None:
         transport = _Transport()
         joined = _Joined(transport, loop)  # type: ignore[arg-type]
         joined.write(b"head ")
-        joined.write(b"body")
         assert transport.writes == []
-        joined.flush()  # the response completed
+        joined.write(b"body")  # the held write goes with the next one
         assert transport.writes == [b"head body"]
+        joined.write(b"more")
+        joined.flush()  # the response completed
+        assert transport.writes == [b"head body", b"more"]
         joined.write(b"chunk 1")
         loop.run_until_complete(asyncio.sleep(0))  # a streamed body: at the next pass
-        assert transport.writes == [b"head body", b"chunk 1"]
+        assert transport.writes == [b"head body", b"more", b"chunk 1"]
         joined.write(b"last")
         joined.close()
-        assert transport.writes == [b"head body", b"chunk 1", b"last"]
+        assert transport.writes == [b"head body", b"more", b"chunk 1", b"last"]
         assert transport.closed
         joined.write(b"after close")
         loop.run_until_complete(asyncio.sleep(0))

@@ -4,11 +4,11 @@ response taken off the event loop's thread, which every request and response sha
 
 - its access log lines are written by :class:`~trailkeeper.api.accesslog.AccessLog`
   (the same lines, without a log record each);
-- the bytes a response writes in one pass of the event loop go to the socket in one
-  ``send``: uvicorn writes a response's head and its body separately, two system calls
-  (and two wake-ups of the client) where one does. What is held is written when the
-  response completes, before the connection is closed, or at the latest when the event
-  loop next runs its callbacks (a streamed body still goes out chunk by chunk).
+- a response's head and body go to the socket in one ``send``: uvicorn writes them
+  separately, two system calls (and two wake-ups of the client) where one does. A write
+  is held until the next one (then both are sent at once), the response completes, the
+  connection closes, or at the latest the event loop's next pass; at most one is held,
+  so a streamed body still goes out chunk by chunk under the socket's flow control.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ __all__ = ["TrailkeeperHttp"]
 
 
 class _Joined:
-    """A transport whose writes of one pass of the event loop are sent together."""
+    """A transport that sends a write together with the one after it."""
 
     __slots__ = ("_loop", "_pending", "_transport")
 
@@ -35,11 +35,15 @@ class _Joined:
         self._pending: list[bytes] | None = None
 
     def write(self, data: bytes) -> None:
-        if self._pending is None:
+        """Hold a first write; send it with the next one at once (at most one is held, so
+        a body written in many chunks in one pass still meets the socket's flow control)."""
+        pending = self._pending
+        if pending is None:
             self._pending = [data]
             self._loop.call_soon(self.flush)
         else:
-            self._pending.append(data)
+            pending.append(data)
+            self.flush()
 
     def writelines(self, chunks: list[bytes]) -> None:
         for data in chunks:
