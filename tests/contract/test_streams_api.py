@@ -170,6 +170,28 @@ def test_secret_is_sealed_at_rest(api: Api, service: Trailkeeper) -> None:
             "config.host",
         ),
         ({"config": SPLUNK}, "type"),
+        # PostgreSQL cannot keep NUL in JSON: refused wherever it is, with its place named
+        (
+            {"type": "datadog", "config": {"api_key": "k", "tags": ["ok", "e\x00v"]}},
+            "config.tags.1",
+        ),
+        ({"type": "splunk_hec", "config": {**SPLUNK, "index": "a\x00"}}, "config.index"),
+        (
+            {"type": "splunk_hec", "config": SPLUNK, "filters": {"action": "a\x00"}},
+            "filters.action",
+        ),
+        (
+            {
+                "type": "elasticsearch",
+                "config": {
+                    "url": "https://93.184.215.14",
+                    "index": "audit",
+                    "username": "u",
+                    "password": None,
+                },
+            },
+            "config",
+        ),
     ],
 )
 def test_invalid_streams_are_400_naming_the_field(

@@ -85,8 +85,18 @@ class DatadogConfig(_Config):
 class ElasticsearchConfig(_Config):
     model_config = ConfigDict(
         json_schema_extra={  # _one_credential, as JSON Schema says it
-            "dependentRequired": {"username": ["password"], "password": ["username"]},
-            "not": {"required": ["api_key", "username"]},
+            # username and password come together, and null is as good as absent
+            "allOf": [
+                {
+                    "if": {"properties": {one: {"type": "string"}}, "required": [one]},
+                    "then": {"properties": {other: {"type": "string"}}, "required": [other]},
+                }
+                for one, other in (("username", "password"), ("password", "username"))
+            ],
+            "not": {
+                "properties": {"api_key": {"type": "string"}, "username": {"type": "string"}},
+                "required": ["api_key", "username"],
+            },
         }
     )
 
@@ -236,9 +246,32 @@ def invalid(exc: ValidationError, prefix: str, what: str) -> InvalidRequest:
     return InvalidRequest(f"Invalid {what}: {where}{first['message']}", details)
 
 
+def _nul_at(value: Any, path: tuple[str, ...] = ()) -> str | None:
+    """The field path of the first string (or key) holding NUL, else ``None``: PostgreSQL
+    cannot store it in JSON, and no destination setting has a use for it."""
+    if isinstance(value, str):
+        return ".".join(path) if "\x00" in value else None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _nul_at(key, (*path, str(key))) or _nul_at(item, (*path, str(key)))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
 def parse_request(body: Any) -> StreamRequest:
     if not isinstance(body, Mapping):
         raise InvalidRequest("The body must be a JSON object")
+    if (field := _nul_at(body)) is not None:
+        message = "strings may not contain NUL (\\u0000)"
+        raise InvalidRequest(
+            f"Invalid stream: {field}: {message}", [{"field": field, "message": message}]
+        )
     try:
         request = StreamRequest.model_validate(dict(body))
     except ValidationError as exc:

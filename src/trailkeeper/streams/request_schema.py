@@ -32,6 +32,26 @@ def _inline(schema: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+_NO_NUL = "^[^\\u0000]*$"
+
+
+def _without_nul(node: Any) -> Any:
+    """Every string in the schema says it holds no NUL, as ``parse_request`` refuses it: a
+    pattern of its own that excludes characters gets NUL added to them."""
+    if isinstance(node, list):
+        return [_without_nul(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    refined = {key: _without_nul(value) for key, value in node.items()}
+    if refined.get("type") == "string" and not {"enum", "const"} & refined.keys():
+        pattern = refined.get("pattern")
+        if pattern is None:
+            refined["pattern"] = _NO_NUL
+        elif pattern.startswith("^[^"):
+            refined["pattern"] = "^[^\\u0000" + pattern.removeprefix("^[^")
+    return refined
+
+
 def stream_request_schema() -> dict[str, Any]:
     """``oneOf`` the variants; each is the request with its type and config fixed."""
     base = _inline(StreamRequest.model_json_schema())
@@ -45,4 +65,4 @@ def stream_request_schema() -> dict[str, Any]:
         properties["format"] = {"type": "string", "enum": formats, "default": "native"}
         properties["config"] = _inline(model.model_json_schema())
         variants.append(variant)
-    return {"oneOf": variants, "title": "StreamRequest"}
+    return {"oneOf": _without_nul(variants), "title": "StreamRequest"}
