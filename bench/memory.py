@@ -19,24 +19,23 @@ INTERVAL = 0.2
 MiB = 1024 * 1024
 
 
-def _vm_rss(pid: int) -> int:
+def _proc_kib(pid: int, file: str, field: str) -> int:
+    """``field`` of ``/proc/PID/<file>`` (a size in KiB) in bytes; 0 once the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+            if line.startswith(field):
                 return int(line.split()[1]) * 1024
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return 0
     return 0
+
+
+def _vm_rss(pid: int) -> int:
+    return _proc_kib(pid, "status", "VmRSS:")
 
 
 def _pss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return 0
-    return 0
+    return _proc_kib(pid, "smaps_rollup", "Pss:")
 
 
 def _children(pid: int) -> list[int]:
