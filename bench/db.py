@@ -42,11 +42,6 @@ _ID_COLUMNS = [
 ]
 
 
-def _renamed(sql: str) -> str:
-    """``events`` → ``bench_raw_events`` in names (``events_seq`` → ``bench_raw_events_seq``)."""
-    return re.sub(r"\bevents(?=\b|_)", CLONE, sql)
-
-
 def query_for(params: Sequence[tuple[str, Any]]) -> EventQuery:
     """The ``EventQuery`` the server builds from these query parameters."""
     grouped: dict[str, list[str]] = {}
@@ -169,16 +164,33 @@ class SQLiteRaw(Raw):
         has_stat1 = self._one("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'", ())
         rows = 0
         if has_stat1:
-            rows = self._one("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'events'", ())
+            rows = self._one(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl GLOB 'events_p[0-9]*'", ()
+            )
         return {"sqlite_stat1_rows_for_events": int(rows)}
 
+    def _month(self) -> str:
+        """The month table the store writes to now (``storage/sqlite/months.py``)."""
+        rows = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'events_p[0-9]*' "
+            "ORDER BY name DESC LIMIT 1"
+        ).fetchall()
+        return str(rows[0][0])
+
+    def _renamed(self, sql: str) -> str:
+        """The month table, its indexes and trigger → ``bench_raw_events*``; ``event_ids``
+        → ``bench_raw_event_ids``."""
+        return re.sub(r"\bevent_ids\b", CLONE_IDS, sql.replace(self._month(), CLONE))
+
     def _clone_ddl(self) -> list[tuple[str, str, str]]:
-        """(type, name, sql) of ``events``, its indexes and triggers, and any ``events_*``
-        virtual table (an FTS index fed by a trigger), triggers last."""
+        """(type, name, sql) of ``event_ids``, the month table ingest writes to, its
+        indexes and triggers, and any ``events_*`` virtual table (an FTS index fed by a
+        trigger), triggers last."""
         rows = self.conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
-            "(tbl_name = 'events' OR (name LIKE 'events\\_%' ESCAPE '\\' "
-            "AND sql LIKE 'CREATE VIRTUAL TABLE%')) ORDER BY type = 'trigger', rowid"
+            "(tbl_name IN (?, 'event_ids') OR (name LIKE 'events\\_%' ESCAPE '\\' "
+            "AND sql LIKE 'CREATE VIRTUAL TABLE%')) ORDER BY type = 'trigger', rowid",
+            (self._month(),),
         ).fetchall()
         return [(str(kind), str(name), str(sql)) for kind, name, sql in rows]
 
@@ -186,7 +198,7 @@ class SQLiteRaw(Raw):
         """The same objects, re-created under ``bench_raw_events*`` names."""
         self.drop_clone()
         for _, _, sql in self._clone_ddl():
-            self.conn.execute(_renamed(sql))
+            self.conn.execute(self._renamed(sql))
 
     def insert_clone(self, rows: list[Row]) -> float:
         marks = ", ".join("?" * len(INSERT_COLUMNS))
@@ -200,7 +212,7 @@ class SQLiteRaw(Raw):
     def drop_clone(self) -> None:
         for kind, name, _ in self._clone_ddl():
             if kind == "table":  # drops its indexes and triggers with it
-                self.conn.execute(f"DROP TABLE IF EXISTS {_renamed(name)}")
+                self.conn.execute(f"DROP TABLE IF EXISTS {self._renamed(name)}")
 
 
 class PostgresRaw(Raw):
