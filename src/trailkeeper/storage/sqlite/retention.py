@@ -133,7 +133,7 @@ class SQLiteRetention:
         return cursor.rowcount == 1
 
     def drop_partitions(self) -> int:
-        return drop_expired_months(self.conns.read, self.conns.write)
+        return drop_expired_months(self.conns, self._let_ingest_go)
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         self._let_ingest_go()
