@@ -23,7 +23,8 @@ from trailkeeper.storage.sqlite.connections import (
     WAL_AUTOCHECKPOINT_PAGES,
     SQLiteConnections,
 )
-from trailkeeper.storage.sqlite.months import drop_empty, drop_expired_months, holding, runner
+from trailkeeper.storage.sqlite.monthdrops import drop_expired_months
+from trailkeeper.storage.sqlite.months import drop_empty, holding, runner
 from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteRetention"]
