@@ -4,7 +4,8 @@ without the HTTP server (auth, rate limit, validation, JSON) in between.
 Reads: the product's own store (opened in the bench process on the same database) is asked for
 the page, with a tape recording the SELECTs it issues (``bench/tape.py``); the baseline replays
 those statements on a plain connection and times them. Inserts: the rows the server stored are
-copied into a clone of ``events`` (same indexes and triggers; ``event_ids`` too on PostgreSQL).
+copied into a clone of ``events`` (same indexes and triggers; SQLite: of the month table it
+writes to) and of ``event_ids``.
 """
 
 from __future__ import annotations
@@ -178,14 +179,14 @@ class SQLiteRaw(Raw):
         return str(rows[0][0])
 
     def _renamed(self, sql: str) -> str:
-        """The month table, its indexes and trigger → ``bench_raw_events*``; ``event_ids``
-        → ``bench_raw_event_ids``."""
+        """The month table and its indexes → ``bench_raw_events*``; ``event_ids`` →
+        ``bench_raw_event_ids``."""
         return re.sub(r"\bevent_ids\b", CLONE_IDS, sql.replace(self._month(), CLONE))
 
     def _clone_ddl(self) -> list[tuple[str, str, str]]:
-        """(type, name, sql) of ``event_ids``, the month table ingest writes to, its
-        indexes and triggers, and any ``events_*`` virtual table (an FTS index fed by a
-        trigger), triggers last."""
+        """(type, name, sql) of ``event_ids``, the month table ingest writes to and its
+        indexes, and any ``events_*`` virtual table (an FTS index fed by a trigger),
+        triggers last."""
         rows = self.conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
             "(tbl_name IN (?, 'event_ids') OR (name LIKE 'events\\_%' ESCAPE '\\' "
@@ -201,11 +202,16 @@ class SQLiteRaw(Raw):
             self.conn.execute(self._renamed(sql))
 
     def insert_clone(self, rows: list[Row]) -> float:
+        """One transaction per batch: the events, then their ids (as the server does)."""
         marks = ", ".join("?" * len(INSERT_COLUMNS))
         sql = f"INSERT INTO {CLONE} ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})"
+        ids = f"INSERT INTO {CLONE_IDS} (tenant_id, id, seq, content_hash, leaf_hash) VALUES "
+        ids += "(?, ?, ?, ?, ?)"
+        columns = [i for i in _ID_COLUMNS if INSERT_COLUMNS[i] != "received_at"]
         started = time.perf_counter()
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany(sql, rows)
+        self.conn.executemany(ids, [[row[i] for i in columns] for row in rows])
         self.conn.execute("COMMIT")
         return time.perf_counter() - started
 

@@ -103,6 +103,11 @@ def _rehome(conn: sqlite3.Connection, tenant_id: int) -> None:
                 (tenant_id, *params),
             )
             conn.execute(f'INSERT INTO "{name}" SELECT * FROM "{table}" WHERE {where}', params)
+            conn.execute(
+                "INSERT INTO event_ids SELECT tenant_id, id, seq, content_hash, leaf_hash "
+                f'FROM "{table}" WHERE {where}',
+                params,
+            )
             conn.execute(f'DELETE FROM "{table}" WHERE {where}', params)
     drop_empty(conn, segments(conn))
 

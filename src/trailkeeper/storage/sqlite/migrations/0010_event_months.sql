@@ -6,8 +6,8 @@
 ALTER TABLE events RENAME TO events_p000000;
 
 -- Ids are unique per tenant across every table: this table enforces it (in place of the
--- old table's events_id index) and maps an id to its seq for GET /v1/events/{id}. Each
--- month table's insert trigger fills it. Like PostgreSQL's, it keeps the ids of events
+-- old table's events_id index) and maps an id to its seq for GET /v1/events/{id}. The
+-- writer fills it beside the month table. Like PostgreSQL's, it keeps the ids of events
 -- retention removed: a late retry of one is answered as already stored.
 CREATE TABLE event_ids (
     tenant_id     INTEGER NOT NULL,
