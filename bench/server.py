@@ -24,7 +24,7 @@ import httpx
 import orjson
 import psycopg
 
-__all__ = ["Deployment", "free_port"]
+__all__ = ["Deployment", "ServerCommand", "free_port"]
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 60.0
@@ -52,6 +52,24 @@ def _with_database(url: str, name: str) -> str:
     return f"{head}/{name}"
 
 
+@dataclass(frozen=True)
+class ServerCommand:
+    """How the server is started: ``wrapper`` before the command (e.g. valgrind), another
+    venv's ``python`` (another commit's code, with its ``trailkeeper`` script beside it),
+    ``--no-workers``, extra environment, and how long it may take to answer ``/readyz``."""
+
+    wrapper: tuple[str, ...] = ()
+    python: str | None = None
+    workers: bool = True
+    env: tuple[tuple[str, str], ...] = ()
+    ready_timeout: float = READY_TIMEOUT
+
+    def cli(self) -> list[str]:
+        if self.python is None:
+            return _cli()
+        return [self.python, str(Path(self.python).with_name("trailkeeper"))]
+
+
 @dataclass
 class Tenant:
     name: str
@@ -62,10 +80,17 @@ class Deployment:
     """Data dir + database + tenant + server process, cleaned up on exit."""
 
     def __init__(
-        self, backend: str, admin_url: str, *, keep: bool = False, processes: int = 1
+        self,
+        backend: str,
+        admin_url: str,
+        *,
+        keep: bool = False,
+        processes: int = 1,
+        server: ServerCommand | None = None,
     ) -> None:
         self.backend = backend
         self.processes = processes
+        self.server = server or ServerCommand()
         self.admin_url = admin_url
         self.keep = keep
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"trailkeeper-bench-{backend}-"))
@@ -115,6 +140,7 @@ class Deployment:
         env.pop("TRAILKEEPER_DATABASE_URL", None)
         env["TRAILKEEPER_READ_RATE_LIMIT"] = VERY_HIGH
         env["TRAILKEEPER_INGEST_RATE_LIMIT"] = VERY_HIGH
+        env.update(self.server.env)
         return env
 
     def _location(self) -> list[str]:
@@ -125,7 +151,7 @@ class Deployment:
 
     def _create_tenant(self) -> Tenant:
         done = subprocess.run(
-            [*_cli(), "tenants", "create", TENANT, *self._location()],
+            [*self.server.cli(), "tenants", "create", TENANT, *self._location()],
             env=self._env(),
             capture_output=True,
             check=False,
@@ -142,20 +168,23 @@ class Deployment:
         self._log = (self.data_dir / "server.log").open("wb")
         self.process = subprocess.Popen(
             [
-                *_cli(),
+                *self.server.wrapper,
+                *self.server.cli(),
                 "serve",
                 "--host",
                 HOST,
                 "--port",
                 str(self.port),
                 *(["--processes", str(self.processes)] if self.processes > 1 else []),
+                *([] if self.server.workers else ["--no-workers"]),
                 *self._location(),
             ],
             env=self._env(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + READY_TIMEOUT
+        timeout = self.server.ready_timeout
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 code = self.process.returncode
@@ -167,7 +196,7 @@ class Deployment:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"server not ready after {READY_TIMEOUT:.0f} s: {self.log_tail()}")
+        raise RuntimeError(f"server not ready after {timeout:.0f} s: {self.log_tail()}")
 
     def stop(self) -> None:
         process, self.process = self.process, None

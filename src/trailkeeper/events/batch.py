@@ -88,7 +88,9 @@ def _draft(raw: Any, salt: bytes) -> Draft:
         raise _EventProblems(
             [{"field": "", "message": f"the event is {len(encoded)} bytes; at most 64 KiB"}]
         )
-    if b"\\u0000" in encoded:
+    # find, not `in`: bytes' `in` first tries the needle as an integer, and formats and
+    # clears a TypeError for each event (~1,100 instructions more than find)
+    if encoded.find(b"\\u0000") >= 0:
         raise _EventProblems([{"field": "", "message": "strings may not contain NUL (\\u0000)"}])
     try:
         return draft_from_input(validate_event(raw), salt)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
-__all__ = ["SQLiteConnections"]
+__all__ = ["SQLiteConnections", "bind_without_adapter_search"]
 
 BUSY_TIMEOUT_MS = 30_000
 WAL_AUTOCHECKPOINT_PAGES = 16_384
@@ -35,6 +36,27 @@ queries read until it holds its whole allowance: at 64 MiB each, the server grew
 over the list benchmark's reads, and a pool of 40 request threads could hold 2.5 GiB. Reads
 of pages the OS already caches cost a copy; a writer keeps the large cache so the index
 leaves a batch dirties stay in memory between commits."""
+
+
+_NONE = cast("Callable[[None], None]", {}.get)
+"""None -> None (a look-up in an empty dict): a C call, as ``bytes.__bytes__`` is."""
+
+
+def bind_without_adapter_search() -> None:
+    """Have ``sqlite3`` bind ``bytes`` and ``None`` parameters without searching for an adapter.
+
+    CPython's ``sqlite3`` binds exact ``int``, ``float``, ``str`` and ``bytearray`` values at
+    once; any other value (``bytes``, ``None``) is first offered to the adapter registry: a
+    dict lookup, then ``PrepareProtocol.__adapt__``, whose failed lookup formats an
+    ``AttributeError`` only to clear it, then the value's ``__conform__``. That was ~2,100
+    instructions a parameter, and an event row has about six such (hashes, JSON columns,
+    absent fields): ~5% of the server's instructions per event ingested in batches
+    (``python -m bench.ingest_ir``). An adapter registered for the exact type ends the search
+    at the dict lookup; these two give back the value they are given (a ``bytes`` object
+    itself, ``None``), so what is bound is unchanged: a BLOB and a NULL. The registry is the
+    module's, for the whole process; registering again changes nothing."""
+    sqlite3.register_adapter(bytes, bytes.__bytes__)  # b -> b itself (exact bytes only)
+    sqlite3.register_adapter(type(None), _NONE)
 
 
 def _fold(text: str | None) -> str | None:
@@ -63,6 +85,7 @@ class SQLiteConnections:
         self._all_lock = threading.Lock()
         self.write_lock = threading.Lock()
         self._writers: set[int] = set()  # id() of connections given the writer's cache
+        bind_without_adapter_search()
 
     def _open(self, synchronous: str) -> sqlite3.Connection:
         conn = sqlite3.connect(
