@@ -4,7 +4,8 @@ without the HTTP server (auth, rate limit, validation, JSON) in between.
 Reads: the product's own store (opened in the bench process on the same database) is asked for
 the page, with a tape recording the SELECTs it issues (``bench/tape.py``); the baseline replays
 those statements on a plain connection and times them. Inserts: the rows the server stored are
-copied into a clone of ``events`` (same indexes and triggers; ``event_ids`` too on PostgreSQL).
+copied into a clone of ``events`` (same indexes and triggers; SQLite: of the month table it
+writes to) and of ``event_ids``.
 """
 
 from __future__ import annotations
@@ -40,11 +41,6 @@ _ID_COLUMNS = [
     INSERT_COLUMNS.index(c)
     for c in ("tenant_id", "id", "seq", "received_at", "content_hash", "leaf_hash")
 ]
-
-
-def _renamed(sql: str) -> str:
-    """``events`` → ``bench_raw_events`` in names (``events_seq`` → ``bench_raw_events_seq``)."""
-    return re.sub(r"\bevents(?=\b|_)", CLONE, sql)
 
 
 def query_for(params: Sequence[tuple[str, Any]]) -> EventQuery:
@@ -169,16 +165,33 @@ class SQLiteRaw(Raw):
         has_stat1 = self._one("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'", ())
         rows = 0
         if has_stat1:
-            rows = self._one("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'events'", ())
+            rows = self._one(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl GLOB 'events_p[0-9]*'", ()
+            )
         return {"sqlite_stat1_rows_for_events": int(rows)}
 
+    def _month(self) -> str:
+        """The month table the store writes to now (``storage/sqlite/months.py``)."""
+        rows = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'events_p[0-9]*' "
+            "ORDER BY name DESC LIMIT 1"
+        ).fetchall()
+        return str(rows[0][0])
+
+    def _renamed(self, sql: str) -> str:
+        """The month table and its indexes → ``bench_raw_events*``; ``event_ids`` →
+        ``bench_raw_event_ids``."""
+        return re.sub(r"\bevent_ids\b", CLONE_IDS, sql.replace(self._month(), CLONE))
+
     def _clone_ddl(self) -> list[tuple[str, str, str]]:
-        """(type, name, sql) of ``events``, its indexes and triggers, and any ``events_*``
-        virtual table (an FTS index fed by a trigger), triggers last."""
+        """(type, name, sql) of ``event_ids``, the month table ingest writes to and its
+        indexes, and any ``events_*`` virtual table (an FTS index fed by a trigger),
+        triggers last."""
         rows = self.conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
-            "(tbl_name = 'events' OR (name LIKE 'events\\_%' ESCAPE '\\' "
-            "AND sql LIKE 'CREATE VIRTUAL TABLE%')) ORDER BY type = 'trigger', rowid"
+            "(tbl_name IN (?, 'event_ids') OR (name LIKE 'events\\_%' ESCAPE '\\' "
+            "AND sql LIKE 'CREATE VIRTUAL TABLE%')) ORDER BY type = 'trigger', rowid",
+            (self._month(),),
         ).fetchall()
         return [(str(kind), str(name), str(sql)) for kind, name, sql in rows]
 
@@ -186,21 +199,26 @@ class SQLiteRaw(Raw):
         """The same objects, re-created under ``bench_raw_events*`` names."""
         self.drop_clone()
         for _, _, sql in self._clone_ddl():
-            self.conn.execute(_renamed(sql))
+            self.conn.execute(self._renamed(sql))
 
     def insert_clone(self, rows: list[Row]) -> float:
+        """One transaction per batch: the events, then their ids (as the server does)."""
         marks = ", ".join("?" * len(INSERT_COLUMNS))
         sql = f"INSERT INTO {CLONE} ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})"
+        ids = f"INSERT INTO {CLONE_IDS} (tenant_id, id, seq, content_hash, leaf_hash) VALUES "
+        ids += "(?, ?, ?, ?, ?)"
+        columns = [i for i in _ID_COLUMNS if INSERT_COLUMNS[i] != "received_at"]
         started = time.perf_counter()
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany(sql, rows)
+        self.conn.executemany(ids, [[row[i] for i in columns] for row in rows])
         self.conn.execute("COMMIT")
         return time.perf_counter() - started
 
     def drop_clone(self) -> None:
         for kind, name, _ in self._clone_ddl():
             if kind == "table":  # drops its indexes and triggers with it
-                self.conn.execute(f"DROP TABLE IF EXISTS {_renamed(name)}")
+                self.conn.execute(f"DROP TABLE IF EXISTS {self._renamed(name)}")
 
 
 class PostgresRaw(Raw):

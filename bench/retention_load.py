@@ -21,7 +21,11 @@ from bench.data import make_corpus
 from trailkeeper.events.batch import drafts_from_events
 from trailkeeper.service import Trailkeeper
 
-STORES = ("trailkeeper.storage.sqlite.store", "trailkeeper.storage.postgres.store")
+STORES = (
+    "trailkeeper.storage.sqlite.store",
+    "trailkeeper.storage.sqlite.groupappend",
+    "trailkeeper.storage.postgres.store",
+)
 
 
 @contextmanager

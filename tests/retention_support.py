@@ -4,6 +4,9 @@ either backend, and reading archives back."""
 from __future__ import annotations
 
 import gzip
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +15,14 @@ import psycopg
 
 from trailkeeper.service import Trailkeeper
 from trailkeeper.settings import Settings
+from trailkeeper.storage.sqlite.months import (
+    drop_empty,
+    ensure_month,
+    month_bounds,
+    month_of,
+    month_table,
+    segments,
+)
 from trailkeeper.storage.tenants import Tenant
 
 
@@ -21,9 +32,7 @@ def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -
     before that. On PostgreSQL the rows move to the month partitions of their new
     time, made here."""
     if settings.database_url is None:
-        import sqlite3
-
-        with sqlite3.connect(settings.sqlite_path) as conn:
+        with _sqlite_writing(settings) as conn:
             (count,) = conn.execute(
                 "SELECT count(*) FROM events WHERE tenant_id = ?", (tenant_id,)
             ).fetchone()
@@ -32,6 +41,7 @@ def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -
                 "(? + ? - (seq * ?) / ?) * 86400000000 WHERE tenant_id = ?",
                 (days, spread, spread, max(count, 1), tenant_id),
             )
+            _rehome(conn, tenant_id)
         return
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         (oldest,) = conn.execute(
@@ -61,6 +71,47 @@ def age_events(settings: Settings, tenant_id: int, days: int, spread: int = 0) -
             )
 
 
+@contextmanager
+def _sqlite_writing(settings: Settings) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(settings.sqlite_path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def _rehome(conn: sqlite3.Connection, tenant_id: int) -> None:
+    """On SQLite, move the tenant's rows to the month tables of their new ``received_at``
+    (made here, as the writer makes them), as PostgreSQL moves them between partitions;
+    a month table left empty goes. The moved rows keep their pk; their ids register again."""
+    found = conn.execute(
+        "SELECT DISTINCT received_at / 86400000000 FROM events WHERE tenant_id = ?", (tenant_id,)
+    ).fetchall()
+    for month in sorted({month_of(day * 86_400_000_000) for (day,) in found}):
+        name = month_table(month)
+        ensure_month(conn, month)
+        where = "tenant_id = ? AND received_at >= ? AND received_at < ?"
+        params = (tenant_id, *month_bounds(month))
+        for table in segments(conn):
+            if table == name:
+                continue
+            conn.execute(
+                f"DELETE FROM event_ids WHERE tenant_id = ? AND id IN "
+                f'(SELECT id FROM "{table}" WHERE {where})',
+                (tenant_id, *params),
+            )
+            conn.execute(f'INSERT INTO "{name}" SELECT * FROM "{table}" WHERE {where}', params)
+            conn.execute(
+                "INSERT INTO event_ids SELECT tenant_id, id, seq, content_hash, leaf_hash "
+                f'FROM "{table}" WHERE {where}',
+                params,
+            )
+            conn.execute(f'DELETE FROM "{table}" WHERE {where}', params)
+    drop_empty(conn, segments(conn))
+
+
 def read_archive(service: Trailkeeper, key: str) -> list[dict[str, Any]]:
     data = b"".join(service.objects.read_chunks(key))
     return [orjson.loads(line) for line in gzip.decompress(data).splitlines()]
@@ -70,13 +121,12 @@ def set_received(settings: Settings, tenant_id: int, seqs: range, when: datetime
     """Give the events ``seqs`` of the tenant the ``received_at`` ``when`` (a retention
     point in a test: keep seq order and time order the same)."""
     if settings.database_url is None:
-        import sqlite3
-
-        with sqlite3.connect(settings.sqlite_path) as conn:
+        with _sqlite_writing(settings) as conn:
             conn.execute(
                 "UPDATE events SET received_at = ? WHERE tenant_id = ? AND seq >= ? AND seq < ?",
                 (int(when.timestamp() * 1_000_000), tenant_id, seqs.start, seqs.stop),
             )
+            _rehome(conn, tenant_id)
         return
     month = when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     following = (month + timedelta(days=32)).replace(day=1)

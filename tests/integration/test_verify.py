@@ -171,9 +171,9 @@ def test_a_deleted_row_is_caught(log: Log) -> None:
 
 def test_an_inserted_row_is_caught(log: Log) -> None:
     """A second row claiming seq 130 (PostgreSQL's key includes received_at; on SQLite the
-    attacker drops the unique index first)."""
+    attacker drops the unique index of the month's table first)."""
     if not log.db.postgres:
-        log.db.run("DROP INDEX events_seq")
+        _drop_seq_index(log, 130)
     forged = log.row(130)
     forged.update(id="forged-130", action="user.deleted")
     forged["received_at"] += 1 if isinstance(forged["received_at"], int) else timedelta(0, 1)
@@ -479,9 +479,17 @@ def _rewrite_with_tree_leaf(log: Log, seq: int) -> None:
     )
 
 
+def _drop_seq_index(log: Log, seq: int) -> None:
+    """SQLite: the (tenant, seq) unique index of the month table that holds ``seq``."""
+    from trailkeeper.storage.sqlite.months import month_of, month_table
+
+    table = month_table(month_of(log.row(seq)["received_at"]))
+    log.db.run(f'DROP INDEX "{table}_seq"')
+
+
 def _insert_copy(log: Log, seq: int) -> None:
     if not log.db.postgres:
-        log.db.run("DROP INDEX events_seq")
+        _drop_seq_index(log, seq)
     forged = log.row(seq)
     forged.update(id=f"forged-{seq}", action="user.deleted")
     forged["received_at"] += 1 if isinstance(forged["received_at"], int) else timedelta(0, 1)

@@ -23,12 +23,9 @@ POSTGRES_ONLY = {
     "lock_transaction",
     "try_lock",
     "unlock",
-    # Partition management: SQLite's events are one table.
-    "event_months",
-    "detached_months",
-    "archived_and_held",
+    # Readers and writers of events kept off while a partition goes; SQLite's writer
+    # lock does that, and readers keep their snapshot of the view.
     "lock_events",
-    "months_removed",
 }
 SQLITE_ONLY = {
     # Asked before taking the writer's lock that a claim needs; PostgreSQL claims
@@ -39,6 +36,14 @@ SQLITE_ONLY = {
     # The rate counters' own file (storage/sqlite/ratecounters.py) has no migrations;
     # PostgreSQL's rate_windows table comes from one.
     "create_rate_windows",
+    # Month tables of events (storage/sqlite/months.py) are looked up by name in
+    # sqlite_schema; PostgreSQL makes partitions ahead (CREATE … IF NOT EXISTS).
+    "event_month_exists",
+    "month_indexes",
+    "month_template",
+    # What must not change between counting a month's rows outside the writer's lock and
+    # dropping it; PostgreSQL holds a lock on the partition meanwhile instead.
+    "month_guard",
 }
 
 

@@ -181,9 +181,8 @@ class RetentionService:
             last = self._last_before(tenant.id, first, size - 1, day_end(day))
             if policy.archive:
                 key = self._archiver.archive(
-                    tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant),
-                    lambda: self._remove_meanwhile(tenant, report),
-                )  # fmt: skip
+                    tenant.id, tenant.name, day, (first, last), lambda: self._renew(tenant)
+                )
                 report.archives.append(key)
                 report.archived_events += last - first + 1
             self._renew(tenant, last)
@@ -207,18 +206,6 @@ class RetentionService:
             else:
                 high = middle - 1
         return low
-
-    def _remove_meanwhile(self, tenant: Tenant, report: RunReport) -> bool:
-        """While a worker process writes the next day's archive: delete a batch of the
-        days already archived, where events leave in batches anyway (SQLite; PostgreSQL
-        waits to drop whole months). True if it deleted some."""
-        if self._store.backend != "sqlite":
-            return False
-        removed = self._store.remove_events(
-            tenant.id, self.worker_id, self.delete_batch, LEASE_SECONDS
-        )
-        report.removed_events += removed
-        return removed > 0
 
     def _remove(self, tenant: Tenant) -> int:
         removed = self._store.drop_partitions()

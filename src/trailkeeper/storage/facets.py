@@ -7,9 +7,9 @@ from typing import Any
 
 from trailkeeper.storage.protocols import Facet
 
-__all__ = ["facet_select", "facet_value"]
+__all__ = ["FACET_SQL", "facet_select", "facet_value"]
 
-_FACET_SQL: dict[Facet, tuple[str, str, str]] = {
+FACET_SQL: dict[Facet, tuple[str, str, str]] = {
     "actor": ("actor_id, max(actor_name), max(actor_email)", "actor_id", ""),
     "action": ("action", "action", ""),
     "category": ("category", "category", ""),
@@ -20,11 +20,12 @@ _FACET_SQL: dict[Facet, tuple[str, str, str]] = {
         " AND resource_type IS NOT NULL",
     ),
 }
+"""Per facet: the select list, the grouping, and any further condition."""
 
 
 def facet_select(name: Facet, where: str, limit_placeholder: str) -> str:
     """The most frequent values of a facet among the events matching ``where``."""
-    columns, group, extra = _FACET_SQL[name]
+    columns, group, extra = FACET_SQL[name]
     return (
         f"SELECT {columns}, count(*) AS n FROM events WHERE {where}{extra} "
         f"GROUP BY {group} ORDER BY n DESC, {group} LIMIT {limit_placeholder}"

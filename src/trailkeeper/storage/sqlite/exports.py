@@ -17,6 +17,7 @@ from trailkeeper.events.timestamps import from_micros, to_micros
 from trailkeeper.storage.exportrows import ExportRow, export_select
 from trailkeeper.storage.protocols import ExportRecord, NewDelivery, WebhookDelivery
 from trailkeeper.storage.sqlite.connections import SQLiteConnections
+from trailkeeper.storage.sqlite.months import segments
 from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteExports"]
@@ -55,10 +56,17 @@ def _seq_range(
     if query.end is not None:
         where += " AND occurred_at <= ?"
         bounds.append(to_micros(query.end))
-    return conn.execute(  # type: ignore[no-any-return]
-        f"SELECT min(seq), max(seq) FROM events WHERE tenant_id = ?{where}",
-        (tenant_id, *bounds),
-    ).fetchone()
+    low: int | None = None
+    high = None
+    for table in segments(conn):  # over the view, min() and max() would read whole rows
+        found = conn.execute(
+            f'SELECT min(seq), max(seq) FROM "{table}" WHERE tenant_id = ?{where}',
+            (tenant_id, *bounds),
+        ).fetchone()
+        if found[0] is not None:
+            low = found[0] if low is None else min(low, found[0])
+            high = found[1] if high is None else max(high, found[1])
+    return low, high  # type: ignore[return-value]
 
 
 def export_record(row: Sequence[Any]) -> ExportRecord:

@@ -32,11 +32,12 @@ from trailkeeper.storage.sqlite.named import QUERIES as Q
 __all__ = ["append_group"]
 
 Found = Callable[[sqlite3.Connection, int, Sequence[str]], dict[str, Existing]]
+Insert = Callable[[sqlite3.Connection, Sequence[Sequence[Any]]], None]
 Results = list[list[Receipt] | Exception]
 
 
 def append_group(
-    conn: sqlite3.Connection, batches: Sequence[ReadyBatch], insert_sql: str, existing: Found
+    conn: sqlite3.Connection, batches: Sequence[ReadyBatch], insert: Insert, existing: Found
 ) -> Results:
     """Each batch's receipts, or the ``Conflict`` that refuses it alone."""
     results: Results = [[] for _ in batches]
@@ -48,7 +49,7 @@ def append_group(
             conn, tenant_id, batches, indices, existing, results
         )
         if rows:
-            conn.executemany(insert_sql, rows)
+            insert(conn, rows)
             conn.executemany(Q["add_actor_counts"], _counted(actors))
             conn.executemany(Q["add_action_counts"], _counted(actions))
             conn.execute(Q["set_next_seq"], (next_seq, tenant_id))

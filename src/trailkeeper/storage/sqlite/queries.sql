@@ -259,9 +259,10 @@ FROM retention_state s LEFT JOIN retention_policies p USING (tenant_id)
 WHERE s.tenant_id = ? AND s.worker = ?;
 
 -- remove_events --
--- A tenant's events first <= seq <= last, deleted; what the dictionaries lose of each
+-- A tenant's events first <= seq <= last, deleted from one table of events (its name
+-- formatted in: the view cannot be deleted from); what the dictionaries lose of each
 -- (storage.removal.Removed counts these columns).
-DELETE FROM events WHERE tenant_id = ? AND seq >= ? AND seq <= ?
+DELETE FROM "{table}" WHERE tenant_id = ? AND seq >= ? AND seq <= ?
 RETURNING actor_id, actor_name, actor_email, action, seq;
 
 -- mark_removed --
@@ -358,7 +359,7 @@ ORDER BY seq LIMIT ?;
 -- erase_events --
 -- An actor's personal data and its salt set to NULL (CONTRACT section 8) in
 -- after < seq <= last (tenant, actor, after, last).
-UPDATE events SET actor_name = NULL, actor_email = NULL, ip = NULL, user_agent = NULL,
+UPDATE "{table}" SET actor_name = NULL, actor_email = NULL, ip = NULL, user_agent = NULL,
 pii_salt = NULL WHERE tenant_id = ? AND actor_id = ?
 AND seq > ? AND seq <= ?;
 
@@ -430,8 +431,10 @@ SELECT idx, hashes FROM tree_tiles
 WHERE tenant_id = ? AND level = ? AND idx >= ? AND idx < ?;
 
 -- max_seq --
--- The largest seq a tenant's events hold (NULL without rows).
-SELECT max(seq) FROM events WHERE tenant_id = ?;
+-- The largest seq a tenant's events hold (no row without rows): ORDER BY … LIMIT 1
+-- reads one entry of each month table's seq index, where max() over the view would
+-- read every row of the tenant.
+SELECT seq FROM events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1;
 
 -- create_rate_windows --
 -- The rate-limit counters' table, in their file of their own (ratecounters.py), which has
@@ -449,3 +452,42 @@ DELETE FROM rate_windows WHERE key = ? AND window_start < ?;
 INSERT INTO rate_windows (key, window_start, hits) VALUES (?, ?, ?)
 ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + excluded.hits
 RETURNING hits;
+
+-- event_months --
+-- The tables of events (events_p000000 and a table per month: storage/sqlite/months.py).
+SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'events_p[0-9]*';
+
+-- detached_months --
+-- Month tables out of the view that a killed retention run left to drop.
+SELECT name FROM sqlite_schema WHERE type = 'table' AND name GLOB 'events_gone_p[0-9]*';
+
+-- event_month_exists --
+-- Whether a table of events exists (its name).
+SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?;
+
+-- month_template --
+-- The table events_p000000 and its indexes, as made (its name): month tables are made
+-- like them.
+SELECT type, sql FROM sqlite_schema WHERE tbl_name = ? AND type IN ('table', 'index')
+AND sql IS NOT NULL ORDER BY type DESC;
+
+-- month_indexes --
+-- The indexes of a table (its name), to drop one at a time.
+SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?
+AND sql IS NOT NULL;
+
+-- month_guard --
+-- What moves when a month's rows change under erasure or deletes: the erasures'
+-- progress and every tenant's removed_through.
+SELECT (SELECT count(*) FROM erasures), (SELECT total(events_erased) FROM erasures),
+(SELECT total(after_seq) FROM erasures), (SELECT total(removed_through) FROM retention_state);
+
+-- archived_and_held --
+-- Every tenant: archived through (-1: none), whether under legal hold.
+SELECT t.id, coalesce(s.archived_through, -1), coalesce(p.legal_hold, 0)
+FROM tenants t LEFT JOIN retention_state s ON s.tenant_id = t.id
+LEFT JOIN retention_policies p ON p.tenant_id = t.id;
+
+-- months_removed --
+-- removed_through moved past a dropped month's last seq (last, tenant).
+UPDATE retention_state SET removed_through = max(removed_through, ?) WHERE tenant_id = ?;

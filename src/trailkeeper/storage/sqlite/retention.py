@@ -1,8 +1,9 @@
 """SQLite: retention policies and runs, and erasure jobs.
 
-Deletes and erasures go in bounded batches, each its own short write transaction,
-so that ingest, which waits for the same single writer, waits a few milliseconds
-at most per batch."""
+Expired events leave by dropping whole month tables where every row in them is archived
+(``months.py``); what is left of a partly expired month, and erasures, go in bounded
+batches, each its own short write transaction, so that ingest, which waits for the same
+single writer, waits a few milliseconds at most per batch."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from trailkeeper.storage.sqlite.connections import (
     WAL_AUTOCHECKPOINT_PAGES,
     SQLiteConnections,
 )
+from trailkeeper.storage.sqlite.monthdrops import drop_expired_months
+from trailkeeper.storage.sqlite.months import drop_empty, holding, runner
 from trailkeeper.storage.sqlite.named import QUERIES as Q
 
 __all__ = ["SQLiteRetention"]
@@ -50,16 +53,6 @@ def _erasure(row: Sequence[Any]) -> ErasureRecord:
         row[0], row[1], row[2], row[3], row[4], row[5], from_micros(row[6]),
         row[7], row[8], row[9], _moment(row[10]), _moment(row[11]),
     )  # fmt: skip
-
-
-def _runner(conn: sqlite3.Connection) -> tuple[Any, Any]:
-    def run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return conn.execute(sql, params).fetchall()
-
-    def run_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        conn.executemany(sql, rows)
-
-    return run, run_many
 
 
 class SQLiteRetention:
@@ -141,7 +134,7 @@ class SQLiteRetention:
         return cursor.rowcount == 1
 
     def drop_partitions(self) -> int:
-        return 0  # one table: expired events leave in batches
+        return drop_expired_months(self.conns, self._let_ingest_go)
 
     def remove_events(self, tenant_id: int, worker: str, limit: int, lease_seconds: float) -> int:
         self._let_ingest_go()
@@ -157,10 +150,11 @@ class SQLiteRetention:
             if min(archived, removed + limit) < first:
                 return 0
             gone = Removed()
-            last = self._delete_chunks(
-                conn, tenant_id, (first, min(archived, removed + limit)), chunk, gone
-            )
-            run, run_many = _runner(conn)
+            end = min(archived, removed + limit)
+            tables = list(holding(conn, tenant_id, first, end))
+            last = self._delete_chunks(conn, tables, tenant_id, (first, end), chunk, gone)
+            drop_empty(conn, tables)
+            run, run_many = runner(conn)
             _DICTIONARIES.subtract(run, run_many, tenant_id, gone)
             conn.execute(
                 Q["mark_removed"],
@@ -178,10 +172,11 @@ class SQLiteRetention:
             time.sleep(_YIELD_STEP)
 
     def _delete_chunks(
-        self, conn: sqlite3.Connection, tenant_id: int, span: tuple[int, int], chunk: int,
-        gone: Removed,
+        self, conn: sqlite3.Connection, tables: list[str], tenant_id: int,
+        span: tuple[int, int], chunk: int, gone: Removed,
     ) -> int:  # fmt: skip
-        """Delete seqs of ``span`` a ``chunk`` at a time, in the caller's transaction, until
+        """Delete seqs of ``span`` from ``tables`` (those that hold some of them) a
+        ``chunk`` at a time, in the caller's transaction, until
         an ingest batch waits for the writer or the transaction has taken
         ``_TRANSACTION_SECONDS``: the last seq deleted. One transaction of many chunks
         writes each index page it touches once, where one per chunk rewrote the same
@@ -192,7 +187,9 @@ class SQLiteRetention:
         last, spent = first - 1, 0.0
         while last < end:
             upto = min(end, last + chunk)
-            gone.add(conn.execute(Q["remove_events"], (tenant_id, last + 1, upto)).fetchall())
+            for table in tables:
+                sql = Q["remove_events"].format(table=table)
+                gone.add(conn.execute(sql, (tenant_id, last + 1, upto)).fetchall())
             last = upto
             spent = time.perf_counter() - started
             if self._ingest_waiting() or spent >= _TRANSACTION_SECONDS:
@@ -266,12 +263,13 @@ class SQLiteRetention:
             erased = 0
             if seqs:
                 after = seqs[-1][0]
-                erased = conn.execute(
-                    Q["erase_events"], (tenant_id, actor_id, row[2], after)
-                ).rowcount
+                for table in holding(conn, tenant_id, seqs[0][0], after):
+                    erased += conn.execute(
+                        Q["erase_events"].format(table=table), (tenant_id, actor_id, row[2], after)
+                    ).rowcount
             done = len(seqs) < limit
             if done:
-                _DICTIONARIES.scrub_actor(_runner(conn)[0], tenant_id, actor_id)
+                _DICTIONARIES.scrub_actor(runner(conn)[0], tenant_id, actor_id)
                 conn.execute(Q["optimize_actor_search"])
             updated = conn.execute(
                 Q["erasure_progress"],

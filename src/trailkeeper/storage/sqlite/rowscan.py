@@ -38,9 +38,12 @@ class SQLiteRowReader:
         self, tenant_id: int, first: int | None, end: int | None, limit: int | None = None
     ) -> Iterator[tuple[Any, ...]]:
         """Rows with ``first <= seq < end`` (a None bound is open: the first chunk also
-        holds seqs below 0, the last anything above, numbers or not), by seq then rowid."""
+        holds seqs below 0, the last anything above, numbers or not), by seq: each month
+        table's rows in the order of its (tenant, seq) index, merged (one seq in two month
+        tables comes in the tables' order; ``ORDER BY seq, pk`` would sort every row,
+        pk being no column of the select list)."""
         where, params = _range(tenant_id, first, end)
-        sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq, pk"
+        sql = f"SELECT {_SELECT} FROM events WHERE {where} ORDER BY seq"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
