@@ -29,6 +29,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from trailkeeper.storage.facets import FACET_SQL
@@ -61,14 +62,13 @@ _INDEX = re.compile(r'CREATE (UNIQUE )?INDEX (\w+) ON ("\w+")')
 _RECEIVED_AT = INSERT_COLUMNS.index("received_at")
 
 _ALL_COLUMNS = ("pk", *INSERT_COLUMNS)
-_REGISTER = (
-    "INSERT INTO event_ids (tenant_id, id, seq, content_hash, leaf_hash) "
-    "VALUES (new.tenant_id, new.id, new.seq, new.content_hash, new.leaf_hash);"
+_ID_COLUMNS = ("tenant_id", "id", "seq", "content_hash", "leaf_hash")
+_ID_LIST = ", ".join(_ID_COLUMNS)
+_REGISTER = (  # the view's insert trigger: a row's id into event_ids, as the writer does
+    f"INSERT INTO event_ids ({_ID_LIST}) VALUES ({', '.join(f'new.{c}' for c in _ID_COLUMNS)});"
 )
-_IDS = [INSERT_COLUMNS.index(c) for c in ("tenant_id", "id", "seq", "content_hash", "leaf_hash")]
-_INSERT_IDS = (
-    "INSERT INTO event_ids (tenant_id, id, seq, content_hash, leaf_hash) VALUES (?, ?, ?, ?, ?)"
-)
+_INSERT_IDS = f"INSERT INTO event_ids ({_ID_LIST}) VALUES ({', '.join('?' * len(_ID_COLUMNS))})"
+_ids_of = itemgetter(*(INSERT_COLUMNS.index(c) for c in _ID_COLUMNS))
 _COLUMN_LIST = ", ".join(INSERT_COLUMNS)
 _MARKS = ", ".join("?" * len(INSERT_COLUMNS))
 
@@ -177,10 +177,7 @@ class MonthWriter:
         their ids into ``event_ids`` (which refuses an id stored already)."""
         if not rows:
             return
-        tenant, id_, seq, content, leaf = _IDS
-        conn.executemany(
-            _INSERT_IDS, [(r[tenant], r[id_], r[seq], r[content], r[leaf]) for r in rows]
-        )
+        conn.executemany(_INSERT_IDS, map(_ids_of, rows))
         start, end, month = self._bounds
         if all(start <= row[_RECEIVED_AT] < end for row in rows):
             self._insert(conn, month, rows)
